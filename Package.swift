@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+//
+// swift-objgraph: objgraph for Swift. The pipeline reads top to bottom:
+//   CObjGraphRuntime (C hooks, registry, heap walk)
+//     -> ObjGraphCore (capture, snapshot, analyse, text reports)
+//       -> ObjGraphRender (Graphviz drawings through libgvc)
+//         -> ObjGraph (umbrella), ObjGraphTesting, ObjGraphAgent, objgraph CLI
+// Nothing imports anything above itself.
+import PackageDescription
+
+let fixtureNames = [
+    "leaky-pairs", "leaky-closures", "leaky-registry", "leaky-threads", "leaky-zoo", "growing-cache",
+    "fixed-zoo", "crashy",
+]
+
+let package = Package(
+    name: "swift-objgraph",
+    products: [
+        .library(name: "ObjGraph", targets: ["ObjGraph"]),
+        .library(name: "ObjGraphTesting", targets: ["ObjGraphTesting"]),
+        .library(name: "ObjGraphAgent", type: .dynamic, targets: ["ObjGraphAgent"]),
+        .executable(name: "objgraph", targets: ["objgraph"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Runtime hooks: allocation hook, `free` interposer, live-object shadow map, heap walk.
+        .target(
+            name: "CObjGraphRuntime",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
+        ),
+        .systemLibrary(
+            name: "CGraphviz",
+            pkgConfig: "libgvc",
+            providers: [.apt(["libgraphviz-dev"])]
+        ),
+        .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"]),
+        .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
+        .target(name: "ObjGraph", dependencies: ["ObjGraphCore", "ObjGraphRender"]),
+        .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
+        .target(name: "ObjGraphAgent", dependencies: ["ObjGraph"]),
+        .executableTarget(
+            name: "objgraph",
+            dependencies: ["ObjGraph", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/objgraph-cli"
+        ),
+
+        // Small leaky programs used by tests, demos and benchmarks. They know nothing of ObjGraph.
+        .target(name: "LeakyScenarios", path: "fixtures/LeakyScenarios"),
+    ] + fixtureNames.map { name in
+        .executableTarget(name: name, dependencies: ["LeakyScenarios"], path: "fixtures/\(name)")
+    } + [
+        .executableTarget(name: "objgraph-bench", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Benchmarks/objgraph-bench"),
+
+        .testTarget(name: "ObjGraphCoreTests", dependencies: ["ObjGraphCore", "LeakyScenarios"]),
+        .testTarget(name: "ObjGraphRenderTests", dependencies: ["ObjGraph", "LeakyScenarios"]),
+        .testTarget(name: "ObjGraphTestingTests", dependencies: ["ObjGraphTesting", "LeakyScenarios"]),
+        .testTarget(
+            name: "ObjGraphCLITests",
+            dependencies: [.target(name: "objgraph"), "ObjGraphAgent"] + fixtureNames.map { .target(name: $0) }
+        ),
+    ]
+)

@@ -1,0 +1,410 @@
+// Heap capture: with recording and tracked frees held off, walk the live map in address order,
+// read each object's header, scan its reference words according to its type's scan plan, and
+// scan the roots: writable data of every loaded image and the stack of every thread.
+//
+// No Swift code runs here and no object is retained: memory is read as plain words.
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <link.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern size_t swift_retainCount(void *object);
+extern size_t swift_unownedRetainCount(void *object);
+extern size_t swift_weakRetainCount(void *object);
+extern _Bool swift_isDeallocating(void *object);
+
+void ogr_capture_init(void) {}
+
+// Pointers may carry spare bits (enum tags, string discriminators) in the top byte and the low
+// three bits; objects start on 16-byte boundaries.
+#define POINTER_MASK 0x00FFFFFFFFFFFFF8ull
+
+// ---- Growable arrays (plain malloc: this thread is the only one allowed to run hooks) ------
+typedef struct { void *data; size_t count, capacity, elem; } vec;
+
+static int vec_push(vec *v, const void *item) {
+    if (v->count == v->capacity) {
+        size_t cap = v->capacity ? v->capacity * 2 : 1024;
+        void *grown = realloc(v->data, cap * v->elem);
+        if (!grown) return -1;
+        v->data = grown;
+        v->capacity = cap;
+    }
+    memcpy((char *)v->data + v->count * v->elem, item, v->elem);
+    v->count++;
+    return 0;
+}
+
+// ---- Rank: address -> object index in O(1) ---------------------------------------------------
+// For every live-map leaf, one uint32 per bitmap word holds the number of objects before it,
+// so index(address) = rank[word] + popcount(bits below address's bit in that word).
+static uint32_t *ranks[OGR_TOP_ENTRIES];
+
+static int64_t object_index(uintptr_t address) {
+    if ((address & 15) || (address >> OGR_ADDRESS_BITS)) return -1;
+    size_t top = address >> OGR_CHUNK_SHIFT;
+    _Atomic uint64_t *leaf = atomic_load_explicit(&ogr_live.leaves[top], memory_order_relaxed);
+    if (!leaf || !ranks[top]) return -1;
+    size_t w = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 10;
+    uint64_t bits = atomic_load_explicit(&leaf[w], memory_order_relaxed);
+    uint64_t bit = ogr_bit(address);
+    if (!(bits & bit)) return -1;
+    return (int64_t)ranks[top][w] + __builtin_popcountll(bits & (bit - 1));
+}
+
+static void release_ranks(void) {
+    for (size_t top = 0; top < OGR_TOP_ENTRIES; top++) {
+        if (ranks[top]) {
+            munmap(ranks[top], OGR_LEAF_WORDS * sizeof(uint32_t));
+            ranks[top] = NULL;
+        }
+    }
+}
+
+// ---- Walking the live map --------------------------------------------------------------------
+typedef void (*object_visitor)(uintptr_t address, void *context);
+
+static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
+    size_t n = 0;
+    for (size_t top = 0; top < OGR_TOP_ENTRIES; top++) {
+        _Atomic uint64_t *leaf = atomic_load_explicit(&ogr_live.leaves[top], memory_order_acquire);
+        if (!leaf) continue;
+        uint32_t *rank = NULL;
+        if (build_ranks) {
+            rank = mmap(NULL, OGR_LEAF_WORDS * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (rank == MAP_FAILED) rank = NULL;
+            ranks[top] = rank;
+        }
+        uintptr_t chunk = (uintptr_t)top << OGR_CHUNK_SHIFT;
+        for (size_t w = 0; w < OGR_LEAF_WORDS; w++) {
+            uint64_t bits = atomic_load_explicit(&leaf[w], memory_order_relaxed);
+            if (!bits) continue;
+            if (rank) rank[w] = (uint32_t)n;
+            while (bits) {
+                int b = __builtin_ctzll(bits);
+                bits &= bits - 1;
+                uintptr_t address = chunk + (w << 10) + ((uintptr_t)b << 4);
+                if (visit) visit(address, context);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+// ---- Scanning one object ---------------------------------------------------------------------
+typedef struct {
+    vec objects, edges, headers;
+    uint32_t current;
+    uintptr_t base, end;
+} capture_state;
+
+static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
+    if (from < s->base + 16) from = s->base + 16;
+    if (to > s->end) to = s->end;
+    from = (from + 7) & ~(uintptr_t)7;
+    for (uintptr_t p = from; p + 8 <= to; p += 8) {
+        uint64_t word = *(const uint64_t *)p;
+        if ((int64_t)word <= 4096 && (int64_t)word >= 0) continue;
+        int64_t target = object_index((uintptr_t)(word & POINTER_MASK));
+        if (target < 0) continue;
+        ogr_edge e = {
+            .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base),
+            .previous_word = *(const uint64_t *)(p - 8),
+        };
+        vec_push(&s->edges, &e);
+    }
+}
+
+/// Occupied buckets of a native dictionary or set: bit i of the words at `bitmap`.
+static void scan_hashed(capture_state *s, uintptr_t bitmap_at, uintptr_t keys, uint32_t key_stride,
+                        uintptr_t values, uint32_t value_stride) {
+    int8_t scale = *(const int8_t *)(s->base + 32);
+    if (scale < 0 || scale > 40) return;
+    uint64_t buckets = 1ull << scale;
+    uint64_t words = (buckets + 63) / 64;
+    if (bitmap_at + words * 8 > s->end) return;
+    if (key_stride && (keys < s->base || keys + buckets * key_stride > s->end)) return;
+    if (value_stride && (values < s->base || values + buckets * value_stride > s->end)) return;
+    for (uint64_t w = 0; w < words; w++) {
+        uint64_t bits = ((const uint64_t *)bitmap_at)[w];
+        while (bits) {
+            uint64_t bucket = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (bucket >= buckets) break;
+            if (key_stride) scan_range(s, keys + bucket * key_stride, keys + (bucket + 1) * key_stride);
+            if (value_stride) scan_range(s, values + bucket * value_stride, values + (bucket + 1) * value_stride);
+        }
+    }
+}
+
+static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size_t block) {
+    ogr_scan_plan plan = { __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE), ogr_plans[type].a, ogr_plans[type].b };
+    s->base = address;
+    s->end = address + block;
+    switch (plan.mode) {
+    case OGR_SCAN_NONE:
+        return;
+    case OGR_SCAN_FIXED:
+        // A class whose block is much larger than its instance size is tail-allocated
+        // (ManagedBuffer and friends): scan the whole block then.
+        scan_range(s, address + 16, block > (size_t)plan.a + 32 ? address + block : address + plan.a);
+        return;
+    case OGR_SCAN_ARRAY: {
+        int64_t count = *(const int64_t *)(address + 16);
+        if (count <= 0 || plan.a == 0) return;
+        uint64_t bytes = (uint64_t)count * plan.a;
+        if (bytes > block) bytes = block;
+        scan_range(s, address + 32, address + 32 + bytes);
+        return;
+    }
+    case OGR_SCAN_DICTIONARY:
+        if (block < 64) return;
+        scan_hashed(s, address + 64, *(const uintptr_t *)(address + 48), plan.a,
+                    *(const uintptr_t *)(address + 56), plan.b);
+        return;
+    case OGR_SCAN_SET:
+        if (block < 56) return;
+        scan_hashed(s, address + 56, *(const uintptr_t *)(address + 48), plan.a, 0, 0);
+        return;
+    default:
+        scan_range(s, address + 16, address + block);
+        return;
+    }
+}
+
+static void visit_object(uintptr_t address, void *context) {
+    capture_state *s = context;
+    uintptr_t metadata = *(const uintptr_t *)address;
+    uint32_t type = ogr_type_lookup(metadata);
+    if (type == UINT32_MAX) type = ogr_type_index(metadata);
+    size_t block = ogr_real_usable_size((void *)address);
+    ogr_object o = {
+        .address = address, .type = type, .size = (uint32_t)block, .header = UINT32_MAX,
+    };
+    _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, address, 0);
+    int zombie = zword && (atomic_load_explicit(zword, memory_order_relaxed) & ogr_bit(address));
+    if (zombie || swift_isDeallocating((void *)address)) o.flags |= OGR_OBJ_DEINITIALIZED;
+    o.strong = (o.flags & OGR_OBJ_DEINITIALIZED) ? 0 : (uint32_t)swift_retainCount((void *)address);
+    o.unowned = (uint32_t)swift_unownedRetainCount((void *)address);
+    o.weak = (uint32_t)swift_weakRetainCount((void *)address);
+    uint32_t mode = __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE);
+    if ((mode == OGR_SCAN_DICTIONARY || mode == OGR_SCAN_SET) && block >= 64) {
+        o.header = (uint32_t)s->headers.count;
+        for (int i = 2; i < 8; i++) vec_push(&s->headers, (const uint64_t *)address + i);
+    }
+    vec_push(&s->objects, &o);
+    s->current = (uint32_t)(s->objects.count - 1);
+    size_t before = s->edges.count;
+    scan_object(s, address, type, block);
+    // Dictionary buckets are visited key then value: put this object's edges in offset order.
+    ogr_edge *e = (ogr_edge *)s->edges.data;
+    for (size_t i = before + 1; i < s->edges.count; i++) {
+        ogr_edge x = e[i];
+        size_t j = i;
+        while (j > before && e[j - 1].offset > x.offset) { e[j] = e[j - 1]; j--; }
+        e[j] = x;
+    }
+}
+
+// ---- Roots -----------------------------------------------------------------------------------
+static void scan_root_range(vec *roots, uintptr_t from, uintptr_t to, uint32_t kind, int32_t thread) {
+    from = (from + 7) & ~(uintptr_t)7;
+    for (uintptr_t p = from; p + 8 <= to; p += 8) {
+        uint64_t word = *(const uint64_t *)p;
+        if ((int64_t)word <= 4096 && (int64_t)word >= 0) continue;
+        int64_t target = object_index((uintptr_t)(word & POINTER_MASK));
+        if (target < 0) continue;
+        ogr_root r = { .slot = p, .to = (uint32_t)target, .kind = kind, .thread = thread };
+        vec_push(roots, &r);
+    }
+}
+
+static int scan_image(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    vec *roots = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        scan_root_range(roots, start, start + ph->p_memsz, OGR_ROOT_GLOBAL, 0);
+    }
+    return 0;
+}
+
+typedef struct { uintptr_t start, end; int guard_below; int anonymous_rw; int scanned; } mapping;
+
+static size_t read_maps(mapping **out) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len + 4096 > cap) { cap *= 2; buf = realloc(buf, cap); }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = 0;
+    vec v = { .elem = sizeof(mapping) };
+    uintptr_t prev_end = 0;
+    int prev_guard = 0;
+    for (char *line = buf; line && *line; ) {
+        char *next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        unsigned long start, end;
+        char perms[8] = {0};
+        int name_at = 0;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &name_at) >= 3) {
+            const char *name = name_at ? line + name_at : "";
+            mapping m = { start, end, prev_guard && prev_end == start, 0, 0 };
+            m.anonymous_rw = perms[0] == 'r' && perms[1] == 'w' && (name[0] == 0 || strcmp(name, "[stack]") == 0);
+            if (strcmp(name, "[stack]") == 0) m.guard_below = 1;
+            vec_push(&v, &m);
+            prev_guard = perms[0] == '-' && perms[1] == '-' && perms[2] == '-';
+            prev_end = end;
+        }
+        line = next;
+    }
+    free(buf);
+    *out = v.data;
+    return v.count;
+}
+
+static mapping *mapping_containing(mapping *maps, size_t n, uintptr_t address) {
+    for (size_t i = 0; i < n; i++) if (address >= maps[i].start && address < maps[i].end) return &maps[i];
+    return NULL;
+}
+
+/// The stack pointer of a thread blocked in a system call, from /proc/self/task/TID/syscall
+/// ("NR arg1 ... arg6 sp pc"); 0 when the thread is running or the file cannot be read.
+static uintptr_t blocked_stack_pointer(int tid) {
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t r = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (r <= 0) return 0;
+    text[r] = 0;
+    if (strncmp(text, "running", 7) == 0) return 0;
+    char *fields[10];
+    int n = 0;
+    for (char *tok = strtok(text, " \n"); tok && n < 10; tok = strtok(NULL, " \n")) fields[n++] = tok;
+    if (n < 9) return 0;
+    return (uintptr_t)strtoull(fields[n - 2], NULL, 16);
+}
+
+__attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_result *out) {
+    mapping *maps = NULL;
+    size_t nmaps = read_maps(&maps);
+    int self = (int)syscall(SYS_gettid);
+    out->self_thread = self;
+    // Our own registers go into a jmp_buf on this frame, so the stack scan covers them.
+    jmp_buf registers;
+    setjmp(registers);
+    uintptr_t here = (uintptr_t)&registers;
+    mapping *own = mapping_containing(maps, nmaps, here);
+    if (own) {
+        scan_root_range(roots, here, own->end, OGR_ROOT_STACK, self);
+        own->scanned = 1;
+    }
+    out->threads_seen = 1;
+    out->threads_exact = own ? 1 : 0;
+    int running = 0;
+    DIR *dir = opendir("/proc/self/task");
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir(dir))) {
+            int tid = atoi(entry->d_name);
+            if (tid <= 0 || tid == self) continue;
+            out->threads_seen++;
+            uintptr_t sp = blocked_stack_pointer(tid);
+            mapping *m = sp ? mapping_containing(maps, nmaps, sp) : NULL;
+            if (!m) { running++; continue; }
+            // 128 bytes below the stack pointer: the x86-64 red zone.
+            uintptr_t from = sp >= m->start + 128 ? sp - 128 : m->start;
+            scan_root_range(roots, from, m->end, OGR_ROOT_STACK, tid);
+            m->scanned = 1;
+            out->threads_exact++;
+        }
+        closedir(dir);
+    }
+    // Threads running right now have no known stack pointer: scan every stack-like mapping
+    // (anonymous, writable, directly above a guard page) not scanned yet, from its bottom.
+    if (running) {
+        for (size_t i = 0; i < nmaps; i++) {
+            if (maps[i].scanned || !maps[i].guard_below || !maps[i].anonymous_rw) continue;
+            scan_root_range(roots, maps[i].start, maps[i].end, OGR_ROOT_STACK, -1);
+        }
+    }
+    free(maps);
+}
+
+// ---- Entry points ------------------------------------------------------------------------------
+int ogr_capture(ogr_capture_result *out) {
+    memset(out, 0, sizeof *out);
+    if (!atomic_load(&ogr_installed_flag)) return -1;
+    ogr_thread *self = ogr_self();
+    if (self) self->suppress++;
+    ogr_pause_world();
+    capture_state s = {
+        .objects = { .elem = sizeof(ogr_object) },
+        .edges = { .elem = sizeof(ogr_edge) },
+        .headers = { .elem = sizeof(uint64_t) },
+    };
+    vec roots = { .elem = sizeof(ogr_root) };
+    // Pass 1 numbers the objects (ranks); pass 2 records them and their references.
+    walk_live(NULL, NULL, 1);
+    walk_live(visit_object, &s, 0);
+    dl_iterate_phdr(scan_image, &roots);
+    scan_threads(&roots, out);
+    release_ranks();
+    ogr_resume_world();
+    if (self) self->suppress--;
+    out->objects = s.objects.data; out->object_count = s.objects.count;
+    out->edges = s.edges.data; out->edge_count = s.edges.count;
+    out->headers = s.headers.data; out->header_count = s.headers.count / 6;
+    out->roots = roots.data; out->root_count = roots.count;
+    return 0;
+}
+
+void ogr_capture_free(ogr_capture_result *r) {
+    free(r->objects);
+    free(r->edges);
+    free(r->roots);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+typedef struct { uint32_t type; uint64_t *out; size_t max, found; } type_query;
+
+static void collect_type(uintptr_t address, void *context) {
+    type_query *q = context;
+    if (ogr_type_lookup(*(const uintptr_t *)address) != q->type) return;
+    if (q->found < q->max) q->out[q->found] = address;
+    q->found++;
+}
+
+size_t ogr_objects_of_type(uint32_t type_index, uint64_t *addresses, size_t max) {
+    if (!atomic_load(&ogr_installed_flag)) return 0;
+    type_query q = { type_index, addresses, max, 0 };
+    ogr_thread *self = ogr_self();
+    if (self) self->suppress++;
+    ogr_pause_world();
+    walk_live(collect_type, &q, 0);
+    ogr_resume_world();
+    if (self) self->suppress--;
+    return q.found;
+}

@@ -1,0 +1,352 @@
+// Hooks into the Swift runtime and the C allocator.
+//
+//  * `_swift_allocObject` (a writable function pointer exported by libswiftCore) is replaced so
+//    every Swift heap object allocated afterwards is recorded.
+//  * Replacing it makes the runtime route every retain through `_swift_retain_adapter`, whose
+//    Swift 6.3 implementation masks tagged values before its sign check and crashes on small
+//    strings (RUNTIME-FACTS.md section 2). We replace that private pointer with a correct
+//    adapter, found through libswiftCore's ELF .symtab at run time, never by fixed offsets.
+//  * `_swift_release` is wrapped to notice an object that is about to be deinitialized while
+//    `unowned` references still hold it: from then on it is a zombie, not a live object.
+//  * `free` is defined here, so it interposes the allocator's: a freed tracked object leaves
+//    the live map and its type's counters.
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef void *(*alloc_fn)(const void *metadata, size_t size, size_t align_mask);
+typedef void *(*retain_fn)(void *object);
+typedef void (*release_fn)(void *object);
+typedef void (*release_n_fn)(void *object, uint32_t n);
+
+extern size_t swift_retainCount(void *object);
+extern size_t swift_unownedRetainCount(void *object);
+extern size_t swift_weakRetainCount(void *object);
+
+_Atomic int ogr_installed_flag;
+_Atomic int ogr_recording_flag;
+
+static alloc_fn previous_alloc;
+static release_fn previous_release;
+static release_n_fn previous_release_n;
+static retain_fn *retain_pointer;        // &_swift_retain in libswiftCore
+
+// ---- The allocator underneath ---------------------------------------------------------------
+extern void __libc_free(void *);
+void (*ogr_real_free)(void *);
+size_t (*ogr_real_usable_size)(void *);
+static __thread int resolving;
+
+void ogr_resolve_allocator(void) {
+    if (ogr_real_free) return;
+    resolving = 1;   // dlsym may itself free: those frees go to glibc directly
+    void (*f)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    size_t (*u)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    ogr_real_usable_size = u ? u : malloc_usable_size;
+    ogr_real_free = f ? f : __libc_free;
+    resolving = 0;
+}
+
+__attribute__((constructor(101))) static void resolve_early(void) { ogr_resolve_allocator(); }
+
+// ---- free -----------------------------------------------------------------------------------
+static void account_free(void *p, _Atomic uint64_t *word, uint64_t bit) {
+    ogr_thread *t = ogr_self();
+    if (!t) t = &ogr_shared_thread;
+    ogr_enter(t);
+    uint64_t old = atomic_fetch_and_explicit(word, ~bit, memory_order_relaxed);
+    if (old & bit) {
+        int was_zombie = 0;
+        _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, (uintptr_t)p, 0);
+        if (zword && (atomic_load_explicit(zword, memory_order_relaxed) & bit)) {
+            atomic_fetch_and_explicit(zword, ~bit, memory_order_relaxed);
+            was_zombie = 1;   // already subtracted when it was deinitialized
+        }
+        if (!was_zombie) {
+            uint32_t type = ogr_type_lookup(*(uintptr_t *)p);
+            if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_real_usable_size(p));
+            else atomic_fetch_add(&ogr_diag.unknown_metadata, 1);
+        }
+        atomic_fetch_add_explicit(&ogr_diag.freed, 1, memory_order_relaxed);
+    }
+    ogr_leave(t);
+}
+
+__attribute__((visibility("default"))) void free(void *p) {
+    if (OGR_UNLIKELY(!p)) return;
+    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed)) {
+        uint64_t bit = ogr_bit((uintptr_t)p);
+        _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, (uintptr_t)p, 0);
+        if (word && (atomic_load_explicit(word, memory_order_relaxed) & bit)) account_free(p, word, bit);
+    }
+    if (OGR_UNLIKELY(!ogr_real_free)) {
+        if (resolving) { __libc_free(p); return; }
+        ogr_resolve_allocator();
+    }
+    ogr_real_free(p);
+}
+
+// ---- Allocation hook ------------------------------------------------------------------------
+static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
+    void *object = previous_alloc(metadata, size, align_mask);
+    if (OGR_UNLIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return object;
+    ogr_thread *t = ogr_self();
+    if (OGR_UNLIKELY(!t)) t = &ogr_shared_thread;
+    if (t->suppress) return object;
+    ogr_enter(t);
+    uintptr_t address = (uintptr_t)object;
+    _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, address, 1);
+    if (OGR_LIKELY(word)) {
+        uint64_t bit = ogr_bit(address);
+        uint64_t old = atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+        if (OGR_UNLIKELY(old & bit)) {
+            // The previous object here was freed without passing through our free: its count
+            // cannot be corrected, but the miss is reported.
+            atomic_fetch_add(&ogr_diag.missed_frees, 1);
+        } else {
+            uint32_t type = ogr_type_index((uintptr_t)metadata);
+            ogr_count(t, type, 1, (int64_t)ogr_real_usable_size(object));
+        }
+        atomic_fetch_add_explicit(&ogr_diag.recorded, 1, memory_order_relaxed);
+    }
+    ogr_leave(t);
+    return object;
+}
+
+// ---- Release hook: notice deinitialization of objects that unowned references keep -------
+// 64-bit inline refcount word (swift/RefCount.h): bit 0 pure-Swift dealloc, bits 1-31 unowned
+// count (+1 while strong references exist), bit 32 deiniting, bits 33-62 strong extra count,
+// bit 63 "uses side table". All 32 low bits set marks an immortal object.
+#define RC_UNOWNED(bits) (((bits) >> 1) & 0x7fffffffu)
+#define RC_DEINITING(bits) (((bits) >> 32) & 1u)
+#define RC_STRONG_EXTRA(bits) (((bits) >> 33) & 0x3fffffffu)
+#define RC_SIDE_TABLE(bits) ((bits) >> 63)
+#define RC_IMMORTAL(bits) (((bits) & 0xffffffffu) == 0xffffffffu)
+
+static void note_deinit(void *object) {
+    uintptr_t address = (uintptr_t)object;
+    _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, address, 0);
+    uint64_t bit = ogr_bit(address);
+    if (!word || !(atomic_load_explicit(word, memory_order_relaxed) & bit)) return;
+    ogr_thread *t = ogr_self();
+    if (!t) t = &ogr_shared_thread;
+    ogr_enter(t);
+    _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, address, 1);
+    if (zword && (atomic_load_explicit(word, memory_order_relaxed) & bit) &&
+        !(atomic_fetch_or_explicit(zword, bit, memory_order_relaxed) & bit)) {
+        uint32_t type = ogr_type_lookup(*(uintptr_t *)object);
+        if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_real_usable_size(object));
+        atomic_fetch_add(&ogr_diag.deinit_seen, 1);
+    }
+    ogr_leave(t);
+}
+
+/// True when releasing `n` strong references drops the last one while `unowned` references
+/// remain: the object is about to be deinitialized but its memory will stay allocated.
+static inline int becomes_zombie(void *object, uint32_t n) {
+    if ((intptr_t)object <= 0) return 0;
+    uint64_t bits = __atomic_load_n((uint64_t *)((char *)object + 8), __ATOMIC_RELAXED);
+    if (OGR_LIKELY(!RC_SIDE_TABLE(bits))) {
+        return !RC_IMMORTAL(bits) && !RC_DEINITING(bits) && RC_STRONG_EXTRA(bits) + 1 == n &&
+               RC_UNOWNED(bits) > 1;
+    }
+    return swift_retainCount(object) == n && swift_unownedRetainCount(object) > 1;
+}
+
+static void release_hook(void *object) {
+    if (OGR_UNLIKELY(becomes_zombie(object, 1))) note_deinit(object);
+    previous_release(object);
+}
+
+static void release_n_hook(void *object, uint32_t n) {
+    if (OGR_UNLIKELY(becomes_zombie(object, n))) note_deinit(object);
+    previous_release_n(object, n);
+}
+
+// ---- The retain adapter fix-up --------------------------------------------------------------
+static void *fixed_retain_adapter(void *raw) {
+    // Tagged payloads (small strings, tagged pointers) have the sign bit set: not objects.
+    if ((intptr_t)raw <= 0) return raw;
+    (*retain_pointer)((void *)((uintptr_t)raw & 0x00FFFFFFFFFFFFF8ull));
+    return raw;
+}
+
+/// Look up local symbols in the ELF file at `path`. Fills `values` (st_value, 0 if absent).
+static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(Elf64_Ehdr)) { close(fd); return -1; }
+    const unsigned char *file = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (file == MAP_FAILED) return -1;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)file;
+    int result = -1;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+        eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) <= (size_t)st.st_size) {
+        const Elf64_Shdr *sh = (const Elf64_Shdr *)(file + eh->e_shoff);
+        for (int i = 0; i < count; i++) values[i] = 0;
+        for (unsigned s = 0; s < eh->e_shnum; s++) {
+            if (sh[s].sh_type != SHT_SYMTAB || sh[s].sh_link >= eh->e_shnum) continue;
+            const Elf64_Shdr *strtab = &sh[sh[s].sh_link];
+            if (sh[s].sh_offset + sh[s].sh_size > (size_t)st.st_size ||
+                strtab->sh_offset + strtab->sh_size > (size_t)st.st_size) break;
+            const Elf64_Sym *syms = (const Elf64_Sym *)(file + sh[s].sh_offset);
+            const char *strs = (const char *)(file + strtab->sh_offset);
+            size_t n = sh[s].sh_size / sizeof(Elf64_Sym);
+            for (size_t k = 0; k < n; k++) {
+                if (syms[k].st_name >= strtab->sh_size) continue;
+                const char *name = strs + syms[k].st_name;
+                for (int i = 0; i < count; i++) {
+                    if (strcmp(name, names[i]) == 0) values[i] = syms[k].st_value;
+                }
+            }
+            result = 0;
+        }
+    }
+    munmap((void *)file, (size_t)st.st_size);
+    return result;
+}
+
+typedef struct { uintptr_t address; int writable; } segment_query;
+
+static int find_segment(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    segment_query *q = data;
+    uintptr_t relro_start = 0, relro_end = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_GNU_RELRO) {
+            relro_start = info->dlpi_addr + ph->p_vaddr;
+            relro_end = relro_start + ph->p_memsz;
+        }
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && q->address >= start && q->address + 8 <= start + ph->p_memsz) {
+            q->writable = (ph->p_flags & PF_W) && !(q->address >= relro_start && q->address < relro_end);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int fail(char *error, size_t len, const char *message, const char *detail) {
+    if (error && len) snprintf(error, len, "%s%s%s", message, detail ? ": " : "", detail ? detail : "");
+    return -1;
+}
+
+static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
+extern void ogr_registry_atfork(void);
+extern void ogr_capture_init(void);
+
+int ogr_install(char *error, size_t error_len) {
+    pthread_mutex_lock(&install_mutex);
+    if (atomic_load(&ogr_installed_flag)) { pthread_mutex_unlock(&install_mutex); return 0; }
+    int rc = -1;
+    ogr_resolve_allocator();
+
+    alloc_fn *alloc_pointer = (alloc_fn *)dlsym(RTLD_DEFAULT, "_swift_allocObject");
+    retain_fn *retain_ptr = (retain_fn *)dlsym(RTLD_DEFAULT, "_swift_retain");
+    release_fn *release_pointer = (release_fn *)dlsym(RTLD_DEFAULT, "_swift_release");
+    release_n_fn *release_n_pointer = (release_n_fn *)dlsym(RTLD_DEFAULT, "_swift_release_n");
+    Dl_info info;
+    if (!alloc_pointer || !retain_ptr || !release_pointer || !release_n_pointer) {
+        fail(error, error_len, "libswiftCore does not export the allocation hooks", "_swift_allocObject/_swift_retain/_swift_release");
+        goto out;
+    }
+    if (!dladdr((void *)alloc_pointer, &info) || !info.dli_fname) {
+        fail(error, error_len, "cannot locate libswiftCore", NULL);
+        goto out;
+    }
+    const char *names[] = {
+        "_ZL21_swift_retain_adapter",
+        "_ZL25_swift_retain_adapterImplPN5swift10HeapObjectE",
+        "_swift_allocObject",
+    };
+    uintptr_t values[3];
+    if (elf_symbols(info.dli_fname, names, values, 3) != 0 || !values[0] || !values[1] || !values[2]) {
+        fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", info.dli_fname);
+        goto out;
+    }
+    uintptr_t base = (uintptr_t)info.dli_fbase;
+    // dli_fbase is the load address; for a shared object the symbol values are relative to it.
+    if (base + values[2] != (uintptr_t)alloc_pointer) {
+        fail(error, error_len, "libswiftCore's symbol table does not match the loaded image", info.dli_fname);
+        goto out;
+    }
+    retain_fn *adapter_pointer = (retain_fn *)(base + values[0]);
+    retain_fn adapter_impl = (retain_fn)(base + values[1]);
+    segment_query q = { (uintptr_t)adapter_pointer, 0 };
+    dl_iterate_phdr(find_segment, &q);
+    if (!q.writable) {
+        fail(error, error_len, "the retain adapter pointer is not in writable data", NULL);
+        goto out;
+    }
+    retain_fn current = __atomic_load_n(adapter_pointer, __ATOMIC_ACQUIRE);
+    if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter) {
+        fail(error, error_len, "the retain adapter was already replaced by another tool", NULL);
+        goto out;
+    }
+
+    retain_pointer = retain_ptr;
+    ogr_pause_init();
+    ogr_registry_atfork();
+    ogr_capture_init();
+
+    // Order matters: the adapter must be fixed before anything turns swizzling on.
+    __atomic_store_n(adapter_pointer, (retain_fn)fixed_retain_adapter, __ATOMIC_RELEASE);
+    previous_release = __atomic_load_n(release_pointer, __ATOMIC_ACQUIRE);
+    previous_release_n = __atomic_load_n(release_n_pointer, __ATOMIC_ACQUIRE);
+    previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
+    __atomic_store_n(release_pointer, release_hook, __ATOMIC_RELEASE);
+    __atomic_store_n(release_n_pointer, release_n_hook, __ATOMIC_RELEASE);
+    atomic_store(&ogr_installed_flag, 1);
+    atomic_store(&ogr_recording_flag, 1);
+    __atomic_store_n(alloc_pointer, alloc_hook, __ATOMIC_RELEASE);
+
+    rc = 0;
+out:
+    pthread_mutex_unlock(&install_mutex);
+    return rc;
+}
+
+int ogr_is_installed(void) { return atomic_load(&ogr_installed_flag); }
+void ogr_set_recording(int on) { atomic_store(&ogr_recording_flag, on ? 1 : 0); }
+int ogr_is_recording(void) { return atomic_load(&ogr_recording_flag); }
+
+int ogr_is_tracked(const void *address) {
+    _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, (uintptr_t)address, 0);
+    return word && (atomic_load_explicit(word, memory_order_relaxed) & ogr_bit((uintptr_t)address)) ? 1 : 0;
+}
+
+void ogr_get_stats(ogr_stats *s) {
+    s->recorded = atomic_load(&ogr_diag.recorded);
+    s->freed = atomic_load(&ogr_diag.freed);
+    s->missed_frees = atomic_load(&ogr_diag.missed_frees);
+    s->unknown_metadata = atomic_load(&ogr_diag.unknown_metadata);
+    s->deinit_seen = atomic_load(&ogr_diag.deinit_seen);
+    uint32_t n = 0;
+    for (ogr_thread *t = atomic_load(&ogr_threads); t; t = t->next) n += atomic_load(&t->in_use) ? 1 : 0;
+    s->threads = n;
+    s->membarrier = (uint32_t)ogr_use_membarrier;
+}
+
+void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak) {
+    void *o = (void *)object;
+    *strong = (uint32_t)swift_retainCount(o);
+    *unowned = (uint32_t)swift_unownedRetainCount(o);
+    *weak = (uint32_t)swift_weakRetainCount(o);
+}

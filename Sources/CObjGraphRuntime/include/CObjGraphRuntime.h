@@ -1,0 +1,140 @@
+// CObjGraphRuntime: the only C in swift-objgraph. It does what Swift cannot do safely from
+// inside the allocator: hook the Swift runtime's allocation entry point, interpose `free`,
+// keep the live-object map and per-type counters, and walk the heap without ARC traffic.
+//
+// Everything here is async-signal-tolerant on its hot paths (no locks, no malloc while
+// recording) and never calls back into Swift.
+#ifndef COBJGRAPH_RUNTIME_H
+#define COBJGRAPH_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Maximum number of distinct heap metadata pointers (types) the registry counts separately.
+/// Types past this limit are counted in the last slot.
+#define OGR_MAX_TYPES 32768
+
+/// Install the allocation hook, the retain-adapter fix-up and the `free` interposer check.
+/// Returns 0 on success (or when already installed). On failure returns -1, leaves the
+/// process untouched and writes a one-line reason into `error`.
+int ogr_install(char *error, size_t error_len);
+
+/// 1 once `ogr_install` succeeded.
+int ogr_is_installed(void);
+
+/// Turn recording of new allocations on (1) or off (0). Frees of recorded objects are always
+/// accounted for, so counts stay exact.
+void ogr_set_recording(int on);
+int ogr_is_recording(void);
+
+/// Allocations made by the calling thread while suppressed (a nesting count) are not recorded:
+/// the library's own objects never show up in the user's tables.
+void ogr_suppress_begin(void);
+void ogr_suppress_end(void);
+
+/// Number of types registered so far (indices 0 ..< count are valid).
+uint32_t ogr_type_count(void);
+/// The metadata pointer of type `index`.
+uintptr_t ogr_type_metadata(uint32_t index);
+/// Live object count and live bytes of type `index`, summed over all threads. O(threads).
+void ogr_type_totals(uint32_t index, int64_t *count, int64_t *bytes);
+/// Totals for every type at once: fills `counts[i]`, `bytes[i]` for i < `n`. O(types x threads).
+void ogr_all_totals(int64_t *counts, int64_t *bytes, uint32_t n);
+
+/// How the heap walk finds reference words inside objects of one type. Set from Swift, which
+/// knows the types, before a capture; types without a plan are scanned conservatively.
+enum ogr_scan_mode {
+    OGR_SCAN_UNKNOWN = 0,   ///< no plan yet: scan the whole allocator block
+    OGR_SCAN_FIXED = 1,     ///< scan bytes [16, a); if the block is much larger, the class is tail-allocated: scan the block
+    OGR_SCAN_NONE = 2,      ///< holds no references (string bytes)
+    OGR_SCAN_ARRAY = 3,     ///< `_ContiguousArrayStorage`: count at +16, elements of stride `a` from +32
+    OGR_SCAN_DICTIONARY = 4,///< `_DictionaryStorage`: occupied buckets only; key stride `a`, value stride `b`
+    OGR_SCAN_SET = 5,       ///< `_SetStorage`: occupied buckets only; element stride `a`
+    OGR_SCAN_BLOCK = 6,     ///< scan the whole allocator block (closure contexts, boxes)
+};
+void ogr_set_scan_plan(uint32_t type_index, uint32_t mode, uint32_t a, uint32_t b);
+uint32_t ogr_scan_plan_mode(uint32_t type_index);
+
+/// Record of one captured object.
+typedef struct {
+    uint64_t address;
+    uint32_t type;
+    uint32_t size;          ///< allocator block size (malloc_usable_size)
+    uint32_t strong;
+    uint32_t unowned;
+    uint32_t weak;
+    uint32_t flags;         ///< OGR_OBJ_* bits
+    uint32_t header;        ///< index into `headers` (6 words each) or UINT32_MAX
+    uint32_t reserved;
+} ogr_object;
+
+#define OGR_OBJ_DEINITIALIZED 1u
+
+/// A reference from one captured object to another.
+typedef struct {
+    uint32_t from;
+    uint32_t to;
+    uint32_t offset;        ///< byte offset of the reference word inside `from`
+    uint32_t reserved;
+    uint64_t previous_word; ///< the word before it: a closure's function pointer when `to` is its context
+} ogr_edge;
+
+enum ogr_root_kind { OGR_ROOT_GLOBAL = 0, OGR_ROOT_STACK = 1, OGR_ROOT_REGISTER = 2, OGR_ROOT_OTHER = 3 };
+
+/// A reference from outside the tracked heap.
+typedef struct {
+    uint64_t slot;          ///< address of the word (for registers: the register number)
+    uint32_t to;
+    uint32_t kind;          ///< ogr_root_kind
+    int32_t thread;         ///< kernel thread id for stacks and registers; 0 for globals
+    uint32_t reserved;
+} ogr_root;
+
+/// Everything a capture found. Arrays are malloc'd; release with `ogr_capture_free`.
+typedef struct {
+    ogr_object *objects; size_t object_count;   ///< sorted by address
+    ogr_edge *edges; size_t edge_count;         ///< sorted by (from, offset)
+    ogr_root *roots; size_t root_count;
+    uint64_t *headers; size_t header_count;     ///< 6 words (bytes 16..<64) per dictionary/set storage
+    int32_t threads_seen;                       ///< threads in the process
+    int32_t threads_exact;                      ///< threads whose stack pointer was known exactly
+    int32_t self_thread;                        ///< kernel thread id of the capturing thread
+    int32_t reserved;
+} ogr_capture_result;
+
+/// Capture every tracked object, every reference between them and every root, with
+/// allocation recording and frees of tracked objects held off for the duration. Returns 0 on
+/// success, -1 if tracking is not installed.
+int ogr_capture(ogr_capture_result *out);
+void ogr_capture_free(ogr_capture_result *result);
+
+/// Addresses of live objects of type `index` (O(heap) walk of the live map, frees held off).
+/// Returns the number found; writes at most `max` addresses.
+size_t ogr_objects_of_type(uint32_t type_index, uint64_t *addresses, size_t max);
+
+/// 1 if `address` is the start of a live tracked object.
+int ogr_is_tracked(const void *address);
+
+/// Counts for diagnostics and tests.
+typedef struct {
+    uint64_t recorded;          ///< allocations recorded since install
+    uint64_t freed;             ///< recorded objects freed
+    uint64_t missed_frees;      ///< an address was recorded twice without a free in between
+    uint64_t unknown_metadata;  ///< a tracked free whose metadata was no longer registered
+    uint64_t deinit_seen;       ///< deinitialized objects kept as unowned zombies
+    uint32_t threads;           ///< thread blocks in use
+    uint32_t membarrier;        ///< 1 when the pause protocol uses membarrier(2)
+} ogr_stats;
+void ogr_get_stats(ogr_stats *stats);
+
+/// Raw reference-count words, for `retainCount(of:)`.
+void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

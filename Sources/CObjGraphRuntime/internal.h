@@ -1,0 +1,91 @@
+// Shared declarations between the C files of CObjGraphRuntime. Not part of the module's API.
+#ifndef OGR_INTERNAL_H
+#define OGR_INTERNAL_H
+
+#include "include/CObjGraphRuntime.h"
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define OGR_LIKELY(x) __builtin_expect(!!(x), 1)
+#define OGR_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+// ---- Live map -------------------------------------------------------------------------------
+// One bit per 16-byte granule of user address space says "a tracked object starts here".
+// Two levels, so that frees of memory nowhere near a Swift object are rejected with one load:
+// a top table of 1 GiB chunks (static, 1 MiB of zero pages) and, per chunk that ever held a
+// tracked object, an 8 MiB leaf mapped with MAP_NORESERVE (only touched pages cost memory:
+// 1 bit per 16 bytes of heap, under 1% of the heap). A second map of the same shape marks
+// objects that were deinitialized while `unowned` references still hold their memory.
+#define OGR_ADDRESS_BITS 47
+#define OGR_CHUNK_SHIFT 30
+#define OGR_TOP_ENTRIES (1u << (OGR_ADDRESS_BITS - OGR_CHUNK_SHIFT))
+#define OGR_LEAF_WORDS ((1ul << OGR_CHUNK_SHIFT) >> 10)   /* one uint64 covers 1 KiB */
+
+typedef struct {
+    _Atomic(_Atomic uint64_t *) leaves[OGR_TOP_ENTRIES];
+} ogr_bitmap;
+
+extern ogr_bitmap ogr_live, ogr_zombies;
+
+/// The word holding `address`'s bit, or NULL when its chunk has no leaf (and `create` is 0).
+_Atomic uint64_t *ogr_bitmap_word(ogr_bitmap *map, uintptr_t address, int create);
+static inline uint64_t ogr_bit(uintptr_t address) { return 1ull << ((address >> 4) & 63); }
+
+// ---- Types ----------------------------------------------------------------------------------
+/// Index of `metadata`, registering it on first sight. Lock-free; never allocates with malloc.
+uint32_t ogr_type_index(uintptr_t metadata);
+/// Index of an already-registered `metadata`, or UINT32_MAX.
+uint32_t ogr_type_lookup(uintptr_t metadata);
+
+typedef struct { uint32_t mode, a, b; } ogr_scan_plan;
+extern ogr_scan_plan ogr_plans[OGR_MAX_TYPES];
+
+// ---- Threads --------------------------------------------------------------------------------
+/// Per-thread state. Blocks are never freed: a block whose thread exited is reused by the
+/// next new thread, and its counters keep their values, so sums over all blocks stay exact.
+typedef struct ogr_thread {
+    struct ogr_thread *next;
+    _Atomic int in_use;
+    _Atomic uint32_t in_op;      // >0 while recording an allocation or a tracked free
+    int suppress;                // >0: do not record this thread's allocations
+    int pauser;                  // this thread is running a capture
+    int64_t *counters;           // [OGR_MAX_TYPES][2]: live count, live bytes; written by owner only
+} ogr_thread;
+
+/// The calling thread's block, registering the thread on first use. NULL while the thread is
+/// exiting (its updates then go to a shared block with atomic adds).
+ogr_thread *ogr_self(void);
+extern ogr_thread ogr_shared_thread;
+extern _Atomic(ogr_thread *) ogr_threads;
+
+/// Add `count`/`bytes` to a type's totals in the calling thread's counters.
+void ogr_count(ogr_thread *t, uint32_t type, int64_t count, int64_t bytes);
+
+// ---- Pause protocol -------------------------------------------------------------------------
+// Recording an allocation and accounting a tracked free happen inside enter/leave. A capture
+// sets `ogr_paused`, then waits until no thread is inside; threads arriving meanwhile wait.
+extern _Atomic uint32_t ogr_paused;
+void ogr_enter(ogr_thread *t);
+static inline void ogr_leave(ogr_thread *t) {
+    atomic_fetch_sub_explicit(&t->in_op, 1, memory_order_release);
+}
+void ogr_pause_world(void);
+void ogr_resume_world(void);
+void ogr_pause_init(void);
+extern int ogr_use_membarrier;
+
+// ---- Allocator ------------------------------------------------------------------------------
+extern void (*ogr_real_free)(void *);
+extern size_t (*ogr_real_usable_size)(void *);
+void ogr_resolve_allocator(void);
+
+extern _Atomic int ogr_installed_flag;
+extern _Atomic int ogr_recording_flag;
+
+typedef struct {
+    _Atomic uint64_t recorded, freed, missed_frees, unknown_metadata, deinit_seen;
+} ogr_counters_t;
+extern ogr_counters_t ogr_diag;
+
+#endif

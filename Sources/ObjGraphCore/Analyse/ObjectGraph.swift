@@ -1,0 +1,95 @@
+/// Indexed view of a ``HeapSnapshot`` for graph questions: who refers to an object, what it
+/// refers to, which roots hold it.
+///
+/// Building one costs O(objects + edges); every query after that touches only the objects it
+/// visits. `ObjectGraph` is immutable and `Sendable`.
+public final class ObjectGraph: Sendable {
+    public typealias ObjectID = HeapSnapshot.ObjectID
+
+    public let snapshot: HeapSnapshot
+    /// CSR forward adjacency: edges of object `i` are `snapshot.edges[outStart[i]..<outStart[i+1]]`.
+    let outStart: [Int32]
+    /// CSR reverse adjacency: indices into `snapshot.edges` of the edges that point at object `i`.
+    let inStart: [Int32]
+    let inEdges: [Int32]
+    /// Indices into `snapshot.roots` of the roots that point at object `i`.
+    let rootStart: [Int32]
+    let rootRefs: [Int32]
+
+    public init(_ snapshot: HeapSnapshot) {
+        self.snapshot = snapshot
+        let n = snapshot.objects.count
+        var outStart = [Int32](repeating: 0, count: n + 1)
+        var inCount = [Int32](repeating: 0, count: n + 1)
+        for edge in snapshot.edges {
+            outStart[Int(edge.from) + 1] += 1
+            inCount[Int(edge.to) + 1] += 1
+        }
+        for i in 0..<n {
+            outStart[i + 1] += outStart[i]
+            inCount[i + 1] += inCount[i]
+        }
+        var cursor = inCount
+        var inEdges = [Int32](repeating: 0, count: snapshot.edges.count)
+        for (index, edge) in snapshot.edges.enumerated() {
+            let slot = Int(cursor[Int(edge.to)])
+            inEdges[slot] = Int32(index)
+            cursor[Int(edge.to)] += 1
+        }
+        var rootStart = [Int32](repeating: 0, count: n + 1)
+        for root in snapshot.roots { rootStart[Int(root.target) + 1] += 1 }
+        for i in 0..<n { rootStart[i + 1] += rootStart[i] }
+        var rootCursor = rootStart
+        var rootRefs = [Int32](repeating: 0, count: snapshot.roots.count)
+        for (index, root) in snapshot.roots.enumerated() {
+            rootRefs[Int(rootCursor[Int(root.target)])] = Int32(index)
+            rootCursor[Int(root.target)] += 1
+        }
+        self.outStart = outStart
+        self.inStart = inCount
+        self.inEdges = inEdges
+        self.rootStart = rootStart
+        self.rootRefs = rootRefs
+    }
+
+    /// Number of objects.
+    public var count: Int { snapshot.objects.count }
+
+    /// Edges leaving `id` (what `id` refers to), in offset order.
+    public func outgoing(_ id: ObjectID) -> ArraySlice<HeapSnapshot.Edge> {
+        snapshot.edges[Int(outStart[id])..<Int(outStart[id + 1])]
+    }
+
+    /// Edges arriving at `id` (who refers to `id`).
+    public func incoming(_ id: ObjectID) -> [HeapSnapshot.Edge] {
+        inEdges[Int(inStart[id])..<Int(inStart[id + 1])].map { snapshot.edges[Int($0)] }
+    }
+
+    /// Number of edges arriving at `id`, without building them.
+    public func incomingCount(_ id: ObjectID) -> Int { Int(inStart[id + 1] - inStart[id]) }
+
+    /// Roots (globals, stack slots, registers) that point at `id`.
+    public func roots(of id: ObjectID) -> [HeapSnapshot.Root] {
+        rootRefs[Int(rootStart[id])..<Int(rootStart[id + 1])].map { snapshot.roots[Int($0)] }
+    }
+
+    /// Objects that refer to `id`, without duplicates, in first-seen order. objgraph's `gc.get_referrers`.
+    public func referrers(of id: ObjectID) -> [ObjectID] {
+        var seen = Set<ObjectID>()
+        return incoming(id).compactMap { seen.insert(Int($0.from)).inserted ? Int($0.from) : nil }
+    }
+
+    /// Objects that `id` refers to, without duplicates, in field order. objgraph's `gc.get_referents`.
+    public func referents(of id: ObjectID) -> [ObjectID] {
+        var seen = Set<ObjectID>()
+        return outgoing(id).compactMap { seen.insert(Int($0.to)).inserted ? Int($0.to) : nil }
+    }
+
+    /// All objects of the type whose qualified or short name is `typeName`.
+    public func objects(ofType typeName: String) -> [ObjectID] {
+        let matching = Set(snapshot.types.indices.filter {
+            snapshot.types[$0].name == typeName || snapshot.types[$0].shortName == typeName
+        }.map(Int32.init))
+        return snapshot.objects.indices.filter { matching.contains(snapshot.objects[$0].typeIndex) }
+    }
+}
