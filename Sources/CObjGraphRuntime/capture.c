@@ -24,6 +24,16 @@ extern _Bool swift_isDeallocating(void *object);
 
 void ogr_capture_init(void) {}
 
+// Conservative stack scanning sees every word above the stack pointer. The frames a capture
+// runs in sit where the caller's earlier, returned calls left their locals; those stale
+// pointers would make leaked objects look reachable. Zeroing the dead stack below the public
+// entry point before the library descends into it removes them.
+__attribute__((noinline)) void ogr_scrub_stack(void) {
+    unsigned char *dead = __builtin_alloca(OGR_SCRUB_BYTES);
+    explicit_bzero(dead, OGR_SCRUB_BYTES);
+    __asm__ volatile("" : : "r"(dead) : "memory");
+}
+
 // Pointers may carry spare bits (enum tags, string discriminators) in the top byte and the low
 // three bits; objects start on 16-byte boundaries.
 #define POINTER_MASK 0x00FFFFFFFFFFFFF8ull
@@ -306,7 +316,7 @@ static uintptr_t blocked_stack_pointer(int tid) {
     return (uintptr_t)strtoull(fields[n - 2], NULL, 16);
 }
 
-__attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_result *out) {
+__attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_result *out, uint32_t flags) {
     mapping *maps = NULL;
     size_t nmaps = read_maps(&maps);
     int self = (int)syscall(SYS_gettid);
@@ -317,7 +327,7 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
     uintptr_t here = (uintptr_t)&registers;
     mapping *own = mapping_containing(maps, nmaps, here);
     if (own) {
-        scan_root_range(roots, here, own->end, OGR_ROOT_STACK, self);
+        if (!(flags & OGR_CAPTURE_SKIP_OWN_STACK)) scan_root_range(roots, here, own->end, OGR_ROOT_STACK, self);
         own->scanned = 1;
     }
     out->threads_seen = 1;
@@ -353,7 +363,7 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
 }
 
 // ---- Entry points ------------------------------------------------------------------------------
-int ogr_capture(ogr_capture_result *out) {
+int ogr_capture(ogr_capture_result *out, uint32_t flags) {
     memset(out, 0, sizeof *out);
     if (!atomic_load(&ogr_installed_flag)) return -1;
     ogr_thread *self = ogr_self();
@@ -369,7 +379,7 @@ int ogr_capture(ogr_capture_result *out) {
     walk_live(NULL, NULL, 1);
     walk_live(visit_object, &s, 0);
     dl_iterate_phdr(scan_image, &roots);
-    scan_threads(&roots, out);
+    scan_threads(&roots, out, flags);
     release_ranks();
     ogr_resume_world();
     if (self) self->suppress--;

@@ -109,8 +109,19 @@ typedef struct {
 /// Capture every tracked object, every reference between them and every root, with
 /// allocation recording and frees of tracked objects held off for the duration. Returns 0 on
 /// success, -1 if tracking is not installed.
-int ogr_capture(ogr_capture_result *out);
+int ogr_capture(ogr_capture_result *out, uint32_t flags);
+
+/// Leave the calling thread's stack out of the roots. Its frames above the caller were set up
+/// before the objects being examined existed, so any word there that matches such an object's
+/// address is a stale value whose address malloc reused, not a reference.
+#define OGR_CAPTURE_SKIP_OWN_STACK 1u
 void ogr_capture_free(ogr_capture_result *result);
+
+/// Bytes of dead stack below the caller that `ogr_scrub_stack` zeroes.
+#define OGR_SCRUB_BYTES (32 * 1024)
+/// Zero the dead stack below the calling frame, so stale pointers left there by returned
+/// calls are not mistaken for live references. Call first thing in a public entry point.
+void ogr_scrub_stack(void);
 
 /// Addresses of live objects of type `index` (O(heap) walk of the live map, frees held off).
 /// Returns the number found; writes at most `max` addresses.

@@ -92,7 +92,9 @@ public struct HeapSnapshot: Sendable, Equatable {
         public var to: Int32
         /// Byte offset of the referencing word inside `from`.
         public var offset: UInt32
-        /// Index into ``HeapSnapshot/labels``: `items`, `state.cache`, `[3]`, `closure #1 in Screen.bind()`, `+24`.
+        /// Index into ``HeapSnapshot/labels`` (`items`, `state.cache`, `onTap (closure #1 in Screen.bind())`,
+        /// `+24`), or, when negative, the array element label `[i]` for `label == -(i + 1)`:
+        /// element labels are computed on demand instead of interned. Use ``HeapSnapshot/label(of:)``.
         public var label: Int32
         public var kind: EdgeKind
 
@@ -162,7 +164,9 @@ public struct HeapSnapshot: Sendable, Equatable {
     public func type(of id: ObjectID) -> TypeInfo { types[Int(objects[id].typeIndex)] }
 
     /// The label text of an edge.
-    public func label(of edge: Edge) -> String { labels[Int(edge.label)] }
+    public func label(of edge: Edge) -> String {
+        edge.label < 0 ? "[\(-(Int(edge.label) + 1))]" : labels[Int(edge.label)]
+    }
 
     /// The object at `address`, if the snapshot has one that starts there.
     public func object(at address: UInt64) -> ObjectID? {

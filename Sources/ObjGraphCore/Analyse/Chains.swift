@@ -1,0 +1,94 @@
+/// A path of references: `objects[0]` refers to `objects[1]` through `edges[0]`, and so on.
+/// For a back-reference chain, `root` is what holds `objects[0]`.
+public struct ReferenceChain: Sendable, Equatable {
+    /// The root holding the first object (a global, a stack slot), when the chain starts at one.
+    public var root: HeapSnapshot.Root?
+    public var objects: [ObjectGraph.ObjectID]
+    /// `edges[i]` goes from `objects[i]` to `objects[i + 1]`.
+    public var edges: [HeapSnapshot.Edge]
+}
+
+extension ObjectGraph {
+    /// The shortest chain of references from a root (or from an object matching `predicate`) to
+    /// `target`: the answer to "who keeps this alive?". objgraph's `find_backref_chain`.
+    ///
+    /// Breadth-first over referrers; only strong references are followed unless `strongOnly`
+    /// is false. Returns `nil` when no root or matching object is within `maxDepth` references.
+    public func findBackrefChain(to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
+                                 maxDepth: Int = 50, strongOnly: Bool = true) -> ReferenceChain? {
+        // Arrays, not dictionaries: a search on a million-object graph touches many of them.
+        var parentEdge = [Int32](repeating: -1, count: count)   // edge toward target
+        var depth = [Int32](repeating: -1, count: count)
+        var queue: [Int32] = [Int32(target)]
+        depth[target] = 0
+        var head = 0
+        while head < queue.count {
+            let v = Int(queue[head]); head += 1
+            let isStart = predicate.map { $0(v) } ?? (rootStart[v] != rootStart[v + 1])
+            if isStart && (v != target || predicate == nil) {
+                return chain(from: v, parentEdge: parentEdge, useRoot: predicate == nil)
+            }
+            guard depth[v] < maxDepth else { continue }
+            for edgeIndex in inEdges[Int(inStart[v])..<Int(inStart[v + 1])] {
+                let edge = snapshot.edges[Int(edgeIndex)]
+                guard !strongOnly || edge.kind.isStrong, depth[Int(edge.from)] < 0 else { continue }
+                depth[Int(edge.from)] = depth[v] + 1
+                parentEdge[Int(edge.from)] = edgeIndex
+                queue.append(edge.from)
+            }
+        }
+        return nil
+    }
+
+    private func chain(from start: Int, parentEdge: [Int32], useRoot: Bool) -> ReferenceChain {
+        var objects = [start]
+        var edges: [HeapSnapshot.Edge] = []
+        var v = Int32(start)
+        while parentEdge[Int(v)] >= 0 {
+            let edge = snapshot.edges[Int(parentEdge[Int(v)])]
+            edges.append(edge)
+            objects.append(Int(edge.to))
+            v = edge.to
+        }
+        let root = useRoot ? preferredRoot(of: start) : nil
+        return ReferenceChain(root: root, objects: objects, edges: edges)
+    }
+
+    /// The most telling root of an object: a named global before a stack slot.
+    func preferredRoot(of id: ObjectID) -> HeapSnapshot.Root? {
+        roots(of: id).min { a, b in
+            (a.kind.rawValue, a.name, a.slotAddress) < (b.kind.rawValue, b.name, b.slotAddress)
+        }
+    }
+
+    /// The shortest chain of references from `source` to an object matching `predicate`.
+    /// objgraph's `find_ref_chain`.
+    public func findRefChain(from source: ObjectID, where predicate: (ObjectID) -> Bool,
+                             maxDepth: Int = 50, strongOnly: Bool = false) -> ReferenceChain? {
+        var parentEdge = [Int32: HeapSnapshot.Edge]()
+        var depth = [Int32: Int]()
+        var queue: [Int32] = [Int32(source)]
+        depth[Int32(source)] = 0
+        var head = 0
+        while head < queue.count {
+            let v = queue[head]; head += 1
+            if Int(v) != source && predicate(Int(v)) {
+                var objects = [Int(v)], edges: [HeapSnapshot.Edge] = []
+                var cursor = v
+                while let edge = parentEdge[cursor] {
+                    edges.append(edge)
+                    objects.append(Int(edge.from))
+                    cursor = edge.from
+                }
+                return ReferenceChain(root: nil, objects: objects.reversed(), edges: edges.reversed())
+            }
+            guard depth[v]! < maxDepth else { continue }
+            for edge in outgoing(Int(v)) where (!strongOnly || edge.kind.isStrong) && depth[edge.to] == nil {
+                depth[edge.to] = depth[v]! + 1
+                parentEdge[edge.to] = edge
+                queue.append(edge.to)
+            }
+        }
+        return nil
+    }
+}

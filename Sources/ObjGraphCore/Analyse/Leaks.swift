@@ -1,0 +1,76 @@
+/// Leaked objects that belong together: a top (a retain cycle, or an object nothing refers to)
+/// and everything it keeps alive. Like one `ROOT CYCLE` / `ROOT LEAK` tree of Apple's `leaks`.
+public struct LeakGroup: Sendable, Equatable {
+    /// The retain cycle at the top of the group, when the top is a cycle.
+    public var cycle: RetainCycle?
+    /// The top objects: the cycle's members, or the single unreferenced object.
+    public var tops: [ObjectGraph.ObjectID]
+    /// Every leaked object of the group: the tops first, then what they keep alive.
+    public var members: [ObjectGraph.ObjectID]
+    /// Sum of the members' sizes.
+    public var bytes: Int
+}
+
+extension ObjectGraph {
+    /// Objects that no root reaches over strong references, grouped by the cycle (or
+    /// unreferenced object) that holds them, largest group first. Objects deinitialized but
+    /// held by `unowned` references (zombies) are not leaks and are left out.
+    ///
+    /// Roots are globals and thread stacks; memory outside the Swift heap (C buffers, Dispatch
+    /// internals) is not scanned, so an object held only from there shows up as a group
+    /// without a cycle.
+    public func leakingObjects() -> [LeakGroup] {
+        let reachable = reachableFromRoots()
+        let leaked = (0..<count).map { !reachable[$0] && !snapshot.objects[$0].isZombie }
+        let components = stronglyConnectedComponents(among: leaked)
+        var componentOf = [Int32](repeating: -1, count: count)
+        for (index, component) in components.enumerated() {
+            for member in component { componentOf[Int(member)] = Int32(index) }
+        }
+        // A component is a top when no other leaked component refers to it.
+        var referenced = [Bool](repeating: false, count: components.count)
+        for (index, component) in components.enumerated() {
+            for member in component {
+                for edge in outgoing(Int(member)) where edge.kind.isStrong {
+                    let target = componentOf[Int(edge.to)]
+                    if target >= 0 && Int(target) != index { referenced[Int(target)] = true }
+                }
+            }
+        }
+        var tops = components.indices.filter { !referenced[$0] }
+        tops.sort {
+            let a = components[$0].map { snapshot.objects[Int($0)].address }.min()!
+            let b = components[$1].map { snapshot.objects[Int($0)].address }.min()!
+            return a < b
+        }
+        var assigned = [Bool](repeating: false, count: count)
+        var groups: [LeakGroup] = []
+        for top in tops {
+            let component = components[top]
+            let isCycle = component.count > 1 || outgoing(Int(component[0])).contains {
+                $0.kind.isStrong && $0.to == component[0]
+            }
+            let cycle = isCycle ? makeCycle(component) : nil
+            let topMembers = cycle?.members ?? [Int(component[0])]
+            var members: [Int] = []
+            for m in topMembers { assigned[m] = true }
+            members.append(contentsOf: topMembers)
+            var index = 0
+            while index < members.count {
+                let v = members[index]; index += 1
+                for edge in outgoing(v) where edge.kind.isStrong && leaked[Int(edge.to)] && !assigned[Int(edge.to)] {
+                    assigned[Int(edge.to)] = true
+                    members.append(Int(edge.to))
+                }
+            }
+            let bytes = members.reduce(0) { $0 + Int(snapshot.objects[$1].size) }
+            groups.append(LeakGroup(cycle: cycle, tops: topMembers, members: members, bytes: bytes))
+        }
+        return groups
+    }
+
+    /// Every leaked object (the members of all ``leakingObjects()`` groups).
+    public func leakedObjectIDs() -> [ObjectID] {
+        leakingObjects().flatMap(\.members).sorted()
+    }
+}

@@ -1,0 +1,47 @@
+extension ObjectGraph {
+    /// Objects reachable from any root over strong references (weak and unowned references do
+    /// not keep an object alive, so they are not followed). `result[i]` is true for reachable `i`.
+    public func reachableFromRoots() -> [Bool] {
+        var reachable = [Bool](repeating: false, count: count)
+        var stack: [Int32] = []
+        for root in snapshot.roots where !reachable[Int(root.target)] {
+            reachable[Int(root.target)] = true
+            stack.append(root.target)
+        }
+        while let next = stack.popLast() {
+            for edge in outgoing(Int(next)) where edge.kind.isStrong && !reachable[Int(edge.to)] {
+                reachable[Int(edge.to)] = true
+                stack.append(edge.to)
+            }
+        }
+        return reachable
+    }
+
+    /// Objects that nothing refers to: no edge from another object and no root. Python
+    /// objgraph's `get_leaking_objects()`: the tops of leaked structures, and objects held
+    /// only by memory the capture cannot see.
+    public func objectsWithoutReferrers() -> [ObjectID] {
+        (0..<count).filter { incomingCount($0) == 0 && rootStart[$0] == rootStart[$0 + 1] }
+    }
+
+    /// Shortest number of strong references from any root to each object (`nil` when
+    /// unreachable), as Chrome's "Distance" column.
+    public func distancesFromRoots() -> [Int?] {
+        var distance = [Int?](repeating: nil, count: count)
+        var queue: [Int32] = []
+        for root in snapshot.roots where distance[Int(root.target)] == nil {
+            distance[Int(root.target)] = 0
+            queue.append(root.target)
+        }
+        var head = 0
+        while head < queue.count {
+            let next = Int(queue[head]); head += 1
+            let d = distance[next]! + 1
+            for edge in outgoing(next) where edge.kind.isStrong && distance[Int(edge.to)] == nil {
+                distance[Int(edge.to)] = d
+                queue.append(edge.to)
+            }
+        }
+        return distance
+    }
+}

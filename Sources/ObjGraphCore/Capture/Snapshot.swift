@@ -1,0 +1,165 @@
+import CObjGraphRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ObjGraph {
+    /// Captures every tracked object, every reference between tracked objects and every root
+    /// (globals in loaded images, thread stacks), while allocation recording and frees of
+    /// tracked objects are held off for the few milliseconds the walk takes.
+    ///
+    /// References are found by scanning each object's memory for addresses of other tracked
+    /// objects, then labelled from Swift field metadata (`delegate`, `state.cache`), array
+    /// positions (`[3]`), dictionary slots and closure symbols.
+    ///
+    /// - Parameter includeOwnStack: scan the calling thread's stack for roots. Turn it off when
+    ///   the objects in question were made on another thread after the caller's frames were set
+    ///   up (as the leak checks do): words in those older frames that match a newer object's
+    ///   address are stale values whose memory malloc reused, not references.
+    /// - Throws: ``TrackingError`` when tracking was never started.
+    public static func snapshot(includeOwnStack: Bool = true) throws -> HeapSnapshot {
+        guard ogr_is_installed() != 0 else {
+            throw TrackingError("tracking is not started: call ObjGraph.startTracking() first")
+        }
+        ogr_scrub_stack()
+        return untracked { SnapshotBuilder().build(flags: includeOwnStack ? 0 : OGR_CAPTURE_SKIP_OWN_STACK) }
+    }
+}
+
+/// Turns the C capture into a ``HeapSnapshot``: dense type table, labelled edges, named roots.
+struct SnapshotBuilder {
+    let registry = TypeRegistry.shared
+
+    func build(flags: UInt32) -> HeapSnapshot {
+        _ = registry.descriptions()   // make sure every known type has a scan plan
+        var capture = ogr_capture_result()
+        ogr_capture(&capture, flags)
+        defer { ogr_capture_free(&capture) }
+        let descriptions = registry.descriptions()
+
+        let objects = UnsafeBufferPointer(start: capture.objects, count: capture.object_count)
+        let edges = UnsafeBufferPointer(start: capture.edges, count: capture.edge_count)
+        let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
+        let headers = UnsafeBufferPointer(start: capture.headers, count: capture.header_count * 6)
+
+        var typeMap = [Int32](repeating: -1, count: descriptions.count)
+        var types: [HeapSnapshot.TypeInfo] = []
+        var snapshotObjects: [HeapSnapshot.Object] = []
+        snapshotObjects.reserveCapacity(objects.count)
+        for o in objects {
+            let registryType = Int(o.type)
+            if typeMap[registryType] < 0 {
+                typeMap[registryType] = Int32(types.count)
+                let d = descriptions[registryType]
+                types.append(HeapSnapshot.TypeInfo(name: d.name, shortName: d.shortName, kind: d.kind))
+            }
+            snapshotObjects.append(HeapSnapshot.Object(
+                address: o.address, typeIndex: typeMap[registryType], size: o.size,
+                strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0, weakCount: o.weak,
+                isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0))
+        }
+
+        var labeller = EdgeLabeller(descriptions: descriptions)
+        var snapshotEdges: [HeapSnapshot.Edge] = []
+        snapshotEdges.reserveCapacity(edges.count)
+        for e in edges {
+            let from = objects[Int(e.from)]
+            let targetKind = descriptions[Int(objects[Int(e.to)].type)].kind
+            var header: [UInt64] = []
+            if from.header != UInt32.max {
+                let start = Int(from.header) * 6
+                header = Array(headers[start..<start + 6])
+            }
+            let (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset),
+                                               previousWord: e.previous_word, header: header,
+                                               targetKind: targetKind)
+            snapshotEdges.append(HeapSnapshot.Edge(from: Int32(e.from), to: Int32(e.to), offset: e.offset,
+                                                   label: label, kind: kind))
+        }
+
+        var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
+        var snapshotRoots: [HeapSnapshot.Root] = []
+        snapshotRoots.reserveCapacity(roots.count)
+        for r in roots {
+            let kind = HeapSnapshot.RootKind(rawValue: UInt8(r.kind)) ?? .other
+            snapshotRoots.append(HeapSnapshot.Root(kind: kind, name: rootNames.name(r), slotAddress: r.slot,
+                                                   target: Int32(r.to)))
+        }
+
+        var notes: [String] = []
+        let inexact = capture.threads_seen - capture.threads_exact
+        if inexact > 0 {
+            notes.append("\(inexact) of \(capture.threads_seen) threads were running during the capture; their whole stacks were scanned")
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return HeapSnapshot(types: types, objects: snapshotObjects, edges: snapshotEdges,
+                            labels: labeller.labels, roots: snapshotRoots,
+                            timestamp: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9, notes: notes)
+    }
+}
+
+/// Labels edges, interning label strings and caching per (type, offset) where the label
+/// cannot depend on the referencing word's neighbours.
+struct EdgeLabeller {
+    let descriptions: [TypeDescription]
+    private(set) var labels: [String] = []
+    private var interned: [String: Int32] = [:]
+    private struct Key: Hashable { var type: Int; var offset: Int; var context: UInt64 }
+    private var cache: [Key: (Int32, HeapSnapshot.EdgeKind)] = [:]
+
+    init(descriptions: [TypeDescription]) { self.descriptions = descriptions }
+
+    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64],
+                        targetKind: HeapSnapshot.ObjectKind) -> (Int32, HeapSnapshot.EdgeKind) {
+        let description = descriptions[type]
+        let plan = description.scanPlan
+        if plan.mode == OGR_SCAN_ARRAY && plan.a == 8 && offset >= 32 {
+            return (-Int32((offset - 32) / 8) - 1, .conservative)
+        }
+        // A closure's function pointer sits just before its context: it names the closure.
+        let context = targetKind == .closureContext || description.kind == .closureContext ? previousWord : 0
+        let cacheable = !description.wantsHeaderWords && plan.mode != OGR_SCAN_ARRAY
+        let key = Key(type: type, offset: offset, context: context)
+        if cacheable, let hit = cache[key] { return hit }
+        let (text, kind) = description.label(offset: offset, previousWord: previousWord, header: header)
+        let result = (intern(text), kind)
+        if cacheable { cache[key] = result }
+        return result
+    }
+
+    private mutating func intern(_ text: String) -> Int32 {
+        if let index = interned[text] { return index }
+        let index = Int32(labels.count)
+        labels.append(text)
+        interned[text] = index
+        return index
+    }
+}
+
+/// Names roots: globals by their demangled symbol, stack slots by thread.
+struct RootNamer {
+    let symbolizer: Symbolizer
+    let selfThread: Int32
+    private var cache: [UInt64: String] = [:]
+
+    init(symbolizer: Symbolizer, selfThread: Int32) {
+        self.symbolizer = symbolizer
+        self.selfThread = selfThread
+    }
+
+    mutating func name(_ root: ogr_root) -> String {
+        switch Int(root.kind) {
+        case Int(OGR_ROOT_GLOBAL.rawValue):
+            if let known = cache[root.slot] { return known }
+            let name = symbolizer.symbol(containing: UInt(root.slot)).map { Symbolizer.rootName(fromDemangled: $0.demangled) }
+                ?? "global 0x\(String(root.slot, radix: 16))"
+            cache[root.slot] = name
+            return name
+        default:
+            let thread = root.thread
+            let who = thread == getpid() ? "main thread" : thread < 0 ? "running thread" : "thread \(thread)"
+            return Int(root.kind) == Int(OGR_ROOT_REGISTER.rawValue) ? "\(who) registers" : "\(who) stack"
+        }
+    }
+}

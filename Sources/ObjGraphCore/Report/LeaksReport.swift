@@ -1,0 +1,106 @@
+/// Leak reports in the style of Apple's `leaks`: each leaked structure as an indented tree,
+/// `ROOT CYCLE` at the top, one `--> ` line per reference, `CYCLE BACK TO` where a cycle closes.
+///
+/// Unlike `leaks`, identical structures (same types, same labels) are printed once with how
+/// many instances there are, and every type has its Swift name.
+public struct LeaksReport: Sendable {
+    public struct Entry: Sendable {
+        /// How many leak groups have this exact shape.
+        public var instances: Int
+        /// The first group of that shape (lowest address), printed as the tree.
+        public var example: LeakGroup
+        /// Objects and bytes over all instances.
+        public var objects: Int
+        public var bytes: Int
+        /// The tree text of `example`.
+        public var tree: String
+    }
+
+    public var entries: [Entry]
+    public var leakedObjects: Int
+    public var leakedBytes: Int
+
+    /// Builds the report for `graph`'s ``ObjectGraph/leakingObjects()``.
+    public init(graph: ObjectGraph, shortNames: Bool = true) {
+        self.init(graph: graph, groups: graph.leakingObjects(), shortNames: shortNames)
+    }
+
+    public init(graph: ObjectGraph, groups: [LeakGroup], shortNames: Bool = true) {
+        var order: [String] = []
+        var byShape: [String: Entry] = [:]
+        for group in groups {
+            let tree = LeaksReport.tree(of: group, in: graph, shortNames: shortNames, addresses: false)
+            if var entry = byShape[tree] {
+                entry.instances += 1
+                entry.objects += group.members.count
+                entry.bytes += group.bytes
+                byShape[tree] = entry
+            } else {
+                order.append(tree)
+                byShape[tree] = Entry(instances: 1, example: group, objects: group.members.count, bytes: group.bytes,
+                                      tree: LeaksReport.tree(of: group, in: graph, shortNames: shortNames, addresses: true))
+            }
+        }
+        entries = order.map { byShape[$0]! }.sorted {
+            $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.tree < $1.tree
+        }
+        leakedObjects = groups.reduce(0) { $0 + $1.members.count }
+        leakedBytes = groups.reduce(0) { $0 + $1.bytes }
+    }
+
+    /// The whole report as text.
+    public var text: String {
+        var out = "\(leakedObjects) leaked objects for \(leakedBytes) total leaked bytes"
+        out += entries.isEmpty ? ".\n" : " in \(entries.reduce(0) { $0 + $1.instances }) groups.\n"
+        for entry in entries {
+            out += "\n"
+            if entry.instances > 1 {
+                out += "\(entry.instances) instances of this structure, \(entry.objects) objects, \(entry.bytes) bytes in all:\n"
+            }
+            out += entry.tree
+        }
+        return out
+    }
+
+    /// One group as a `leaks`-style tree. Without `addresses`, the text depends only on the
+    /// group's shape, which is how identical groups are recognised.
+    static func tree(of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool, addresses: Bool) -> String {
+        let snapshot = graph.snapshot
+        let members = Set(group.members)
+        func describe(_ id: Int) -> String {
+            let type = snapshot.type(of: id)
+            let name = shortNames ? type.shortName : type.name
+            let object = snapshot.objects[id]
+            return addresses ? "<\(name) 0x\(String(object.address, radix: 16))> [\(object.size)]" : "<\(name)> [\(object.size)]"
+        }
+        let top = group.tops[0]
+        func inGroup(_ id: Int) -> [HeapSnapshot.Edge] { graph.outgoing(id).filter { members.contains(Int($0.to)) } }
+        var out = "    \(group.members.count) (\(group.bytes) bytes) "
+        out += group.cycle != nil ? "ROOT CYCLE: " : "ROOT LEAK: "
+        out += describe(top) + "\n"
+        var printed: Set<Int> = [top]
+        // Depth-first, edges in offset order, each child expanded right under its line. An edge
+        // to an object already printed closes a cycle (or joins a shared object) and stops there.
+        var work: [(edges: [HeapSnapshot.Edge], next: Int)] = [(inGroup(top), 0)]
+        while !work.isEmpty {
+            let depth = work.count
+            let frame = work.count - 1
+            guard work[frame].next < work[frame].edges.count else { work.removeLast(); continue }
+            let edge = work[frame].edges[work[frame].next]
+            work[frame].next += 1
+            let target = Int(edge.to)
+            let indent = String(repeating: "   ", count: depth + 1)
+            let prefix = edge.kind == .strong ? "__strong " : edge.kind == .conservative ? "" : "__unowned "
+            let label = prefix + snapshot.label(of: edge)
+            if printed.contains(target) {
+                let backTo = group.cycle?.members.contains(target) == true ? "CYCLE BACK TO " : "SHARED "
+                out += "\(indent)\(label) --> \(backTo)\(describe(target))\n"
+            } else {
+                printed.insert(target)
+                out += "\(indent)\(label) --> \(describe(target))\n"
+                work.append((inGroup(target), 0))
+            }
+        }
+        return out
+    }
+}
