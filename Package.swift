@@ -38,7 +38,7 @@ let package = Package(
         ),
         .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"]),
         .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
-        .target(name: "ObjGraph", dependencies: ["ObjGraphCore", "ObjGraphRender"]),
+        .target(name: "ObjGraph", dependencies: ["CObjGraphRuntime", "ObjGraphCore", "ObjGraphRender"]),
         .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
         .target(name: "ObjGraphAgent", dependencies: ["ObjGraph"]),
         .executableTarget(

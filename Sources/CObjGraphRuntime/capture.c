@@ -418,3 +418,25 @@ size_t ogr_objects_of_type(uint32_t type_index, uint64_t *addresses, size_t max)
     if (self) self->suppress--;
     return q.found;
 }
+
+extern void *swift_tryRetain(void *object);
+
+size_t ogr_retain_live(const uint64_t *addresses, size_t count, uint8_t *retained) {
+    size_t n = 0;
+    if (!atomic_load(&ogr_installed_flag)) return 0;
+    ogr_thread *self = ogr_self();
+    if (self) self->suppress++;
+    ogr_pause_world();
+    for (size_t i = 0; i < count; i++) {
+        void *object = (void *)(uintptr_t)addresses[i];
+        retained[i] = 0;
+        if (!ogr_is_tracked(object)) continue;
+        _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, (uintptr_t)object, 0);
+        if (zword && (atomic_load_explicit(zword, memory_order_relaxed) & ogr_bit((uintptr_t)object))) continue;
+        if (swift_isDeallocating(object)) continue;
+        if (swift_tryRetain(object)) { retained[i] = 1; n++; }
+    }
+    ogr_resume_world();
+    if (self) self->suppress--;
+    return n;
+}

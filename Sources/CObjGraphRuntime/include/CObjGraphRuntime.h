@@ -127,6 +127,11 @@ void ogr_scrub_stack(void);
 /// Returns the number found; writes at most `max` addresses.
 size_t ogr_objects_of_type(uint32_t type_index, uint64_t *addresses, size_t max);
 
+/// Retain each object in `addresses` that is still a live, tracked object that is not being
+/// deinitialized, with frees held off so none can go away meanwhile. `retained[i]` is set to 1
+/// for each object retained (+1, for the caller to balance). Returns how many were retained.
+size_t ogr_retain_live(const uint64_t *addresses, size_t count, uint8_t *retained);
+
 /// 1 if `address` is the start of a live tracked object.
 int ogr_is_tracked(const void *address);
 

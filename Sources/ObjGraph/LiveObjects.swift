@@ -1,0 +1,102 @@
+@_exported import ObjGraphCore
+import CObjGraphRuntime
+@_exported import ObjGraphRender
+
+/// Entry points that take live objects: they snapshot the heap, find the objects in it and
+/// answer about them, like objgraph's functions that take Python objects.
+extension ObjGraph {
+    /// The snapshot ids of `objects` in `snapshot` (objects not tracked are skipped).
+    public static func ids(of objects: [AnyObject], in snapshot: HeapSnapshot) -> [HeapSnapshot.ObjectID] {
+        objects.compactMap { snapshot.object(at: address(of: $0)) }
+    }
+
+    /// The address of `object`, as snapshots record it.
+    public static func address(of object: AnyObject) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(object).toOpaque()))
+    }
+
+    /// The shortest chain of strong references from a root (a global, a thread's stack) to
+    /// `object`: why it is still alive. `nil` when nothing holds it but the caller.
+    public static func findBackrefChain(to object: AnyObject, maxDepth: Int = 50) throws -> (ReferenceChain, ObjectGraph)? {
+        let graph = ObjectGraph(try snapshot())
+        guard let id = graph.snapshot.object(at: address(of: object)),
+              let chain = graph.findBackrefChain(to: id, maxDepth: maxDepth) else { return nil }
+        return (chain, graph)
+    }
+
+    /// A one-line answer to "why is this object alive?":
+    /// `static Session.registry --> Array<Session> storage --[3]--> Session 0x55d0...`.
+    public static func whyAlive(_ object: AnyObject, shortNames: Bool = true) throws -> String {
+        guard let (chain, graph) = try findBackrefChain(to: object) else {
+            return "\(typeName(of: object, shortNames: shortNames)) is held by nothing the snapshot can see"
+        }
+        return ChainText.line(chain, in: graph.snapshot, shortNames: shortNames)
+    }
+
+    /// Draws what refers to `objects`, objgraph's `show_backrefs`, and writes it to `path`
+    /// (`.svg`, `.png` or `.dot`).
+    public static func showBackrefs(_ objects: [AnyObject], maxDepth: Int = 3, tooMany: Int = 10,
+                                    shortNames: Bool = true, to path: String) throws {
+        let graph = ObjectGraph(try snapshot())
+        try graph.showBackrefs(ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
+                               shortNames: shortNames, to: path)
+    }
+
+    /// Draws what `objects` refer to, objgraph's `show_refs`, and writes it to `path`.
+    public static func showRefs(_ objects: [AnyObject], maxDepth: Int = 3, tooMany: Int = 10,
+                                shortNames: Bool = true, to path: String) throws {
+        let graph = ObjectGraph(try snapshot())
+        try graph.showRefs(ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
+                           shortNames: shortNames, to: path)
+    }
+
+    /// Live objects of the type named `typeName` (short or qualified), objgraph's `by_type`.
+    /// Only class instances can be returned as objects; other heap objects (closure contexts,
+    /// boxes) are counted by ``count(_:)`` and appear in snapshots.
+    public static func byType(_ typeName: String) throws -> [AnyObject] {
+        let graph = ObjectGraph(try snapshot())
+        let snapshot = graph.snapshot
+        let addresses = graph.objects(ofType: typeName).compactMap { id -> UInt64? in
+            guard snapshot.type(of: id).kind == .classInstance, !snapshot.objects[id].isZombie else { return nil }
+            return snapshot.objects[id].address
+        }
+        return retainLive(addresses)
+    }
+
+    /// Turns addresses from a snapshot back into objects, skipping any freed since.
+    static func retainLive(_ addresses: [UInt64]) -> [AnyObject] {
+        var retained = [UInt8](repeating: 0, count: addresses.count)
+        ogr_retain_live(addresses, addresses.count, &retained)
+        return addresses.indices.compactMap { i in
+            guard retained[i] != 0, let raw = UnsafeRawPointer(bitPattern: UInt(addresses[i])) else { return nil }
+            return Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue()
+        }
+    }
+
+    /// Live instances of `type`, objgraph's `by_type` with a Swift type.
+    public static func byType<T: AnyObject>(_ type: T.Type) throws -> [T] {
+        try byType(_typeName(type, qualified: true)).compactMap { $0 as? T }
+    }
+
+    static func typeName(of object: AnyObject, shortNames: Bool) -> String {
+        _typeName(Swift.type(of: object), qualified: !shortNames)
+    }
+}
+
+/// Text forms of reference chains.
+public enum ChainText {
+    /// `root --> Type --label--> Type ...` on one line.
+    public static func line(_ chain: ReferenceChain, in snapshot: HeapSnapshot, shortNames: Bool = true) -> String {
+        func name(_ id: Int) -> String {
+            let type = snapshot.type(of: id)
+            return shortNames ? type.shortName : type.name
+        }
+        var text = chain.root.map { "\($0.name) --> " } ?? ""
+        text += name(chain.objects[0])
+        for (index, edge) in chain.edges.enumerated() {
+            text += " --\(snapshot.label(of: edge))--> " + name(chain.objects[index + 1])
+        }
+        let last = snapshot.objects[chain.objects.last!]
+        return text + " 0x" + String(last.address, radix: 16)
+    }
+}

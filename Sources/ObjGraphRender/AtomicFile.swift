@@ -1,0 +1,55 @@
+import Glibc
+
+/// Writes files all at once: to a temporary file in the target's directory, then `rename(2)`
+/// over the target. Readers see the old file or the whole new one, never a partial write.
+enum AtomicFile {
+    /// The text after the last `.` of the last path component, or "" when there is none.
+    static func fileExtension(of path: String) -> String {
+        let name = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return String(name[name.index(after: dot)...])
+    }
+
+    /// Writes `bytes` to `path` atomically. On failure the temporary file is removed and `path`
+    /// is left as it was.
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var template = Array("\(directory).\(name).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw systemError("mkstemp", path) }
+        let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var committed = false
+        defer {
+            if !committed { unlink(tempPath) }
+        }
+        do {
+            defer { close(fd) }
+            try writeAll(fd, bytes, path: tempPath)
+            // mkstemp creates files 0600; drawings are ordinary output files.
+            _ = fchmod(fd, 0o644)
+            guard fsync(fd) == 0 else { throw systemError("fsync", tempPath) }
+        }
+        guard rename(tempPath, path) == 0 else { throw systemError("rename", path) }
+        committed = true
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw systemError("write", path)
+                }
+                offset += n
+            }
+        }
+    }
+
+    private static func systemError(_ call: String, _ path: String) -> DrawingFileError {
+        .system(call: call, path: path, message: String(cString: strerror(errno)))
+    }
+}

@@ -1,0 +1,48 @@
+import CGraphviz
+
+extension GraphvizGraph {
+    /// Creates the cgraph objects for `drawing`: graph attributes and node/edge defaults first,
+    /// then nodes, clusters and edges in drawing order, each object's attributes in name order,
+    /// so the same drawing always yields the same graph (and the same DOT).
+    func build(_ drawing: GraphDrawing) {
+        for (name, value) in drawing.attributes.sorted(by: { $0.key < $1.key }) {
+            setGraphAttribute(name, value)
+        }
+        for (name, value) in drawing.nodeDefaults.sorted(by: { $0.key < $1.key }) {
+            setNodeDefault(name, value)
+        }
+        for (name, value) in drawing.edgeDefaults.sorted(by: { $0.key < $1.key }) {
+            setEdgeDefault(name, value)
+        }
+        var created: [String: UnsafeMutablePointer<Agnode_t>] = [:]
+        func node(_ name: String) -> UnsafeMutablePointer<Agnode_t>? {
+            if let existing = created[name] { return existing }
+            let made = self.node(name)
+            created[name] = made
+            return made
+        }
+        for item in drawing.nodes {
+            guard let n = node(item.name) else { continue }
+            for (name, value) in item.attributes.sorted(by: { $0.key < $1.key }) {
+                set(UnsafeMutableRawPointer(n), name, value)
+            }
+        }
+        for cluster in drawing.clusters {
+            let name = cluster.name.hasPrefix("cluster") ? cluster.name : "cluster_\(cluster.name)"
+            guard let sub = subgraph(name) else { continue }
+            for (attr, value) in cluster.attributes.sorted(by: { $0.key < $1.key }) {
+                set(UnsafeMutableRawPointer(sub), attr, value)
+            }
+            for member in cluster.nodes {
+                if let n = node(member) { _ = agsubnode(sub, n, 1) }
+            }
+        }
+        for item in drawing.edges {
+            guard let tail = node(item.from), let head = node(item.to),
+                  let e = edge(from: tail, to: head) else { continue }
+            for (name, value) in item.attributes.sorted(by: { $0.key < $1.key }) {
+                set(UnsafeMutableRawPointer(e), name, value)
+            }
+        }
+    }
+}
