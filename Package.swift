@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
         .target(name: "ObjGraph", dependencies: ["CObjGraphRuntime", "ObjGraphCore", "ObjGraphRender"]),
         .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
-        .target(name: "ObjGraphAgent", dependencies: ["ObjGraph"]),
+        // The preloaded agent: a C constructor and signal handlers, the rest in Swift.
+        .target(name: "CObjGraphAgentInit", dependencies: ["CObjGraphRuntime"]),
+        .target(name: "ObjGraphAgent", dependencies: ["ObjGraph", "CObjGraphRuntime", "CObjGraphAgentInit"]),
         .executableTarget(
             name: "objgraph",
             dependencies: ["ObjGraph", .product(name: "ArgumentParser", package: "swift-argument-parser")],

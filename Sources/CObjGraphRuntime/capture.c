@@ -210,7 +210,7 @@ static void visit_object(uintptr_t address, void *context) {
     o.weak = (uint32_t)swift_weakRetainCount((void *)address);
     uint32_t mode = __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE);
     if ((mode == OGR_SCAN_DICTIONARY || mode == OGR_SCAN_SET) && block >= 64) {
-        o.header = (uint32_t)s->headers.count;
+        o.header = (uint32_t)(s->headers.count / 6);
         for (int i = 2; i < 8; i++) vec_push(&s->headers, (const uint64_t *)address + i);
     }
     vec_push(&s->objects, &o);

@@ -208,6 +208,19 @@ void ogr_suppress_begin(void) {
     if (t) t->suppress++;
 }
 
+int ogr_suppress_save(void) {
+    ogr_thread *t = ogr_self();
+    if (!t) return 0;
+    int depth = t->suppress;
+    t->suppress = 0;
+    return depth;
+}
+
+void ogr_suppress_restore(int depth) {
+    ogr_thread *t = ogr_self();
+    if (t) t->suppress = depth;
+}
+
 void ogr_suppress_end(void) {
     ogr_thread *t = ogr_self();
     if (t && t->suppress > 0) t->suppress--;

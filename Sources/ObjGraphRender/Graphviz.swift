@@ -1,4 +1,5 @@
 import CGraphviz
+import ObjGraphCore
 
 /// Renders ``GraphDrawing``s with Graphviz's C library (libgvc + libcgraph), in process.
 ///
@@ -90,7 +91,11 @@ public enum Graphviz {
             throw DrawingFileError.unknownExtension(ext, path: path)
         }
         let bytes = try render(drawing, format: format)
-        try AtomicFile.write(bytes, to: path)
+        do {
+            try AtomicFile.write(bytes, to: path)
+        } catch let error as FileError {
+            throw DrawingFileError.system(call: error.call, path: error.path, message: error.message)
+        }
     }
 
     /// The Graphviz library version, as Graphviz reports it (`2.43.0` for Debian's 2.42 package).

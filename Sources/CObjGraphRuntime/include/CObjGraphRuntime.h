@@ -35,6 +35,9 @@ int ogr_is_recording(void);
 /// the library's own objects never show up in the user's tables.
 void ogr_suppress_begin(void);
 void ogr_suppress_end(void);
+/// Lift the calling thread's suppression, returning its depth for `ogr_suppress_restore`.
+int ogr_suppress_save(void);
+void ogr_suppress_restore(int depth);
 
 /// Number of types registered so far (indices 0 ..< count are valid).
 uint32_t ogr_type_count(void);

@@ -1,8 +1,8 @@
 /// A strongly connected group of objects: every member keeps every other member alive
 /// through strong references, so ARC can never free them on its own.
 public struct RetainCycle: Sendable, Equatable {
-    /// Members in cycle order, starting at the lowest address: following ``edges`` from the first
-    /// member visits the others and returns to it.
+    /// Members in cycle order from the canonical start (see ``ObjectGraph/cycles(among:)``):
+    /// following ``edges`` from the first member visits the others and returns to it.
     public var members: [ObjectGraph.ObjectID]
     /// The strong edges among the members (all of them, not only the ring).
     public var edges: [HeapSnapshot.Edge]
@@ -12,8 +12,10 @@ public struct RetainCycle: Sendable, Equatable {
 
 extension ObjectGraph {
     /// Strongly connected components over strong edges with more than one member, or one member
-    /// that refers to itself. Each cycle is reported once, normalised to start at its
-    /// lowest-address member; cycles are ordered by their first member's address.
+    /// that refers to itself. Each cycle is reported once, normalised to a canonical start: a
+    /// class instance before runtime storage, closure contexts and boxes, then the smallest type
+    /// name, then the lowest address. So the same structure always reads the same way, whichever
+    /// object was allocated first. Cycles are ordered by their first member's address.
     ///
     /// - Parameter among: restrict to these objects (edges leaving the set are ignored); `nil`
     ///   for the whole graph.
@@ -93,7 +95,12 @@ extension ObjectGraph {
     /// (depth-first, edges in offset order), so the same cycle always prints the same way.
     func makeCycle(_ component: [Int32]) -> RetainCycle {
         let members = Set(component.map(Int.init))
-        let start = members.min { snapshot.objects[$0].address < snapshot.objects[$1].address }!
+        func rank(_ id: Int) -> (Int, String, UInt64) {
+            let type = snapshot.type(of: id)
+            let isUserClass = type.kind == .classInstance && !type.name.hasSuffix(" storage")
+            return (isUserClass ? 0 : 1, type.name, snapshot.objects[id].address)
+        }
+        let start = members.min { rank($0) < rank($1) }!
         var order: [Int] = []
         var seen = Set<Int>()
         var stack = [start]

@@ -64,18 +64,20 @@ struct SnapshotBuilder {
         snapshotEdges.reserveCapacity(edges.count)
         for e in edges {
             let from = objects[Int(e.from)]
-            let targetKind = descriptions[Int(objects[Int(e.to)].type)].kind
             var header: [UInt64] = []
             if from.header != UInt32.max {
                 let start = Int(from.header) * 6
                 header = Array(headers[start..<start + 6])
             }
             let (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset),
-                                               previousWord: e.previous_word, header: header,
-                                               targetKind: targetKind)
+                                               previousWord: e.previous_word, header: header)
             snapshotEdges.append(HeapSnapshot.Edge(from: Int32(e.from), to: Int32(e.to), offset: e.offset,
                                                    label: label, kind: kind))
         }
+
+        nameClassArrays(objects: &snapshotObjects, types: &types, edges: snapshotEdges,
+                        registryTypes: objects.map { Int($0.type) }, descriptions: descriptions)
+        nameClosureContexts(objects: &snapshotObjects, types: &types, edges: edges)
 
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
         var snapshotRoots: [HeapSnapshot.Root] = []
@@ -99,8 +101,69 @@ struct SnapshotBuilder {
     }
 }
 
-/// Labels edges, interning label strings and caching per (type, offset) where the label
-/// cannot depend on the referencing word's neighbours.
+extension SnapshotBuilder {
+    /// Every array of class references is stored as `Array<AnyObject> storage`; name each one
+    /// after its elements when they all have one type: `Array<Session> storage`.
+    func nameClassArrays(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
+                         edges: [HeapSnapshot.Edge], registryTypes: [Int], descriptions: [TypeDescription]) {
+        var renamed: [String: Int32] = [:]
+        var index = 0
+        while index < edges.count {
+            let from = Int(edges[index].from)
+            var end = index
+            while end < edges.count && Int(edges[end].from) == from { end += 1 }
+            defer { index = end }
+            let description = descriptions[registryTypes[from]]
+            guard description.isAnyObjectArrayStorage else { continue }
+            let elementTypes = Set(edges[index..<end].map { objects[Int($0.to)].typeIndex })
+            guard elementTypes.count == 1, let element = elementTypes.first else { continue }
+            let elementInfo = types[Int(element)]
+            guard elementInfo.kind == .classInstance else { continue }
+            let name = "Array<\(elementInfo.name)> storage"
+            if renamed[name] == nil {
+                renamed[name] = Int32(types.count)
+                types.append(HeapSnapshot.TypeInfo(name: name, shortName: "Array<\(elementInfo.shortName)> storage",
+                                                   kind: .classInstance))
+            }
+            objects[from].typeIndex = renamed[name]!
+        }
+    }
+}
+
+extension SnapshotBuilder {
+    /// Closure context metadata has no symbol, but the function pointer stored beside a
+    /// reference to a context names its closure: call the context after it,
+    /// `closure context of closure #1 in Screen.bind()`.
+    func nameClosureContexts(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
+                             edges: UnsafeBufferPointer<ogr_edge>) {
+        var functionNames: [UInt64: String?] = [:]
+        var renamed: [String: Int32] = [:]
+        var done = Set<UInt32>()
+        for e in edges where !done.contains(e.to) {
+            let target = Int(e.to)
+            guard types[Int(objects[target].typeIndex)].kind == .closureContext, e.previous_word != 0 else { continue }
+            let name: String?
+            if let known = functionNames[e.previous_word] {
+                name = known
+            } else {
+                name = registry.symbolizer.functionName(containing: UInt(e.previous_word))
+                functionNames[e.previous_word] = name
+            }
+            guard let name else { continue }
+            done.insert(e.to)
+            let full = "closure context of \(name)"
+            if renamed[full] == nil {
+                renamed[full] = Int32(types.count)
+                types.append(HeapSnapshot.TypeInfo(name: full, shortName: "closure context of \(TypeCatalog.shortName(name))",
+                                                   kind: .closureContext))
+            }
+            objects[target].typeIndex = renamed[full]!
+        }
+    }
+}
+
+/// Labels edges, interning label strings and caching per (type, offset) wherever the label
+/// cannot depend on the neighbouring words.
 struct EdgeLabeller {
     let descriptions: [TypeDescription]
     private(set) var labels: [String] = []
@@ -110,21 +173,22 @@ struct EdgeLabeller {
 
     init(descriptions: [TypeDescription]) { self.descriptions = descriptions }
 
-    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64],
-                        targetKind: HeapSnapshot.ObjectKind) -> (Int32, HeapSnapshot.EdgeKind) {
+    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
         let description = descriptions[type]
-        let plan = description.scanPlan
-        if plan.mode == OGR_SCAN_ARRAY && plan.a == 8 && offset >= 32 {
-            return (-Int32((offset - 32) / 8) - 1, .conservative)
+        // Plain reference arrays: `[i]` is computed on demand from a negative label.
+        if let elements = description.arrayElements, elements.stride == 8, offset >= elements.start {
+            let (_, kind) = description.label(offset: elements.start)
+            return (-Int32((offset - elements.start) / 8) - 1, kind)
         }
-        // A closure's function pointer sits just before its context: it names the closure.
-        let context = targetKind == .closureContext || description.kind == .closureContext ? previousWord : 0
-        let cacheable = !description.wantsHeaderWords && plan.mode != OGR_SCAN_ARRAY
-        let key = Key(type: type, offset: offset, context: context)
-        if cacheable, let hit = cache[key] { return hit }
+        if description.wantsHeaderWords {
+            let (text, kind) = description.label(offset: offset, previousWord: previousWord, header: header)
+            return (intern(text), kind)
+        }
+        let key = Key(type: type, offset: offset, context: description.labelsUsePreviousWord ? previousWord : 0)
+        if let hit = cache[key] { return hit }
         let (text, kind) = description.label(offset: offset, previousWord: previousWord, header: header)
         let result = (intern(text), kind)
-        if cacheable { cache[key] = result }
+        cache[key] = result
         return result
     }
 

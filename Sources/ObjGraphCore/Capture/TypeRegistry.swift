@@ -12,6 +12,7 @@ final class TypeRegistry: Sendable {
     let symbolizer = Symbolizer()
     let catalog: TypeCatalog
     private let described = Mutex<[TypeDescription]>([])
+    private let plans = Mutex<[ScanPlan]>([])
 
     private init() { catalog = TypeCatalog(symbolizer: symbolizer) }
 
@@ -26,13 +27,19 @@ final class TypeRegistry: Sendable {
                         ? TypeDescription.overflow
                         : catalog.describe(metadata: metadata)
                     cache.append(description)
-                    let plan = description.scanPlan
+                    let plan = ScanPlan(description, metadata: metadata)
+                    plans.withLock { $0.append(plan) }
                     ogr_set_scan_plan(UInt32(index), plan.mode.rawValue, plan.a, plan.b)
                 }
             }
             return cache
         }
     }
+}
+
+extension TypeRegistry {
+    /// Scan plans of registry types `0 ..< descriptions().count`.
+    func scanPlans() -> [ScanPlan] { plans.withLock { $0 } }
 }
 
 /// How the heap walk reads an object's reference words (mirrors `enum ogr_scan_mode`).

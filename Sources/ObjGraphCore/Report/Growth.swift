@@ -69,8 +69,9 @@ public final class GrowthTracker: Sendable {
 extension ObjGraph {
     static let defaultGrowth = GrowthTracker()
 
-    /// Live count and bytes per type name, in registry order. O(number of types).
-    static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
+    /// Live count and bytes per type name, in the order types were first seen. O(number of
+    /// types): it reads the registry's counters, never the heap.
+    public static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
         let descriptions = TypeRegistry.shared.descriptions()
         let n = descriptions.count
         var counts = [Int64](repeating: 0, count: n)
@@ -94,6 +95,11 @@ extension ObjGraph {
             }
         }
         return rows
+    }
+
+    /// The name of every type the registry has seen, indexed by registry type index.
+    public static func registryTypeNames(shortNames: Bool = true) -> [String] {
+        untracked { TypeRegistry.shared.descriptions().map { shortNames ? $0.shortName : $0.name } }
     }
 
     /// Live object count per type name, like objgraph's `typestats()`. O(number of types).

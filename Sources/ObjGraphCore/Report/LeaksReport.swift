@@ -62,6 +62,23 @@ public struct LeaksReport: Sendable {
         return out
     }
 
+    /// `value[3]` → `value[*]`: in the shape of a structure, which slot of a collection holds
+    /// a reference does not matter.
+    static func withoutIndices(_ label: String) -> String {
+        var out = ""
+        var inBrackets = false
+        for c in label {
+            if c == "[" { inBrackets = true; out.append(c); continue }
+            if c == "]" { inBrackets = false; out.append(c); continue }
+            if inBrackets && c.isNumber {
+                if out.last != "*" { out.append("*") }
+                continue
+            }
+            out.append(c)
+        }
+        return out
+    }
+
     /// One group as a `leaks`-style tree. Without `addresses`, the text depends only on the
     /// group's shape, which is how identical groups are recognised.
     static func tree(of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool, addresses: Bool) -> String {
@@ -91,7 +108,8 @@ public struct LeaksReport: Sendable {
             let target = Int(edge.to)
             let indent = String(repeating: "   ", count: depth + 1)
             let prefix = edge.kind == .strong ? "__strong " : edge.kind == .conservative ? "" : "__unowned "
-            let label = prefix + snapshot.label(of: edge)
+            var label = prefix + snapshot.label(of: edge)
+            if !addresses { label = LeaksReport.withoutIndices(label) }
             if printed.contains(target) {
                 let backTo = group.cycle?.members.contains(target) == true ? "CYCLE BACK TO " : "SHARED "
                 out += "\(indent)\(label) --> \(backTo)\(describe(target))\n"

@@ -44,7 +44,7 @@ public enum TextTable {
     }
 
     /// `value` with `digits` decimals, without Foundation.
-    static func fixed(_ value: Double, _ digits: Int) -> String {
+    public static func fixed(_ value: Double, _ digits: Int) -> String {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (value * scale).rounded()

@@ -1,10 +1,21 @@
+#if canImport(Glibc)
 import Glibc
+#endif
+
+/// A failed system call while writing a file: which call, which path, and `strerror(errno)`.
+public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var call: String
+    public var path: String
+    public var message: String
+
+    public var description: String { "\(call) failed for \(path): \(message)" }
+}
 
 /// Writes files all at once: to a temporary file in the target's directory, then `rename(2)`
 /// over the target. Readers see the old file or the whole new one, never a partial write.
-enum AtomicFile {
+public enum AtomicFile {
     /// The text after the last `.` of the last path component, or "" when there is none.
-    static func fileExtension(of path: String) -> String {
+    public static func fileExtension(of path: String) -> String {
         let name = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
         return String(name[name.index(after: dot)...])
@@ -12,7 +23,7 @@ enum AtomicFile {
 
     /// Writes `bytes` to `path` atomically. On failure the temporary file is removed and `path`
     /// is left as it was.
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -27,7 +38,7 @@ enum AtomicFile {
         do {
             defer { close(fd) }
             try writeAll(fd, bytes, path: tempPath)
-            // mkstemp creates files 0600; drawings are ordinary output files.
+            // mkstemp creates files 0600; reports and drawings are ordinary output files.
             _ = fchmod(fd, 0o644)
             guard fsync(fd) == 0 else { throw systemError("fsync", tempPath) }
         }
@@ -49,7 +60,12 @@ enum AtomicFile {
         }
     }
 
-    private static func systemError(_ call: String, _ path: String) -> DrawingFileError {
-        .system(call: call, path: path, message: String(cString: strerror(errno)))
+    /// Writes `text` as UTF-8 to `path` atomically.
+    public static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
+    private static func systemError(_ call: String, _ path: String) -> FileError {
+        FileError(call: call, path: path, message: String(cString: strerror(errno)))
     }
 }

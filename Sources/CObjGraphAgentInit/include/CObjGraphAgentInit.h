@@ -1,0 +1,17 @@
+// The agent's C part: a load-time constructor and async-signal-safe signal handlers.
+#ifndef COBJGRAPH_AGENT_INIT_H
+#define COBJGRAPH_AGENT_INIT_H
+
+/// Implemented in Swift (ObjGraphAgent, `@_cdecl`): starts tracking and the report machinery.
+void objgraph_agent_start(void);
+
+/// Make SIGUSR1 write one byte to `fd` (the agent thread prints a growth table when it reads
+/// it). Leaves SIGUSR1 alone and returns -1 if the program already handles it.
+int ogr_agent_watch_sigusr1(int fd);
+
+/// On a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP), write the signal and
+/// the raw per-type counters to `path` with async-signal-safe calls only, then let the previous
+/// handler (or the default action) run. `path` is copied.
+void ogr_agent_watch_crashes(const char *path);
+
+#endif

@@ -1,0 +1,225 @@
+/// What `objgraph run` learns about a program: the live types at the end, their growth, the
+/// leaked objects and cycles, and back-reference chains for the types that grew most.
+///
+/// The agent inside the program builds it at exit (``RunReport/init(graph:growth:top:program:duration:)``)
+/// and writes it as JSON; the `objgraph` command reads it back (it is `Codable`), adds how the
+/// program ended, and prints ``text``.
+public struct RunReport: Codable, Sendable, Equatable {
+    public struct TypeRow: Codable, Sendable, Equatable {
+        public var name: String
+        public var count: Int
+        public var bytes: Int
+        public init(name: String, count: Int, bytes: Int) { self.name = name; self.count = count; self.bytes = bytes }
+    }
+
+    public struct GrowthEntry: Codable, Sendable, Equatable {
+        public var name: String
+        public var count: Int
+        public var delta: Int
+        public init(name: String, count: Int, delta: Int) { self.name = name; self.count = count; self.delta = delta }
+    }
+
+    public struct LeakRow: Codable, Sendable, Equatable {
+        public var type: String
+        public var count: Int
+        public var bytes: Int
+    }
+
+    public struct CycleObject: Codable, Sendable, Equatable {
+        public var type: String
+        public var address: String
+    }
+
+    public struct CycleEdge: Codable, Sendable, Equatable {
+        /// Index into `objects`.
+        public var from: Int
+        public var to: Int
+        public var label: String
+    }
+
+    public struct Cycle: Codable, Sendable, Equatable {
+        public var objects: [CycleObject]
+        public var edges: [CycleEdge]
+        /// Leaked objects held by the cycle, the cycle's members included.
+        public var leakedObjects: Int
+        public var leakedBytes: Int
+    }
+
+    public struct Chain: Codable, Sendable, Equatable {
+        public var type: String
+        /// `static Session.registry --> Array<Session> storage --[3]--> Session 0x...`
+        public var chain: String
+    }
+
+    public struct Exit: Codable, Sendable, Equatable {
+        /// Exit status when the program exited.
+        public var status: Int?
+        /// Signal number when a signal ended it.
+        public var signal: Int?
+        public var description: String
+        public init(status: Int?, signal: Int?, description: String) {
+            self.status = status
+            self.signal = signal
+            self.description = description
+        }
+    }
+
+    public var program: String
+    public var durationSeconds: Double
+    public var types: [TypeRow]
+    public var growth: [GrowthEntry]
+    public var leaks: [LeakRow]
+    public var cycles: [Cycle]
+    /// Cycles not listed in `cycles` because there were too many.
+    public var cyclesOmitted: Int
+    public var chains: [Chain]
+    /// The `leaks`-style text of the leak groups.
+    public var leaksText: String
+    public var exit: Exit?
+    public var notes: [String]
+
+    public init(program: String, durationSeconds: Double, types: [TypeRow], growth: [GrowthEntry], leaks: [LeakRow],
+                cycles: [Cycle], cyclesOmitted: Int, chains: [Chain], leaksText: String, exit: Exit?, notes: [String]) {
+        self.program = program
+        self.durationSeconds = durationSeconds
+        self.types = types
+        self.growth = growth
+        self.leaks = leaks
+        self.cycles = cycles
+        self.cyclesOmitted = cyclesOmitted
+        self.chains = chains
+        self.leaksText = leaksText
+        self.exit = exit
+        self.notes = notes
+    }
+}
+
+extension RunReport {
+    /// Builds the report from a final snapshot. `growth` is the growth since the program started;
+    /// `top` bounds the number of chains and cycles listed.
+    public init(graph: ObjectGraph, growth: [GrowthRow], top: Int = 5, maxCycles: Int = 1000,
+                program: String, duration: Double) {
+        let snapshot = graph.snapshot
+        let live = snapshot.objects.indices.filter { !snapshot.objects[$0].isZombie }
+        var byName: [String: TypeRow] = [:]
+        for id in live {
+            let name = snapshot.type(of: id).shortName
+            byName[name, default: TypeRow(name: name, count: 0, bytes: 0)].count += 1
+            byName[name]!.bytes += Int(snapshot.objects[id].size)
+        }
+        let types = byName.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
+
+        let groups = graph.leakingObjects()
+        var leakRows: [String: LeakRow] = [:]
+        for id in groups.flatMap(\.members) {
+            let name = snapshot.type(of: id).shortName
+            leakRows[name, default: LeakRow(type: name, count: 0, bytes: 0)].count += 1
+            leakRows[name]!.bytes += Int(snapshot.objects[id].size)
+        }
+        let leaks = leakRows.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0.type < $1.type }
+
+        var cycles: [Cycle] = []
+        for group in groups {
+            guard let cycle = group.cycle else { continue }
+            let index = Dictionary(uniqueKeysWithValues: cycle.members.enumerated().map { ($1, $0) })
+            cycles.append(Cycle(
+                objects: cycle.members.map {
+                    CycleObject(type: snapshot.type(of: $0).shortName,
+                                address: "0x" + String(snapshot.objects[$0].address, radix: 16))
+                },
+                edges: cycle.edges.map {
+                    CycleEdge(from: index[Int($0.from)]!, to: index[Int($0.to)]!, label: snapshot.label(of: $0))
+                },
+                leakedObjects: group.members.count, leakedBytes: group.bytes))
+        }
+        let omitted = max(0, cycles.count - maxCycles)
+        if omitted > 0 { cycles.removeSubrange(maxCycles...) }
+
+        // A chain for one surviving, reachable instance of each of the fastest-growing types.
+        let reachable = graph.reachableFromRoots()
+        var chains: [Chain] = []
+        for row in growth.prefix(top) {
+            let candidates = graph.objects(ofType: row.name).filter { reachable[$0] }
+            guard let id = candidates.last, let chain = graph.findBackrefChain(to: id) else { continue }
+            chains.append(Chain(type: row.name, chain: ChainText.line(chain, in: snapshot)))
+        }
+
+        self.init(program: program, durationSeconds: duration, types: types,
+                  growth: growth.map { GrowthEntry(name: $0.name, count: $0.count, delta: $0.delta) },
+                  leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
+                  leaksText: LeaksReport(graph: graph, groups: groups).text, exit: nil, notes: snapshot.notes)
+    }
+
+    /// The report as JSON, written without Foundation.
+    public var json: String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("program", program)
+        w.field("durationSeconds", durationSeconds)
+        w.key("types"); w.beginArray()
+        for t in types { w.beginObject(); w.field("name", t.name); w.field("count", t.count); w.field("bytes", t.bytes); w.endObject() }
+        w.endArray()
+        w.key("growth"); w.beginArray()
+        for g in growth { w.beginObject(); w.field("name", g.name); w.field("count", g.count); w.field("delta", g.delta); w.endObject() }
+        w.endArray()
+        w.key("leaks"); w.beginArray()
+        for l in leaks { w.beginObject(); w.field("type", l.type); w.field("count", l.count); w.field("bytes", l.bytes); w.endObject() }
+        w.endArray()
+        w.key("cycles"); w.beginArray()
+        for c in cycles {
+            w.beginObject()
+            w.key("objects"); w.beginArray()
+            for o in c.objects { w.beginObject(); w.field("type", o.type); w.field("address", o.address); w.endObject() }
+            w.endArray()
+            w.key("edges"); w.beginArray()
+            for e in c.edges { w.beginObject(); w.field("from", e.from); w.field("to", e.to); w.field("label", e.label); w.endObject() }
+            w.endArray()
+            w.field("leakedObjects", c.leakedObjects)
+            w.field("leakedBytes", c.leakedBytes)
+            w.endObject()
+        }
+        w.endArray()
+        w.field("cyclesOmitted", cyclesOmitted)
+        w.key("chains"); w.beginArray()
+        for c in chains { w.beginObject(); w.field("type", c.type); w.field("chain", c.chain); w.endObject() }
+        w.endArray()
+        w.field("leaksText", leaksText)
+        w.key("exit")
+        if let exit {
+            w.beginObject()
+            w.key("status"); if let s = exit.status { w.value(s) } else { w.null() }
+            w.key("signal"); if let s = exit.signal { w.value(s) } else { w.null() }
+            w.field("description", exit.description)
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.key("notes"); w.beginArray()
+        for n in notes { w.value(n) }
+        w.endArray()
+        w.endObject()
+        return w.text + "\n"
+    }
+
+    /// The human-readable report `objgraph run` prints.
+    public var text: String {
+        var out = "objgraph: \(program)"
+        if let exit { out += " \(exit.description)" }
+        out += " after \(TextTable.fixed(durationSeconds, 2)) s\n"
+        let liveCount = types.reduce(0) { $0 + $1.count }, liveBytes = types.reduce(0) { $0 + $1.bytes }
+        out += "\nLive objects: \(liveCount) in \(types.count) types (\(TextTable.bytes(liveBytes)))\n"
+        out += TextTable.census(types.prefix(15).map { TypeCount(name: $0.name, count: $0.count, bytes: $0.bytes) })
+        if types.count > 15 { out += "   ... \(types.count - 15) more types\n" }
+        out += "\nGrowth since start:\n"
+        let rows = growth.prefix(15).map { GrowthRow(name: $0.name, count: $0.count, delta: $0.delta, bytes: 0, bytesDelta: 0) }
+        out += rows.isEmpty ? "   (none)\n" : TextTable.growth(Array(rows))
+        out += "\nLeaks:\n" + (leaksText.isEmpty ? "   (not analysed)\n" : leaksText)
+        if cyclesOmitted > 0 { out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n" }
+        if !chains.isEmpty {
+            out += "\nWho holds the fastest-growing types:\n"
+            for c in chains { out += "   \(c.type): \(c.chain)\n" }
+        }
+        for note in notes { out += "\nnote: \(note)\n" }
+        return out
+    }
+}

@@ -1,0 +1,143 @@
+import Glibc
+
+/// Names addresses in this process: functions (closure bodies, methods) and globals.
+///
+/// Reads the ELF symbol tables (`.symtab`, else `.dynsym`) of every image that
+/// `dl_iterate_phdr` reports, from the files on disk, each the first time an address inside it
+/// is asked about. Swift names are demangled with the runtime's `swift_demangle`.
+///
+/// ```swift
+/// let symbols = Symbolizer()
+/// symbols.symbol(containing: address)?.demangled  // "static Fixtures.Session.registry : [Fixtures.Session]"
+/// symbols.globalName(containing: address)         // "static Fixtures.Session.registry"
+/// symbols.functionName(containing: fnPointer)     // "closure #1 in Fixtures.Screen.bind()"
+/// ```
+///
+/// Thread-safe. Never crashes on stripped or unreadable images: their addresses give `nil`.
+public final class Symbolizer: @unchecked Sendable {
+    private let lock = SymbolLock()
+    private var images: [SymbolImage] = []
+    private var imageAdds: UInt64 = 0
+    private var functionNames: [UInt: String?] = [:]
+    private var shortFunctionNames: [UInt: String?] = [:]
+
+    /// Lists the loaded images; their symbol tables are read lazily.
+    public init() {
+        (images, imageAdds) = SymbolImage.all()
+    }
+
+    /// The symbol whose storage or code holds `address`.
+    ///
+    /// - Returns: the raw symbol `name`, its `demangled` form (the same text for non-Swift
+    ///   names), and its run-time `start` and `size`; nil when no symbol covers the address.
+    public func symbol(containing address: UInt) -> (name: String, demangled: String, start: UInt, size: UInt)? {
+        guard let (name, start, size) = lock.withLock({ rawSymbol(containing: address) }) else { return nil }
+        return (name, Self.demangle(name), start, size)
+    }
+
+    /// Readable name of the function holding `address`, signatures dropped:
+    /// `closure #1 in Fixtures.Screen.bind()`, `Fixtures.Screen.handle(_:)`-style text as the
+    /// demangler prints it. With `shortNames`, module prefixes are dropped too
+    /// (`closure #1 in Screen.bind()`). Nil for thunks and unknown addresses. Cached.
+    public func functionName(containing address: UInt, shortNames: Bool = false) -> String? {
+        if let cached = lock.withLock({ shortNames ? shortFunctionNames[address] : functionNames[address] }) {
+            return cached
+        }
+        var name: String? = nil
+        if let symbol = symbol(containing: address) {
+            name = Self.simplifiedFunctionName(symbol.demangled)
+            if shortNames { name = name.map(TypeNames.shortName) }
+        }
+        lock.withLock {
+            if shortNames { shortFunctionNames[address] = name } else { functionNames[address] = name }
+        }
+        return name
+    }
+
+    /// Root name of the global whose storage holds `address`: `static Fixtures.Session.registry`.
+    public func globalName(containing address: UInt) -> String? {
+        symbol(containing: address).map { Self.rootName(fromDemangled: $0.demangled) }
+    }
+
+    /// Demangles a Swift symbol (`$s…`, `_T…`) with the runtime; other names come back unchanged.
+    public static func demangle(_ symbol: String) -> String {
+        guard symbol.hasPrefix("$s") || symbol.hasPrefix("_$s") || symbol.hasPrefix("$e") || symbol.hasPrefix("_T"),
+              let demangle = swiftDemangle
+        else { return symbol }
+        let utf8 = Array(symbol.utf8)
+        guard let out = utf8.withUnsafeBufferPointer({ demangle($0.baseAddress!, $0.count, nil, nil, 0) })
+        else { return symbol }
+        defer { free(out) }
+        return String(cString: out)
+    }
+
+    /// A global's root name from its demangled storage symbol: the type annotation is cut,
+    /// `static Fixtures.Session.registry : [Fixtures.Session]` → `static Fixtures.Session.registry`,
+    /// `Fixtures.registry : [Fixtures.Session]` → `Fixtures.registry`.
+    public static func rootName(fromDemangled demangled: String) -> String {
+        guard let cut = DemangledText.topLevelRange(of: " : ", in: demangled) else { return demangled }
+        return String(demangled[..<cut.lowerBound])
+    }
+
+    /// Drops what a reader does not need from a demangled function name: `partial apply for`,
+    /// closure and function signatures, `-> T` results and effects.
+    /// `partial apply for closure #1 () -> () in Fixtures.Screen.bind() -> ()` →
+    /// `closure #1 in Fixtures.Screen.bind()`. Nil for reabstraction thunks.
+    public static func simplifiedFunctionName(_ demangled: String) -> String? {
+        DemangledText.simplify(demangled)
+    }
+
+    // MARK: Internals
+
+    private func rawSymbol(containing address: UInt) -> (String, UInt, UInt)? {
+        var image = images.first { $0.contains(address) }
+        if image == nil {
+            // Something may have been dlopen'ed since: rescan only when glibc counted new loads.
+            let (fresh, adds) = SymbolImage.all()
+            if adds != imageAdds {
+                imageAdds = adds
+                images = fresh.map { new in images.first { $0.path == new.path && $0.bias == new.bias } ?? new }
+                image = images.first { $0.contains(address) }
+            }
+        }
+        guard let image else { return nil }
+        if !image.tableLoaded {
+            image.table = ELFSymbolTable(path: image.path)
+            image.tableLoaded = true
+        }
+        guard let table = image.table, let i = table.index(containing: address &- image.bias) else { return nil }
+        return (table.name(at: i), table.values[i] &+ image.bias, table.sizes[i])
+    }
+
+    private typealias DemangleFn = @convention(c) (
+        UnsafePointer<UInt8>, Int, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?, UInt32
+    ) -> UnsafeMutablePointer<CChar>?
+
+    /// `char *swift_demangle(const char *, size_t, char *out, size_t *outLen, uint32_t flags)`,
+    /// exported by libswiftCore with the C calling convention.
+    private static let swiftDemangle: DemangleFn? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "swift_demangle") else { return nil }
+        return unsafeBitCast(sym, to: DemangleFn.self)
+    }()
+}
+
+/// A pthread mutex for the type catalog and symbolizer caches.
+final class SymbolLock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}

@@ -1,0 +1,101 @@
+import Glibc
+import XCTest
+@testable import ObjGraphCore
+
+enum SymFixtures {
+    nonisolated(unsafe) static var registry: [Int] = [1, 2, 3]
+    final class Holder {
+        var action: () -> Void = {}
+        func setUp() { action = { [unowned self] in withExtendedLifetime(self) {} } }
+    }
+}
+
+final class SymbolizerTests: XCTestCase {
+    let symbols = Symbolizer()
+
+    func testFindsStaticVariableByAddress() throws {
+        let address = withUnsafeMutablePointer(to: &SymFixtures.registry) { UInt(bitPattern: $0) }
+        let symbol = try XCTUnwrap(symbols.symbol(containing: address))
+        XCTAssertEqual(symbol.start, address)
+        XCTAssertEqual(symbol.size, 8)
+        XCTAssertTrue(symbol.name.hasPrefix("$s"), symbol.name)
+        XCTAssertEqual(symbol.demangled, "static ObjGraphCoreTests.SymFixtures.registry : Swift.Array<Swift.Int>")
+        XCTAssertEqual(symbols.symbol(containing: address + 7)?.start, address)
+        XCTAssertEqual(symbols.globalName(containing: address), "static ObjGraphCoreTests.SymFixtures.registry")
+        XCTAssertEqual(Symbolizer.rootName(fromDemangled: "Fixtures.registry : [Fixtures.Session]"), "Fixtures.registry")
+        XCTAssertEqual(Symbolizer.rootName(fromDemangled: "errno"), "errno")
+    }
+
+    func testFindsClosureFunctionByAddress() throws {
+        let holder = SymFixtures.Holder()
+        holder.setUp()
+        let object = UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque())
+        let function = UnsafePointer<UInt>(bitPattern: object)![2] // action: function pointer, context
+        let symbol = try XCTUnwrap(symbols.symbol(containing: function))
+        XCTAssertTrue(symbol.demangled.contains("closure #1"), symbol.demangled)
+        XCTAssertLessThanOrEqual(symbol.start, function)
+        XCTAssertEqual(symbols.functionName(containing: function),
+                       "closure #1 in ObjGraphCoreTests.SymFixtures.Holder.setUp()")
+        XCTAssertEqual(symbols.functionName(containing: function, shortNames: true),
+                       "closure #1 in SymFixtures.Holder.setUp()")
+        withExtendedLifetime(holder) {}
+    }
+
+    func testFindsFunctionInSharedLibrary() throws {
+        let retain = try XCTUnwrap(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "swift_retain"))
+        let address = UInt(bitPattern: retain)
+        let symbol = try XCTUnwrap(symbols.symbol(containing: address))
+        XCTAssertEqual(symbol.name, "swift_retain")
+        XCTAssertEqual(symbol.demangled, "swift_retain")
+        XCTAssertEqual(symbol.start, address)
+        XCTAssertGreaterThan(symbol.size, 0)
+    }
+
+    func testUnknownAddressesGiveNil() {
+        let heap = malloc(64)!
+        defer { free(heap) }
+        XCTAssertNil(symbols.symbol(containing: UInt(bitPattern: heap)))
+        XCTAssertNil(symbols.symbol(containing: 16))
+        XCTAssertNil(symbols.functionName(containing: 16))
+    }
+
+    func testUnreadableOrSymbollessFilesGiveNil() throws {
+        XCTAssertNil(ELFSymbolTable(path: "/nonexistent/libnothing.so"))
+        XCTAssertNil(ELFSymbolTable(path: "/proc/self/status"))
+        var template = Array("/tmp/objgraph-elf-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { unlink(path) }
+        var header = [UInt8](repeating: 0, count: 64)
+        header[0...5] = [0x7F, 0x45, 0x4C, 0x46, 2, 1] // ELF64 little-endian, no section headers
+        _ = header.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        XCTAssertNil(ELFSymbolTable(path: path))
+        let table = try XCTUnwrap(ELFSymbolTable(path: "/proc/self/exe"))
+        XCTAssertGreaterThan(table.count, 100)
+    }
+
+    func testDemangleAndSimplify() {
+        XCTAssertEqual(Symbolizer.demangle("$sSi"), "Swift.Int")
+        XCTAssertEqual(Symbolizer.demangle("malloc"), "malloc")
+        let cases: [(String, String?)] = [
+            ("partial apply for closure #1 () -> () in Fixtures.Screen.bind() -> ()",
+             "closure #1 in Fixtures.Screen.bind()"),
+            ("closure #2 (Swift.Int) -> Swift.Bool in closure #1 () -> () in Fixtures.Screen.bind() -> ()",
+             "closure #2 in closure #1 in Fixtures.Screen.bind()"),
+            ("closure #1 @Sendable () async -> () in static Fixtures.App.main() async throws -> ()",
+             "closure #1 in static Fixtures.App.main()"),
+            ("Fixtures.Screen.handle(event: (Swift.Int) -> ()) -> Swift.Bool",
+             "Fixtures.Screen.handle(event: (Swift.Int) -> ())"),
+            ("implicit closure #1 () -> Swift.String in Fixtures.log() -> ()", "implicit closure #1 in Fixtures.log()"),
+            ("reabstraction thunk helper from @escaping @callee_guaranteed () -> () to @escaping @callee_guaranteed () -> (@out ())",
+             nil),
+            ("Fixtures.load() throws(Fixtures.LoadError) -> ()", "Fixtures.load()"),
+            ("malloc", "malloc"),
+        ]
+        for (input, expected) in cases {
+            XCTAssertEqual(Symbolizer.simplifiedFunctionName(input), expected, input)
+        }
+    }
+}
