@@ -61,7 +61,9 @@ let package = Package(
         .testTarget(name: "ObjGraphTestingTests", dependencies: ["ObjGraphTesting", "LeakyScenarios"]),
         .testTarget(
             name: "ObjGraphCLITests",
-            dependencies: [.target(name: "objgraph"), "ObjGraphAgent"] + fixtureNames.map { .target(name: $0) }
+            // Not the agent: test targets link into one executable, and the agent's load-time
+            // constructor must never run there. scripts/test builds the agent library first.
+            dependencies: [.target(name: "objgraph"), "ObjGraph"] + fixtureNames.map { .target(name: $0) }
         ),
     ]
 )

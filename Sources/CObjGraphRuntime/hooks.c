@@ -20,6 +20,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -306,8 +307,12 @@ int ogr_install(char *error, size_t error_len) {
     ogr_registry_atfork();
     ogr_capture_init();
 
-    // Order matters: the adapter must be fixed before anything turns swizzling on.
-    __atomic_store_n(adapter_pointer, (retain_fn)fixed_retain_adapter, __ATOMIC_RELEASE);
+    // Order matters: the adapter must be fixed before anything turns swizzling on. The
+    // environment switch exists only so a test can show, in a child process, that the runtime
+    // crashes without the fix-up (RUNTIME-FACTS.md section 2).
+    if (!getenv("OBJGRAPH_TEST_SKIP_RETAIN_FIXUP")) {
+        __atomic_store_n(adapter_pointer, (retain_fn)fixed_retain_adapter, __ATOMIC_RELEASE);
+    }
     previous_release = __atomic_load_n(release_pointer, __ATOMIC_ACQUIRE);
     previous_release_n = __atomic_load_n(release_n_pointer, __ATOMIC_ACQUIRE);
     previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
@@ -349,4 +354,15 @@ void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, 
     *strong = (uint32_t)swift_retainCount(o);
     *unowned = (uint32_t)swift_unownedRetainCount(o);
     *weak = (uint32_t)swift_weakRetainCount(o);
+}
+
+// swift_checkMetadataState(MetadataRequest, const Metadata *) -> MetadataResponse is a swiftcc
+// runtime entry point; its two-word result comes back in registers.
+typedef struct { const void *type; size_t state; } metadata_response;
+extern __attribute__((swiftcall)) metadata_response swift_checkMetadataState(size_t request, const void *type);
+
+const void *ogr_complete_metadata(const void *type) {
+    if (!type) return NULL;
+    metadata_response r = swift_checkMetadataState(0 /* complete, blocking */, type);
+    return r.state == 0 ? r.type : NULL;
 }

@@ -304,3 +304,11 @@ static void atfork_child(void) {
 
 void ogr_registry_atfork(void);
 void ogr_registry_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
+
+uint32_t ogr_type_lookup_index(uintptr_t metadata) { return ogr_type_lookup(metadata); }
+
+int64_t ogr_live_count(uint32_t index) {
+    int64_t count, bytes;
+    ogr_type_totals(index, &count, &bytes);
+    return count;
+}

@@ -1,5 +1,4 @@
 @_exported import ObjGraphCore
-import CObjGraphRuntime
 @_exported import ObjGraphRender
 
 /// Entry points that take live objects: they snapshot the heap, find the objects in it and
@@ -48,34 +47,6 @@ extension ObjGraph {
         let graph = ObjectGraph(try snapshot())
         try graph.showRefs(ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
                            shortNames: shortNames, to: path)
-    }
-
-    /// Live objects of the type named `typeName` (short or qualified), objgraph's `by_type`.
-    /// Only class instances can be returned as objects; other heap objects (closure contexts,
-    /// boxes) are counted by ``count(_:)`` and appear in snapshots.
-    public static func byType(_ typeName: String) throws -> [AnyObject] {
-        let graph = ObjectGraph(try snapshot())
-        let snapshot = graph.snapshot
-        let addresses = graph.objects(ofType: typeName).compactMap { id -> UInt64? in
-            guard snapshot.type(of: id).kind == .classInstance, !snapshot.objects[id].isZombie else { return nil }
-            return snapshot.objects[id].address
-        }
-        return retainLive(addresses)
-    }
-
-    /// Turns addresses from a snapshot back into objects, skipping any freed since.
-    static func retainLive(_ addresses: [UInt64]) -> [AnyObject] {
-        var retained = [UInt8](repeating: 0, count: addresses.count)
-        ogr_retain_live(addresses, addresses.count, &retained)
-        return addresses.indices.compactMap { i in
-            guard retained[i] != 0, let raw = UnsafeRawPointer(bitPattern: UInt(addresses[i])) else { return nil }
-            return Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue()
-        }
-    }
-
-    /// Live instances of `type`, objgraph's `by_type` with a Swift type.
-    public static func byType<T: AnyObject>(_ type: T.Type) throws -> [T] {
-        try byType(_typeName(type, qualified: true)).compactMap { $0 as? T }
     }
 
     static func typeName(of object: AnyObject, shortNames: Bool) -> String {

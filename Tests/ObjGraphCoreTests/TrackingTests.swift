@@ -1,10 +1,55 @@
 import XCTest
 import LeakyScenarios
 @testable import ObjGraphCore
+import CObjGraphRuntime
+
+// Types local to these tests, so no other test's objects can disturb their counts.
+private final class GrowthProbe {}
+private final class CommonProbe {}
+private final class ZombieOwner { var tag = 0 }
+private final class ZombieHolder {
+    unowned let owner: ZombieOwner
+    init(owner: ZombieOwner) { self.owner = owner }
+}
+private final class StressKeep { var next: StressKeep?; let id: Int; init(_ id: Int) { self.id = id } }
+private final class StressTemp { var items: [Int] = [1, 2, 3] }
+
+/// A thread-safe box for collecting kept objects from worker threads.
+private final class Keeper: @unchecked Sendable {
+    private var lock = pthread_mutex_t()
+    private var kept: [StressKeep] = []
+    init() { pthread_mutex_init(&lock, nil) }
+    func add(_ objects: [StressKeep]) {
+        pthread_mutex_lock(&lock)
+        kept.append(contentsOf: objects)
+        pthread_mutex_unlock(&lock)
+    }
+    func clear() {
+        pthread_mutex_lock(&lock)
+        kept.removeAll()
+        pthread_mutex_unlock(&lock)
+    }
+    var count: Int {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return kept.count
+    }
+}
 
 final class TrackingTests: XCTestCase {
     override func setUpWithError() throws {
         try ObjGraph.startTracking()
+    }
+
+    // MARK: The seeds' cases, with exact numbers
+
+    func testRegistryKeepsEveryInstance() {
+        let before = ObjGraph.count("Session")
+        for i in 0..<25 { Session.open(id: 1000 + i) }
+        XCTAssertEqual(ObjGraph.count("Session") - before, 25)
+        for i in 0..<7 { Session.open(id: 2000 + i) }
+        XCTAssertEqual(ObjGraph.count("Session") - before, 32)
+        XCTAssertEqual(ObjGraph.count("LeakyScenarios.Session") - before, 32, "qualified names count the same")
     }
 
     func testLeakedPairsGrowByExactlyTwoPerPair() {
@@ -15,6 +60,15 @@ final class TrackingTests: XCTestCase {
         XCTAssertEqual(ObjGraph.count("Pair") - before, 302)
     }
 
+    func testClosureStoredOnItsCaptureLeaksOneScreenAndOneContextEach() {
+        let screens = ObjGraph.count("Screen")
+        let contexts = ObjGraph.typeStats().filter { $0.key.hasPrefix("closure context") }.values.reduce(0, +)
+        makeClosureCycles(10)
+        XCTAssertEqual(ObjGraph.count("Screen") - screens, 10)
+        let after = ObjGraph.typeStats().filter { $0.key.hasPrefix("closure context") }.values.reduce(0, +)
+        XCTAssertEqual(after - contexts, 10)
+    }
+
     func testFixedVersionsGrowByZero() {
         let tracker = GrowthTracker()
         tracker.setBaseline()
@@ -22,9 +76,190 @@ final class TrackingTests: XCTestCase {
         makeUnownedFamilies(100)
         makeWeakClosures(100)
         makeWeakDelegates(100)
-        let grown = tracker.growth(limit: nil).filter {
-            ["WeakPair", "Parent", "Child", "Screen", "Controller", "View", "WeakView"].contains($0.name)
-        }
-        XCTAssertEqual(grown, [])
+        for i in 0..<100 { WeakSession.open(id: i) }
+        let watched: Set = ["WeakPair", "Parent", "Child", "Screen", "Controller", "View", "WeakView", "WeakSession"]
+        XCTAssertEqual(tracker.growth(limit: nil).filter { watched.contains($0.name) }, [])
     }
+
+    // MARK: objgraph's tables, exact formats
+
+    func testShowGrowthUsesObjgraphsFormatAndPeaks() {
+        var probes = (0..<3).map { _ in GrowthProbe() }
+        let only: (String) -> Bool = { $0 == "GrowthProbe" }
+        var first = ""
+        ObjGraph.showGrowth(filter: only, to: &first)
+        // '%-*s%9d %+9d': the name padded to the longest name, count in 9 columns, delta in 9.
+        XCTAssertEqual(first, "GrowthProbe        3        +3\n")
+        var second = ""
+        ObjGraph.showGrowth(filter: only, to: &second)
+        XCTAssertEqual(second, "", "nothing grew, nothing printed")
+        probes.removeLast()
+        var third = ""
+        ObjGraph.showGrowth(filter: only, to: &third)
+        XCTAssertEqual(third, "", "falling below the peak is not growth")
+        probes.append(contentsOf: [GrowthProbe(), GrowthProbe()])
+        let rows = ObjGraph.growth(filter: only)
+        XCTAssertEqual(rows.map(\.name), ["GrowthProbe"])
+        XCTAssertEqual(rows.first?.count, 4)
+        XCTAssertEqual(rows.first?.delta, 1, "only the count above the previous peak of 3")
+        withExtendedLifetime(probes) {}
+    }
+
+    func testMostCommonTypesFormat() {
+        let probes = (0..<5).map { _ in CommonProbe() }
+        var text = ""
+        ObjGraph.showMostCommonTypes(limit: nil, filter: { $0 == "CommonProbe" || $0 == "GrowthProbe" }, to: &text)
+        let lines = text.split(separator: "\n")
+        XCTAssertEqual(lines.first, "CommonProbe 5")
+        XCTAssertEqual(ObjGraph.mostCommonTypes(limit: 1, filter: { $0 == "CommonProbe" }),
+                       [TypeCount(name: "CommonProbe", count: 5, bytes: ObjGraph.bytes("CommonProbe"))])
+        XCTAssertGreaterThanOrEqual(ObjGraph.bytes("CommonProbe"), 5 * 16)
+        withExtendedLifetime(probes) {}
+    }
+
+    func testTypeNamesAreReadable() {
+        let registryBefore = ObjGraph.count("Array<UInt8> storage")
+        Session.open(id: 3000)   // its payload is a [UInt8]
+        XCTAssertEqual(ObjGraph.count("Array<UInt8> storage") - registryBefore, 1)
+        makeBoxCycles(1)
+        let names = ObjGraph.typeStats().keys
+        XCTAssertTrue(names.contains("Box<Optional<Counter>>"), "\(names.sorted())")
+        XCTAssertTrue(ObjGraph.typeStats(shortNames: false).keys.contains("Box<Swift.Optional<LeakyScenarios.Counter>>"))
+        XCTAssertFalse(names.contains { $0.contains("invalid type") })
+        XCTAssertTrue(names.contains { $0.hasPrefix("closure context") })
+    }
+
+    // MARK: Objects and their counts
+
+    func testByTypeReturnsLiveInstances() throws {
+        let keep = (0..<4).map { _ in GrowthProbe() }
+        let found = try ObjGraph.byType(GrowthProbe.self)
+        XCTAssertTrue(keep.allSatisfy { k in found.contains { $0 === k } })
+        XCTAssertEqual(found.count, ObjGraph.count("GrowthProbe"))
+    }
+
+    func testRetainCounts() {
+        let owner = ZombieOwner()
+        let a = owner, b = owner
+        weak var w = owner
+        let holder = ZombieHolder(owner: owner)
+        let counts = ObjGraph.retainCount(of: owner)
+        XCTAssertGreaterThanOrEqual(counts.strong, 3)
+        XCTAssertEqual(counts.unowned, 2, "one unowned reference plus the runtime's own +1")
+        XCTAssertEqual(counts.weak, 2, "one weak reference plus the side table's own +1")
+        withExtendedLifetime((a, b, holder)) {}
+        XCTAssertNotNil(w)
+    }
+
+    /// RUNTIME-FACTS 3: an object deinitialized while `unowned` references remain is not freed;
+    /// the registry must stop counting it at deinit (the release hook), and not count it twice
+    /// when it is finally freed.
+    func testDeinitializedObjectsHeldByUnownedAreNotLive() {
+        let before = ObjGraph.count("ZombieOwner")
+        var holder: ZombieHolder?
+        do {
+            let owner = ZombieOwner()
+            holder = ZombieHolder(owner: owner)
+            XCTAssertEqual(ObjGraph.count("ZombieOwner") - before, 1)
+        }
+        XCTAssertNotNil(holder)
+        XCTAssertEqual(ObjGraph.count("ZombieOwner") - before, 0, "deinitialized, only unowned-held: not live")
+        var stats = ogr_stats()
+        ogr_get_stats(&stats)
+        XCTAssertGreaterThan(stats.deinit_seen, 0)
+        holder = nil   // now the memory is freed too
+        XCTAssertEqual(ObjGraph.count("ZombieOwner") - before, 0, "freed: still not counted twice")
+    }
+
+    // MARK: Concurrency
+
+    /// 8 threads allocate, free and retain while another reads growth tables; the counts are
+    /// exact once they stop, and nothing crashes or deadlocks.
+    func testStressEightThreadsWithConcurrentReader() {
+        let keepBefore = ObjGraph.count("StressKeep"), tempBefore = ObjGraph.count("StressTemp")
+        let keeper = Keeper()
+        let perThread = 2_000
+        final class Flag: @unchecked Sendable { var done = false }
+        let stop = Flag()
+        let reader = Thread {
+            var tables = 0
+            while !stop.done {
+                _ = ObjGraph.growth(limit: 5)
+                _ = ObjGraph.typeStats()
+                tables += 1
+            }
+            XCTAssertGreaterThan(tables, 0)
+        }
+        reader.start()
+        let workers = (0..<8).map { t in
+            Thread {
+                var kept: [StressKeep] = []
+                for i in 0..<perThread {
+                    let temp = StressTemp()
+                    let copies = [temp, temp, temp]          // retains
+                    withExtendedLifetime(copies) {}
+                    let k = StressKeep(t * perThread + i)
+                    k.next = kept.last                         // a chain, no cycle
+                    if i % 2 == 0 { kept.append(k) }           // half survive
+                }
+                keeper.add(kept)
+            }
+        }
+        workers.forEach { $0.start() }
+        workers.forEach { $0.join() }
+        stop.done = true
+        reader.join()
+        XCTAssertEqual(keeper.count, 8 * perThread / 2)
+        XCTAssertEqual(ObjGraph.count("StressKeep") - keepBefore, 8 * perThread / 2)
+        XCTAssertEqual(ObjGraph.count("StressTemp") - tempBefore, 0)
+        keeper.clear()
+        XCTAssertEqual(ObjGraph.count("StressKeep") - keepBefore, 0)
+    }
+
+    /// RUNTIME-FACTS 2: with the allocation hook installed, copying small strings into `Any`,
+    /// printing and interpolating must not crash (the retain-adapter fix-up). The companion
+    /// CLI test runs a program without the fix-up and sees it crash.
+    func testRetainAdapterFixUpKeepsSmallStringsWorking() {
+        let small = "a"
+        let boxed: [Any] = [small, "bc", 1, small + "d"]
+        var out = ""
+        print("a", 1, boxed, to: &out)
+        XCTAssertEqual(out, "a 1 [\"a\", \"bc\", 1, \"ad\"]\n")
+        XCTAssertEqual("\(small)-\(42)-\(boxed.count)", "a-42-4")
+        let dict: [String: Any] = ["k": "v", "n": 2]
+        XCTAssertEqual((dict["k"] as? String), "v")
+    }
+
+    func testTrackingSurvivesFork() throws {
+        let pid = fork()
+        if pid == 0 {
+            // Child: only this thread exists. Allocating, freeing and snapshotting must work.
+            makeLeakedPairs(10)
+            let ok = (try? ObjGraph.snapshot()) != nil && ObjGraph.count("Pair") >= 20
+            _exit(ok ? 0 : 1)
+        }
+        XCTAssertGreaterThan(pid, 0)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        XCTAssertEqual(status, 0, "child exited with status \(status)")
+    }
+}
+
+/// A joinable pthread for tests.
+final class Thread: @unchecked Sendable {
+    private let body: () -> Void
+    private var thread = pthread_t()
+
+    init(_ body: @escaping () -> Void) { self.body = body }
+
+    func start() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+            me.body()
+            return nil
+        }, box)
+    }
+
+    func join() { pthread_join(thread, nil) }
 }

@@ -41,6 +41,10 @@ void ogr_suppress_restore(int depth);
 
 /// Number of types registered so far (indices 0 ..< count are valid).
 uint32_t ogr_type_count(void);
+/// The registry index of `metadata`, or UINT32_MAX if no object of it was ever recorded.
+uint32_t ogr_type_lookup_index(uintptr_t metadata);
+/// Live count of type `index` (summed over threads).
+int64_t ogr_live_count(uint32_t index);
 /// The metadata pointer of type `index`.
 uintptr_t ogr_type_metadata(uint32_t index);
 /// Live object count and live bytes of type `index`, summed over all threads. O(threads).
@@ -149,6 +153,11 @@ typedef struct {
     uint32_t membarrier;        ///< 1 when the pause protocol uses membarrier(2)
 } ogr_stats;
 void ogr_get_stats(ogr_stats *stats);
+
+/// `type` brought to the complete metadata state (blocking until another thread finishes
+/// initializing it), or NULL if the runtime cannot complete it. Reflection can hand out field
+/// types whose metadata is not complete yet: their value witness table is still unset.
+const void *ogr_complete_metadata(const void *type);
 
 /// Raw reference-count words, for `retainCount(of:)`.
 void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak);

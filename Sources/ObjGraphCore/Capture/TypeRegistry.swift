@@ -23,6 +23,9 @@ final class TypeRegistry: Sendable {
             if cache.count < count {
                 for index in cache.count..<count {
                     let metadata = UInt(ogr_type_metadata(UInt32(index)))
+                    // A type is counted a moment before its metadata slot is written: stop at
+                    // such a slot and pick it up on the next call.
+                    if metadata == 0 && index < Int(OGR_MAX_TYPES) - 1 { break }
                     let description = metadata == 0
                         ? TypeDescription.overflow
                         : catalog.describe(metadata: metadata)

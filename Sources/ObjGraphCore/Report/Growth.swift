@@ -73,7 +73,7 @@ extension ObjGraph {
     /// types): it reads the registry's counters, never the heap.
     public static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
         let descriptions = TypeRegistry.shared.descriptions()
-        let n = descriptions.count
+        let n = descriptions.count   // types past a slot still being published wait for the next call
         var counts = [Int64](repeating: 0, count: n)
         var bytes = [Int64](repeating: 0, count: n)
         counts.withUnsafeMutableBufferPointer { c in

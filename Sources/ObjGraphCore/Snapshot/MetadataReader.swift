@@ -1,3 +1,4 @@
+import CObjGraphRuntime
 import Glibc
 
 // Raw reads of Swift runtime metadata (Linux x86_64/arm64, no Objective-C interop).
@@ -78,11 +79,16 @@ enum MetadataReader {
 
     static func kind(of type: Any.Type) -> UInt { word(address(of: type), 0) }
 
-    /// Size, stride and alignment from the type's value witnesses.
+    /// Size, stride and alignment from the type's value witnesses. Reflection can return a
+    /// field type whose metadata is not complete yet (no value witness table: reading its size
+    /// would crash), so the metadata is completed first; if it cannot be, a word is assumed.
     static func layout(of type: Any.Type) -> (size: Int, stride: Int, alignment: Int) {
         func measure<T>(_: T.Type) -> (size: Int, stride: Int, alignment: Int) {
             (MemoryLayout<T>.size, MemoryLayout<T>.stride, MemoryLayout<T>.alignment)
         }
+        let metadata = address(of: type)
+        guard ogr_complete_metadata(UnsafeRawPointer(bitPattern: metadata)) != nil,
+              word(metadata, -1) >= 4096 else { return (8, 8, 8) }
         return measure(type)
     }
 

@@ -1,0 +1,187 @@
+import XCTest
+import LeakyScenarios
+@testable import ObjGraphCore
+
+/// The object graph against the fixtures' scenarios: each leak is found with the right member
+/// types and labels, the fixed versions report nothing, chains end at named roots.
+final class GraphTests: XCTestCase {
+    override func setUpWithError() throws {
+        try ObjGraph.startTracking()
+    }
+
+    /// Runs `body` on a fresh thread, then snapshots (without this thread's older frames as
+    /// roots) and returns the graph and the leak groups made only of objects that are new.
+    private func leaks(during body: @escaping @Sendable () -> Void) throws -> (ObjectGraph, [LeakGroup]) {
+        let before = Set(try ObjGraph.snapshot(includeOwnStack: false).objects.map(\.address))
+        ObjGraph.runOnFreshThread(body)
+        let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
+        let groups = graph.leakingObjects().filter { group in
+            group.members.allSatisfy { !before.contains(graph.snapshot.objects[$0].address) }
+        }
+        return (graph, groups)
+    }
+
+    private func cycleShape(_ group: LeakGroup, _ graph: ObjectGraph) -> (types: [String], labels: [String]) {
+        let s = graph.snapshot
+        let cycle = group.cycle!
+        return (cycle.members.map { s.type(of: $0).shortName }, cycle.edges.map { s.label(of: $0) })
+    }
+
+    func testPairCycles() throws {
+        let (graph, groups) = try leaks { makeLeakedPairs(3) }
+        XCTAssertEqual(groups.count, 3)
+        for group in groups {
+            let shape = cycleShape(group, graph)
+            XCTAssertEqual(shape.types, ["Pair", "Pair"])
+            XCTAssertEqual(shape.labels, ["partner", "partner"])
+            XCTAssertEqual(group.cycle!.edges.map(\.kind), [.strong, .strong])
+            XCTAssertEqual(group.members.count, 2)
+        }
+    }
+
+    func testClosureCapturingSelf() throws {
+        let (graph, groups) = try leaks { makeClosureCycles(2) }
+        XCTAssertEqual(groups.count, 2)
+        for group in groups {
+            let shape = cycleShape(group, graph)
+            XCTAssertEqual(shape.types, ["Screen", "closure context of closure #1 in Screen.bind()"])
+            XCTAssertEqual(shape.labels, ["onTap (closure #1 in Screen.bind())", "capture #1"])
+        }
+    }
+
+    func testDelegateHeldStrongly() throws {
+        let (graph, groups) = try leaks { makeDelegateCycles(2) }
+        XCTAssertEqual(groups.count, 2)
+        for group in groups {
+            let shape = cycleShape(group, graph)
+            XCTAssertEqual(shape.types, ["Controller", "View"])
+            XCTAssertEqual(shape.labels, ["view", "delegate"])
+            // The controller's other view is leaked with it, but is not part of the cycle.
+            XCTAssertEqual(group.members.map { graph.snapshot.type(of: $0).shortName }.sorted(),
+                           ["Controller", "View", "WeakView"])
+        }
+    }
+
+    func testCycleThroughArrayStorage() throws {
+        let (graph, groups) = try leaks { makeArrayCycles(2) }
+        XCTAssertEqual(groups.count, 2)
+        for group in groups {
+            let shape = cycleShape(group, graph)
+            XCTAssertEqual(shape.types, ["Member", "Team", "Array<Member> storage"])
+            XCTAssertEqual(shape.labels, ["team", "members", "[0]"])
+        }
+    }
+
+    func testCycleThroughDictionaryStorage() throws {
+        let (graph, groups) = try leaks { makeDictionaryCycles(2) }
+        XCTAssertEqual(groups.count, 2)
+        for group in groups {
+            let shape = cycleShape(group, graph)
+            XCTAssertEqual(shape.types, ["Directory", "Dictionary<String, Entry> storage", "Entry"])
+            XCTAssertEqual(shape.labels[0], "entries")
+            XCTAssertTrue(shape.labels[1].hasPrefix("value["), shape.labels[1])
+            XCTAssertEqual(shape.labels[2], "directory")
+        }
+    }
+
+    func testCycleThroughCapturedVarBox() throws {
+        let (graph, groups) = try leaks { makeBoxCycles(2) }
+        XCTAssertEqual(groups.count, 2)
+        for group in groups {
+            let shape = cycleShape(group, graph)
+            XCTAssertEqual(shape.types, ["Counter", "Box<Optional<Counter>>"])
+            XCTAssertEqual(shape.labels, ["onChange (closure #1 in makeBoxCycles(Int))", "value"])
+        }
+    }
+
+    func testRingOfNine() throws {
+        let (graph, groups) = try leaks { makeRings(1) }
+        XCTAssertEqual(groups.count, 1)
+        let shape = cycleShape(groups[0], graph)
+        XCTAssertEqual(shape.types, Array(repeating: "RingNode", count: 9))
+        XCTAssertEqual(shape.labels, Array(repeating: "next", count: 9))
+        // Following the edges from the first member visits all nine and returns.
+        let cycle = groups[0].cycle!
+        for (i, edge) in cycle.edges.enumerated() {
+            XCTAssertEqual(Int(edge.from), cycle.members[i])
+            XCTAssertEqual(Int(edge.to), cycle.members[(i + 1) % 9])
+        }
+    }
+
+    func testFixedVersionsReportNothing() throws {
+        let (_, groups) = try leaks {
+            makeWeakPairs(5)
+            makeUnownedFamilies(5)
+            makeWeakClosures(5)
+            makeWeakDelegates(5)
+            for i in 0..<5 { WeakSession.open(id: 500 + i) }
+        }
+        XCTAssertEqual(groups.count, 0, "\(groups)")
+    }
+
+    func testRegistryChainEndsAtTheStaticProperty() throws {
+        ObjGraph.runOnFreshThread { Session.open(id: 4242) }
+        let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
+        let sessions = graph.objects(ofType: "Session")
+        let target = try XCTUnwrap(sessions.last)
+        let chain = try XCTUnwrap(graph.findBackrefChain(to: target))
+        XCTAssertEqual(chain.root?.name, "static LeakyScenarios.Session.registry")
+        XCTAssertEqual(chain.root?.kind, .global)
+        XCTAssertEqual(chain.objects.map { graph.snapshot.type(of: $0).shortName }, ["Array<Session> storage", "Session"])
+        XCTAssertEqual(chain.objects.last, target)
+        XCTAssertTrue(graph.snapshot.label(of: chain.edges[0]).hasPrefix("["))
+        XCTAssertEqual(ChainText.line(chain, in: graph.snapshot).components(separatedBy: " 0x").first,
+                       "static LeakyScenarios.Session.registry --> Array<Session> storage --\(graph.snapshot.label(of: chain.edges[0]))--> Session")
+        XCTAssertFalse(graph.leakedObjectIDs().contains(target))
+    }
+
+    func testObjectsHeldOnlyByAnotherThreadsStackAreNotLeaks() throws {
+        let holder = StackHolder()
+        let before = Set(try ObjGraph.snapshot(includeOwnStack: false).objects.map(\.address))
+        holder.start(count: 5)
+        let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
+        holder.finish()
+        let held = graph.objects(ofType: "StackHeld").filter { !before.contains(graph.snapshot.objects[$0].address) }
+        XCTAssertEqual(held.count, 5)
+        let leaked = Set(graph.leakedObjectIDs())
+        XCTAssertTrue(held.allSatisfy { !leaked.contains($0) })
+        let chain = try XCTUnwrap(graph.findBackrefChain(to: held[0]))
+        XCTAssertEqual(chain.root?.kind, .stack)
+        XCTAssertTrue(chain.root?.name.hasPrefix("thread ") == true, chain.root?.name ?? "")
+    }
+
+    func testRetainedSizesOfALeakedRing() throws {
+        let (graph, groups) = try leaks { makeRings(1) }
+        let sizes = graph.retainedSizes()
+        let members = groups[0].members
+        let total = members.reduce(0) { $0 + Int(graph.snapshot.objects[$1].size) }
+        // The ring hangs off the super-root at one member, which dominates the other eight.
+        XCTAssertEqual(members.map { sizes.perObject[$0] }.max(), total)
+        XCTAssertEqual(members.filter { sizes.immediateDominator[$0] == nil }.count, 1)
+        XCTAssertEqual(members.map { sizes.perObject[$0] }.min(), Int(graph.snapshot.objects[members[0]].size))
+    }
+
+    func testLeaksReportInTheStyleOfAppleLeaks() throws {
+        let (graph, groups) = try leaks { makeLeakedPairs(2) }
+        let text = LeaksReport(graph: graph, groups: groups).text
+        XCTAssertTrue(text.hasPrefix("4 leaked objects for "), text)
+        XCTAssertTrue(text.contains("2 instances of this structure, 4 objects"), text)
+        XCTAssertTrue(text.contains("ROOT CYCLE: <Pair 0x"), text)
+        XCTAssertTrue(text.contains("__strong partner --> <Pair 0x"), text)
+        XCTAssertTrue(text.contains("__strong partner --> CYCLE BACK TO <Pair 0x"), text)
+    }
+
+    func testReferrersReferentsAndRefChain() throws {
+        let (graph, groups) = try leaks { makeArrayCycles(1) }
+        let members = groups[0].members
+        let s = graph.snapshot
+        let team = try XCTUnwrap(members.first { s.type(of: $0).shortName == "Team" })
+        let storage = try XCTUnwrap(members.first { s.type(of: $0).shortName == "Array<Member> storage" })
+        let member = try XCTUnwrap(members.first { s.type(of: $0).shortName == "Member" })
+        XCTAssertEqual(graph.referents(of: team), [storage])
+        XCTAssertEqual(graph.referrers(of: storage), [team])
+        let chain = try XCTUnwrap(graph.findRefChain(from: team, where: { $0 == member }))
+        XCTAssertEqual(chain.objects, [team, storage, member])
+        XCTAssertEqual(graph.cycles(among: groups[0].members.reduce(into: [Bool](repeating: false, count: graph.count)) { $0[$1] = true }).count, 1)
+    }
+}
