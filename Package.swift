@@ -36,7 +36,7 @@ let package = Package(
             pkgConfig: "libgvc",
             providers: [.apt(["libgraphviz-dev"])]
         ),
-        .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"]),
+        .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"], exclude: ["Snapshot/SnapshotFormat.md"]),
         .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
         .target(name: "ObjGraph", dependencies: ["CObjGraphRuntime", "ObjGraphCore", "ObjGraphRender"]),
         .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
@@ -54,6 +54,7 @@ let package = Package(
     ] + fixtureNames.map { name in
         .executableTarget(name: name, dependencies: ["LeakyScenarios"], path: "fixtures/\(name)")
     } + [
+        .executableTarget(name: "objgraph-example", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Examples/objgraph-example"),
         .executableTarget(name: "objgraph-bench", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Benchmarks/objgraph-bench"),
 
         .testTarget(name: "ObjGraphCoreTests", dependencies: ["ObjGraphCore", "LeakyScenarios"]),

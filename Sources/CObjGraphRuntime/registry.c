@@ -78,7 +78,7 @@ uint32_t ogr_type_index(uintptr_t metadata) {
                     atomic_store(&type_count, OGR_MAX_TYPES);
                     index = OGR_MAX_TYPES - 1;
                 }
-                if (index < OGR_MAX_TYPES - 1) type_metadata[index] = metadata;
+                if (index < OGR_MAX_TYPES - 1) __atomic_store_n(&type_metadata[index], metadata, __ATOMIC_RELEASE);
                 atomic_store_explicit(&type_values[i], index + 1, memory_order_release);
                 return index;
             }
@@ -94,7 +94,7 @@ uint32_t ogr_type_count(void) {
 }
 
 uintptr_t ogr_type_metadata(uint32_t index) {
-    return index < OGR_MAX_TYPES - 1 ? type_metadata[index] : 0;
+    return index < OGR_MAX_TYPES - 1 ? __atomic_load_n(&type_metadata[index], __ATOMIC_ACQUIRE) : 0;
 }
 
 void ogr_set_scan_plan(uint32_t index, uint32_t mode, uint32_t a, uint32_t b) {

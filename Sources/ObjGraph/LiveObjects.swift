@@ -14,10 +14,11 @@ extension ObjGraph {
         UInt64(UInt(bitPattern: Unmanaged.passUnretained(object).toOpaque()))
     }
 
-    /// The shortest chain of strong references from a root (a global, a thread's stack) to
-    /// `object`: why it is still alive. `nil` when nothing holds it but the caller.
+    /// The shortest chain of strong references from a root (a global, another thread's stack)
+    /// to `object`: why it is still alive. The calling thread's stack is not a root here: the
+    /// caller holds the object while asking. `nil` when nothing else holds it.
     public static func findBackrefChain(to object: AnyObject, maxDepth: Int = 50) throws -> (ReferenceChain, ObjectGraph)? {
-        let graph = ObjectGraph(try snapshot())
+        let graph = ObjectGraph(try snapshot(includeOwnStack: false))
         guard let id = graph.snapshot.object(at: address(of: object)),
               let chain = graph.findBackrefChain(to: id, maxDepth: maxDepth) else { return nil }
         return (chain, graph)
@@ -27,7 +28,7 @@ extension ObjGraph {
     /// `static Session.registry --> Array<Session> storage --[3]--> Session 0x55d0...`.
     public static func whyAlive(_ object: AnyObject, shortNames: Bool = true) throws -> String {
         guard let (chain, graph) = try findBackrefChain(to: object) else {
-            return "\(typeName(of: object, shortNames: shortNames)) is held by nothing the snapshot can see"
+            return "\(typeName(of: object, shortNames: shortNames)) is held by nothing but the caller's own references"
         }
         return ChainText.line(chain, in: graph.snapshot, shortNames: shortNames)
     }

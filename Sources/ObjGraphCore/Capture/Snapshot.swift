@@ -55,7 +55,7 @@ struct SnapshotBuilder {
             }
             snapshotObjects.append(HeapSnapshot.Object(
                 address: o.address, typeIndex: typeMap[registryType], size: o.size,
-                strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0, weakCount: o.weak,
+                strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0, weakCount: o.weak > 0 ? o.weak - 1 : 0,
                 isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0))
         }
 

@@ -51,7 +51,8 @@ public struct LeaksReport: Sendable {
     /// The whole report as text.
     public var text: String {
         var out = "\(leakedObjects) leaked objects for \(leakedBytes) total leaked bytes"
-        out += entries.isEmpty ? ".\n" : " in \(entries.reduce(0) { $0 + $1.instances }) groups.\n"
+        let groups = entries.reduce(0) { $0 + $1.instances }
+        out += entries.isEmpty ? ".\n" : " in \(groups) group\(groups == 1 ? "" : "s").\n"
         for entry in entries {
             out += "\n"
             if entry.instances > 1 {

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 /// One stretch of bytes that a single label covers: a stored property, a field of a nested
 /// struct (`state.cache`), a closure capture, or the whole value of a box.
 struct FieldEntry: Sendable {
@@ -119,7 +116,6 @@ struct FieldTableBuilder {
         let ownerships = MetadataReader.recursiveOwnerships(of: metadata, count: fields.count)
         for (i, field) in fields.enumerated() {
             let ownership: FieldOwnership = field.isStrong ? .strong : (ownerships?[i] ?? .unowned)
-            if getenv("OGR_DEBUG_TYPES") != nil { let m = "  field \(field.name) \(unsafeBitCast(field.type, to: UInt.self)) \(field.offset)\n"; _ = m.withCString { write(2, $0, strlen($0)) } }
             add(field.type, at: field.offset, path: field.name, ownership: ownership)
         }
     }

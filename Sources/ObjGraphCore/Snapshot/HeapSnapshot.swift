@@ -53,7 +53,7 @@ public struct HeapSnapshot: Sendable, Equatable {
         public var strongCount: UInt32
         /// Unowned retain count at capture time (the implicit +1 held by strong references excluded).
         public var unownedCount: UInt32
-        /// Weak retain count at capture time (0 when the object has no side table).
+        /// Weak references at capture time (the runtime's count less the side table's own +1).
         public var weakCount: UInt32
         /// True when the object is deinitialized but its memory is still held by `unowned` references.
         public var isZombie: Bool

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 /// What a heap-snapshot tool needs to know about one heap type: its kind, its names, and how
 /// to label a reference found at a given offset inside one of its objects.
 ///
@@ -144,7 +141,6 @@ public final class TypeCatalog: @unchecked Sendable {
                                                                          symbolizer: symbolizer) {
             return storage
         }
-        if getenv("OGR_DEBUG_TYPES") != nil { let m = "describing \(runtimeName)\n"; _ = m.withCString { write(2, $0, strlen($0)) } }
         var builder = FieldTableBuilder()
         builder.addClassFields(metadata: md)
         let layout = ObjectLayout(.fields(builder.build(), wholeValueName: "self"), symbolizer: symbolizer)

@@ -1,0 +1,191 @@
+import Foundation
+import XCTest
+
+/// `objgraph run` end to end: build the fixtures, run them under the agent, check the exact
+/// leaked counts and cycle shapes in the JSON report.
+final class RunCommandTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        try CLI.requireBuilt()
+        dir = try CLI.temporaryDirectory()
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    private func runFixture(_ name: String, _ args: [String] = [], options: [String] = [],
+                            environment: [String: String] = [:]) throws -> (CLI.Result, Report) {
+        let json = dir + "/\(name).json"
+        let result = try CLI.objgraph(["run", "--json", json] + options + ["--", CLI.path(name)] + args,
+                                      environment: environment)
+        return (result, try Report(path: json))
+    }
+
+    func testLeakedPairs() throws {
+        let (result, report) = try runFixture("leaky-pairs", ["300"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("leaked 300 pairs"), "the program's own output passes through")
+        XCTAssertEqual(report.leaked("Pair"), 600)
+        XCTAssertEqual(report.live("Pair"), 600)
+        XCTAssertEqual(report.cycles(types: ["Pair", "Pair"], labels: ["partner", "partner"]).count, 300)
+        for fixed in ["WeakPair", "Parent", "Child"] {
+            XCTAssertEqual(report.leaked(fixed), 0, fixed)
+            XCTAssertEqual(report.live(fixed), 0, fixed)
+        }
+        XCTAssertEqual(report.exit?.status, 0)
+        XCTAssertTrue(result.stderr.contains("300 instances of this structure, 600 objects"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("__strong partner --> CYCLE BACK TO <Pair 0x"), result.stderr)
+    }
+
+    func testClosureAndBoxCycles() throws {
+        let (result, report) = try runFixture("leaky-closures", ["120"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(report.leaked("Screen"), 120)
+        XCTAssertEqual(report.leaked("closure context of closure #1 in Screen.bind()"), 120)
+        XCTAssertEqual(report.cycles(types: ["Screen", "closure context of closure #1 in Screen.bind()"],
+                                     labels: ["onTap (closure #1 in Screen.bind())", "capture #1"]).count, 120)
+        XCTAssertEqual(report.leaked("Counter"), 120)
+        XCTAssertEqual(report.leaked("Box<Optional<Counter>>"), 120)
+        XCTAssertEqual(report.live("Screen"), 120, "the weakly-capturing screens are gone")
+    }
+
+    func testRegistryChainEndsAtTheStaticProperty() throws {
+        let (result, report) = try runFixture("leaky-registry", ["50"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(report.live("Session"), 50)
+        XCTAssertEqual(report.leaked("Session"), 0, "held by a global: growth, not a leak")
+        XCTAssertEqual(report.live("WeakSession"), 0)
+        let chain = try XCTUnwrap(report.chains.first { $0.type == "Session" }, "\(report.chains)")
+        XCTAssertTrue(chain.chain.hasPrefix("static LeakyScenarios.Session.registry --> Array<Session> storage --["), chain.chain)
+    }
+
+    func testLeaksFromFourThreads() throws {
+        let (result, report) = try runFixture("leaky-threads", ["200"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(report.leaked("Pair"), 400)
+        XCTAssertEqual(report.cycles(types: ["Pair", "Pair"], labels: ["partner", "partner"]).count, 200)
+    }
+
+    func testZooOfCycles() throws {
+        let (result, report) = try runFixture("leaky-zoo", ["3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let expected: [String: Int] = [
+            "Pair": 6, "Screen": 3, "closure context of closure #1 in Screen.bind()": 3, "Controller": 3, "View": 3,
+            "WeakView": 3, "Team": 3, "Member": 3, "Array<Member> storage": 3, "Directory": 3, "Entry": 3,
+            "Dictionary<String, Entry> storage": 3, "Counter": 3, "Box<Optional<Counter>>": 3, "RingNode": 27,
+        ]
+        for (type, count) in expected { XCTAssertEqual(report.leaked(type), count, type) }
+        XCTAssertEqual(report.leaks.count, expected.count, "\(report.leaks.map(\.type))")
+        XCTAssertEqual(report.cycles(types: Array(repeating: "RingNode", count: 9), labels: Array(repeating: "next", count: 9)).count, 3)
+        XCTAssertEqual(report.cycles(types: ["Controller", "View"], labels: ["view", "delegate"]).count, 3)
+        XCTAssertEqual(report.cycles(types: ["Member", "Team", "Array<Member> storage"], labels: ["team", "members", "[0]"]).count, 3)
+        XCTAssertEqual(report.cycles(types: ["Counter", "Box<Optional<Counter>>"],
+                                     labels: ["onChange (closure #1 in makeBoxCycles(Int))", "value"]).count, 3)
+        XCTAssertEqual(report.cycles.filter { $0.objects.map(\.type) == ["Directory", "Dictionary<String, Entry> storage", "Entry"] }.count, 3)
+        XCTAssertEqual(report.live("Session"), 3)
+        XCTAssertEqual(report.leaked("Session"), 0)
+    }
+
+    func testFixedZooLeaksNothing() throws {
+        let (result, report) = try runFixture("fixed-zoo", ["10"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(report.leaks.map(\.type), [])
+        XCTAssertEqual(report.cycles.count, 0)
+        XCTAssertTrue(result.stderr.contains("0 leaked objects"), result.stderr)
+    }
+
+    func testExitStatusIsPassedThroughAndExitStillReports() throws {
+        let (result, report) = try runFixture("crashy", ["exit", "20"])
+        XCTAssertEqual(result.status, 3)
+        XCTAssertEqual(report.exit?.status, 3)
+        XCTAssertEqual(report.leaked("Pair"), 40, "exit() runs the agent's exit handler")
+    }
+
+    func testCrashStillYieldsCountsAndANote() throws {
+        let (result, report) = try runFixture("crashy", ["crash", "20"], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        XCTAssertEqual(result.status, 128 + 4, "SIGILL from a Swift trap: \(result.stderr)")
+        XCTAssertEqual(report.exit?.signal, 4)
+        XCTAssertEqual(report.live("Pair"), 40, "counters saved by the crash handler")
+        XCTAssertTrue(report.notes.contains { $0.contains("was killed by signal 4 (SIGILL)") && $0.contains("no leak analysis") }, "\(report.notes)")
+        XCTAssertTrue(result.stderr.contains("note: "), result.stderr)
+    }
+
+    func testAbortStillYieldsCounts() throws {
+        let (result, report) = try runFixture("crashy", ["abort", "20"], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        XCTAssertEqual(result.status, 128 + 6)
+        XCTAssertEqual(report.live("Pair"), 40)
+    }
+
+    func testKilledProgramIsReportedFromTheLastCensus() throws {
+        let (result, report) = try runFixture("crashy", ["signal", "20"])
+        XCTAssertEqual(result.status, 128 + 9)
+        XCTAssertEqual(report.exit?.signal, 9)
+        XCTAssertTrue(report.notes.contains { $0.contains("SIGKILL") && $0.contains("census") }, "\(report.notes)")
+    }
+
+    func testTimeoutStopsAHangingProgram() throws {
+        let start = Date()
+        let (result, report) = try runFixture("crashy", ["hang", "5"], options: ["--timeout", "1"])
+        XCTAssertEqual(result.status, 128 + 15)
+        XCTAssertEqual(report.exit?.signal, 15)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20)
+    }
+
+    func testIntervalTablesAndSIGUSR1() throws {
+        let json = dir + "/cache.json"
+        var sent = false
+        let result = try CLI.run(CLI.path("objgraph"),
+                                 ["run", "--interval", "0.2", "--json", json, "--", CLI.path("growing-cache"), "6", "100"],
+                                 environment: ["PAUSE_MS": "250"]) { process in
+            // Find the program objgraph started, then ask it for a table.
+            for _ in 0..<100 where !sent {
+                usleep(20_000)
+                if let pid = childPid(of: process.processIdentifier) {
+                    usleep(300_000)
+                    kill(pid, SIGUSR1)
+                    sent = true
+                }
+            }
+        }
+        XCTAssertTrue(sent)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let tables = result.stderr.components(separatedBy: "objgraph: growth at").count - 1
+        XCTAssertGreaterThanOrEqual(tables, 3, result.stderr)
+        XCTAssertTrue(result.stderr.contains("(SIGUSR1)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("CacheEntry"), result.stderr)
+        XCTAssertEqual(try Report(path: json).live("CacheEntry"), 600)
+    }
+
+    /// RUNTIME-FACTS 2: without the retain-adapter fix-up, a tracked Swift program crashes as
+    /// soon as it prints; with it (every other test here), it runs.
+    func testTheRetainFixUpIsNeeded() throws {
+        let result = try CLI.objgraph(["run", "--", CLI.path("leaky-pairs"), "3"],
+                                      environment: ["OBJGRAPH_TEST_SKIP_RETAIN_FIXUP": "1", "SWIFT_BACKTRACE": "enable=no"])
+        XCTAssertGreaterThan(result.status, 128, "expected a crash without the fix-up: \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("was killed by signal"), result.stderr)
+    }
+
+    func testForkedChildDoesNotWriteASecondReport() throws {
+        // `sh -c` forks and execs: the agent is not passed on to children, and only the
+        // program itself reports.
+        let (result, report) = try runFixture("leaky-pairs", ["10"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stderr.components(separatedBy: "Live objects:").count - 1, 1)
+        XCTAssertEqual(report.leaked("Pair"), 20)
+    }
+}
+
+/// The pid of a child of `parent`, from /proc.
+func childPid(of parent: Int32) -> Int32? {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+    for entry in entries {
+        guard let pid = Int32(entry),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 2, Int32(fields[1]) == parent { return pid }
+    }
+    return nil
+}
