@@ -42,6 +42,7 @@ static struct sigaction previous[CRASH_SIGNALS];
 static char crash_path[4096];
 static int64_t crash_counts[OGR_MAX_TYPES], crash_bytes[OGR_MAX_TYPES];
 static volatile sig_atomic_t crashing;
+static char crash_buffer[16384];
 
 static void on_crash(int sig, siginfo_t *info, void *context) {
     int index = 0;
@@ -53,11 +54,24 @@ static void on_crash(int sig, siginfo_t *info, void *context) {
         ogr_all_totals(crash_counts, crash_bytes, n);
         int fd = open(crash_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
+            // Layout: int32 signal, int32 n, n x (int64 count, int64 bytes), n x uint64 metadata,
+            // then /proc/self/maps, so types the agent never named can be named afterwards from
+            // the symbols of the mapped files ("type metadata for Module.Type").
             int32_t header[2] = { sig, (int32_t)n };
             (void)!write(fd, header, sizeof header);
             for (uint32_t i = 0; i < n; i++) {
                 int64_t row[2] = { crash_counts[i], crash_bytes[i] };
                 (void)!write(fd, row, sizeof row);
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t metadata = ogr_type_metadata(i);
+                (void)!write(fd, &metadata, sizeof metadata);
+            }
+            int maps = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+            if (maps >= 0) {
+                ssize_t got;
+                while ((got = read(maps, crash_buffer, sizeof crash_buffer)) > 0) (void)!write(fd, crash_buffer, (size_t)got);
+                close(maps);
             }
             close(fd);
         }

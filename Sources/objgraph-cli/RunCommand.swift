@@ -117,8 +117,14 @@ extension ObjgraphCommand {
                 types = parsed.rows(names: census?.typeNames ?? [])
                 source = "the counters saved when signal \(parsed.signal) (\(signalName(parsed.signal))) arrived"
             }
+            let how: String
+            if case .exited = termination {
+                how = "\(program) \(termination.description) without running its exit handlers (it called _exit or exec'd another program, which objgraph does not follow)"
+            } else {
+                how = "\(program) \(termination.description) before its exit handlers ran"
+            }
             if let source {
-                notes.append("\(program) \(termination.description) before its exit handlers ran: no final snapshot, so no leak analysis; live counts are from \(source)")
+                notes.append("\(how): no final snapshot, so no leak analysis; live counts are from \(source)")
             } else if notes.isEmpty {
                 notes.append("\(program) \(termination.description) and the agent left no data (was it a Swift program?)")
             }
@@ -152,11 +158,13 @@ struct Census: Decodable {
     var types: [RunReport.TypeRow]
 }
 
-/// The raw counters the agent's crash handler writes: signal, count, then (count, bytes) per
-/// registry type index.
+/// What the agent's crash handler writes: the signal, the raw per-type counters, each type's
+/// metadata address, and the process's memory map (to name types the agent never named).
 struct CrashCounters {
     var signal: Int32
     var counts: [(Int64, Int64)]
+    var metadata: [UInt64]
+    var maps: String
 
     init?(_ data: Data) {
         let bytes = [UInt8](data)
@@ -165,14 +173,28 @@ struct CrashCounters {
         func int64(_ at: Int) -> Int64 { bytes[at..<at + 8].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) } }
         signal = int32(0)
         let n = Int(int32(4))
-        guard n >= 0, bytes.count >= 8 + n * 16 else { return nil }
+        guard n >= 0, n <= 1 << 20, bytes.count >= 8 + n * 16 else { return nil }
         counts = (0..<n).map { (int64(8 + $0 * 16), int64(16 + $0 * 16)) }
+        let metadataStart = 8 + n * 16
+        if bytes.count >= metadataStart + n * 8 {
+            metadata = (0..<n).map { UInt64(bitPattern: int64(metadataStart + $0 * 8)) }
+            maps = String(decoding: bytes[(metadataStart + n * 8)...], as: UTF8.self)
+        } else {
+            metadata = []
+            maps = ""
+        }
     }
 
+    /// Rows by short name: names the census recorded first, then names from the symbols of the
+    /// files the program had mapped, else `type #N`.
     func rows(names: [String]) -> [RunReport.TypeRow] {
+        var offline = OfflineTypeNames(maps: maps)
         var byName: [String: RunReport.TypeRow] = [:]
         for (index, (count, bytes)) in counts.enumerated() where count > 0 {
-            let name = index < names.count ? names[index] : "type #\(index)"
+            var name = index < names.count ? names[index] : "type #\(index)"
+            if index >= names.count, index < metadata.count, let found = offline.name(ofMetadata: metadata[index]) {
+                name = found.shortName
+            }
             byName[name, default: RunReport.TypeRow(name: name, count: 0, bytes: 0)].count += Int(count)
             byName[name]!.bytes += Int(bytes)
         }

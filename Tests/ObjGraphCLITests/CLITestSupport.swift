@@ -40,15 +40,18 @@ enum CLI {
         try process.run()
         onStart?(process)
         // Read both pipes fully before waiting, so a chatty child never blocks on a full pipe.
-        var outData = Data(), errData = Data()
+        final class Collected: @unchecked Sendable { var data = Data() }
+        let collected = Collected()
         let group = DispatchGroup()
         group.enter()
+        let reader = out.fileHandleForReading
         DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
+            collected.data = reader.readDataToEndOfFile()
             group.leave()
         }
-        errData = err.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
         group.wait()
+        let outData = collected.data
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),

