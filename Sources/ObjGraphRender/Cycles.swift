@@ -26,7 +26,7 @@ extension GraphDrawing {
         shortNames: Bool = true, extraInfo: ((ObjectGraph.ObjectID) -> String?)? = nil
     ) -> GraphDrawing {
         let snapshot = graph.snapshot
-        let reachable: [Bool]? = isLeaked == nil ? strongReachability(graph) : nil
+        let reachable: [Bool]? = isLeaked == nil ? graph.reachableFromRoots() : nil
         var owner: [Int: Int] = [:]
         var members: [[Int]] = []
         for group in groups {
@@ -75,23 +75,4 @@ extension GraphDrawing {
     private static func formatBytes(_ bytes: UInt64) -> String {
         bytes <= UInt64(UInt32.max) ? NodeLabels.formatSize(UInt32(bytes)) : "\(bytes / (1024 * 1024)) MiB"
     }
-}
-
-/// For each object, whether a root reaches it through strong (or conservative) references.
-/// (ObjGraphCore's `reachableFromRoots()` answers the same; this copy keeps the renderer
-/// buildable against the snapshot model alone.)
-private func strongReachability(_ graph: ObjectGraph) -> [Bool] {
-    var reached = [Bool](repeating: false, count: graph.count)
-    var stack: [Int] = []
-    for root in graph.snapshot.roots where !reached[Int(root.target)] {
-        reached[Int(root.target)] = true
-        stack.append(Int(root.target))
-    }
-    while let id = stack.popLast() {
-        for edge in graph.outgoing(id) where edge.kind.isStrong && !reached[Int(edge.to)] {
-            reached[Int(edge.to)] = true
-            stack.append(Int(edge.to))
-        }
-    }
-    return reached
 }
