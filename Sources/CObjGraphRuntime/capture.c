@@ -119,14 +119,19 @@ typedef struct {
     uintptr_t base, end;
 } capture_state;
 
+/// The object a memory word refers to, or -1. Small values and tagged payloads are skipped
+/// before the live map is consulted.
+static inline int64_t referenced_object(uint64_t word) {
+    if ((int64_t)word <= 4096 && (int64_t)word >= 0) return -1;
+    return object_index((uintptr_t)(word & POINTER_MASK));
+}
+
 static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
     if (from < s->base + 16) from = s->base + 16;
     if (to > s->end) to = s->end;
     from = (from + 7) & ~(uintptr_t)7;
     for (uintptr_t p = from; p + 8 <= to; p += 8) {
-        uint64_t word = *(const uint64_t *)p;
-        if ((int64_t)word <= 4096 && (int64_t)word >= 0) continue;
-        int64_t target = object_index((uintptr_t)(word & POINTER_MASK));
+        int64_t target = referenced_object(*(const uint64_t *)p);
         if (target < 0) continue;
         ogr_edge e = {
             .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base),
@@ -231,9 +236,7 @@ static void visit_object(uintptr_t address, void *context) {
 static void scan_root_range(vec *roots, uintptr_t from, uintptr_t to, uint32_t kind, int32_t thread) {
     from = (from + 7) & ~(uintptr_t)7;
     for (uintptr_t p = from; p + 8 <= to; p += 8) {
-        uint64_t word = *(const uint64_t *)p;
-        if ((int64_t)word <= 4096 && (int64_t)word >= 0) continue;
-        int64_t target = object_index((uintptr_t)(word & POINTER_MASK));
+        int64_t target = referenced_object(*(const uint64_t *)p);
         if (target < 0) continue;
         ogr_root r = { .slot = p, .to = (uint32_t)target, .kind = kind, .thread = thread };
         vec_push(roots, &r);

@@ -2,18 +2,7 @@ import Foundation
 import XCTest
 
 /// Bad input gets one clear line and a non-zero exit, never a crash or a partial file.
-final class ErrorHandlingTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        try CLI.requireBuilt()
-        dir = try CLI.temporaryDirectory()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
+final class ErrorHandlingTests: CLITestCase {
     private func assertOneLineError(_ result: CLI.Result, status: Int32, contains text: String,
                                     file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(result.status, status, result.stderr, file: file, line: line)

@@ -3,18 +3,7 @@ import XCTest
 
 /// `objgraph run` end to end: build the fixtures, run them under the agent, check the exact
 /// leaked counts and cycle shapes in the JSON report.
-final class RunCommandTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        try CLI.requireBuilt()
-        dir = try CLI.temporaryDirectory()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
+final class RunCommandTests: CLITestCase {
     private func runFixture(_ name: String, _ args: [String] = [], options: [String] = [],
                             environment: [String: String] = [:]) throws -> (CLI.Result, Report) {
         let json = dir + "/\(name).json"

@@ -2,18 +2,7 @@ import Foundation
 import XCTest
 
 /// Snapshot files from `objgraph run --snapshot`, read back by stats, diff, leaks and render.
-final class SnapshotCommandTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        try CLI.requireBuilt()
-        dir = try CLI.temporaryDirectory()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
+final class SnapshotCommandTests: CLITestCase {
     private func snapshot(_ fixture: String, _ args: [String], to name: String) throws -> String {
         let path = dir + "/" + name
         let result = try CLI.objgraph(["run", "--snapshot", path, "--quiet", "--", CLI.path(fixture)] + args)

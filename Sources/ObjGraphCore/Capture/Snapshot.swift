@@ -106,7 +106,7 @@ extension SnapshotBuilder {
     /// after its elements when they all have one type: `Array<Session> storage`.
     func nameClassArrays(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
                          edges: [HeapSnapshot.Edge], registryTypes: [Int], descriptions: [TypeDescription]) {
-        var renamed: [String: Int32] = [:]
+        var renamed = TypeRenamer()
         var index = 0
         while index < edges.count {
             let from = Int(edges[index].from)
@@ -119,13 +119,10 @@ extension SnapshotBuilder {
             guard elementTypes.count == 1, let element = elementTypes.first else { continue }
             let elementInfo = types[Int(element)]
             guard elementInfo.kind == .classInstance else { continue }
-            let name = "Array<\(elementInfo.name)> storage"
-            if renamed[name] == nil {
-                renamed[name] = Int32(types.count)
-                types.append(HeapSnapshot.TypeInfo(name: name, shortName: "Array<\(elementInfo.shortName)> storage",
-                                                   kind: .classInstance))
-            }
-            objects[from].typeIndex = renamed[name]!
+            objects[from].typeIndex = renamed.index(
+                of: HeapSnapshot.TypeInfo(name: "Array<\(elementInfo.name)> storage",
+                                          shortName: "Array<\(elementInfo.shortName)> storage", kind: .classInstance),
+                in: &types)
         }
     }
 }
@@ -137,7 +134,7 @@ extension SnapshotBuilder {
     func nameClosureContexts(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
                              edges: UnsafeBufferPointer<ogr_edge>) {
         var functionNames: [UInt64: String?] = [:]
-        var renamed: [String: Int32] = [:]
+        var renamed = TypeRenamer()
         var done = Set<UInt32>()
         for e in edges where !done.contains(e.to) {
             let target = Int(e.to)
@@ -151,14 +148,25 @@ extension SnapshotBuilder {
             }
             guard let name else { continue }
             done.insert(e.to)
-            let full = "closure context of \(name)"
-            if renamed[full] == nil {
-                renamed[full] = Int32(types.count)
-                types.append(HeapSnapshot.TypeInfo(name: full, shortName: "closure context of \(TypeCatalog.shortName(name))",
-                                                   kind: .closureContext))
-            }
-            objects[target].typeIndex = renamed[full]!
+            objects[target].typeIndex = renamed.index(
+                of: HeapSnapshot.TypeInfo(name: "closure context of \(name)",
+                                          shortName: "closure context of \(TypeCatalog.shortName(name))", kind: .closureContext),
+                in: &types)
         }
+    }
+}
+
+/// Types a snapshot adds for objects it can name better than their metadata does.
+struct TypeRenamer {
+    private var added: [String: Int32] = [:]
+
+    /// The index of `type` in `types`, appending it the first time.
+    mutating func index(of type: HeapSnapshot.TypeInfo, in types: inout [HeapSnapshot.TypeInfo]) -> Int32 {
+        if let known = added[type.name] { return known }
+        let index = Int32(types.count)
+        types.append(type)
+        added[type.name] = index
+        return index
     }
 }
 
