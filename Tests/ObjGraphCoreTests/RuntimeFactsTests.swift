@@ -1,0 +1,80 @@
+import XCTest
+import CObjGraphRuntime
+@testable import ObjGraphCore
+
+private final class FactProbe { var a = 1; var b = 2 }
+
+/// The facts of ../shared/design/RUNTIME-FACTS.md that the C runtime relies on, each checked
+/// on the running toolchain, so a new Swift runtime that changes one fails here first.
+/// (Section 2, the retain-adapter crash, is shown in ObjGraphCLITests.testTheRetainFixUpIsNeeded;
+/// sections 4's metadata kinds and layouts in TypeCatalogTests.)
+final class RuntimeFactsTests: XCTestCase {
+    override func setUpWithError() throws {
+        try ObjGraph.startTracking()
+    }
+
+    /// Section 1: libswiftCore exports the writable hook pointers, and installing the
+    /// allocation hook turns the runtime's swizzling flag on.
+    func testHookPointersAreExportedAndSwizzlingIsOn() throws {
+        for name in ["_swift_allocObject", "_swift_retain", "_swift_release", "_swift_release_n",
+                     "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly"] {
+            XCTAssertNotNil(dlsym(nil, name), name)   // RTLD_DEFAULT
+        }
+        _ = FactProbe()
+        let flag = try XCTUnwrap(dlsym(nil, "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly"))
+        XCTAssertEqual(flag.load(as: UInt8.self), 1)
+    }
+
+    /// Section 3: every Swift object is freed with `free`, which ours interposes; the object
+    /// leaves the live map at that moment.
+    func testObjectsAreFreedThroughTheInterposedFree() {
+        var before = ogr_stats()
+        ogr_get_stats(&before)
+        var probe: FactProbe? = FactProbe()
+        let address = Unmanaged.passUnretained(probe!).toOpaque()
+        XCTAssertEqual(ogr_is_tracked(address), 1)
+        probe = nil
+        var after = ogr_stats()
+        ogr_get_stats(&after)
+        XCTAssertGreaterThan(after.freed, before.freed)
+        XCTAssertEqual(after.missed_frees, before.missed_frees, "no object was freed behind our back")
+    }
+
+    /// Section 4: the metadata pointer is at +0 and the inline reference counts at +8, with the
+    /// bit layout the release hook decodes (unowned count in bits 1-31 with the runtime's +1,
+    /// strong extra count in bits 33-62, side-table flag in bit 63).
+    func testObjectHeaderAndInlineRefcountLayout() {
+        let probe = FactProbe()
+        let raw = Unmanaged.passUnretained(probe).toOpaque()
+        XCTAssertEqual(raw.load(as: UInt.self), unsafeBitCast(FactProbe.self, to: UInt.self))
+        let a = probe, b = probe
+        withExtendedLifetime((a, b)) {
+            let bits = raw.load(fromByteOffset: 8, as: UInt64.self)
+            XCTAssertEqual(bits >> 63, 0, "no side table yet")
+            let strongExtra = (bits >> 33) & 0x3fff_ffff
+            var strong: UInt32 = 0, unowned: UInt32 = 0, weak: UInt32 = 0
+            ogr_retain_counts(raw, &strong, &unowned, &weak)   // the raw pointer: no extra retain
+            XCTAssertEqual(UInt32(strongExtra) + 1, strong, "the inline strong count is swift_retainCount - 1")
+            XCTAssertGreaterThanOrEqual(strong, 3, "probe, a and b")
+            XCTAssertEqual((bits >> 1) & 0x7fff_ffff, 1, "unowned count holds only the runtime's +1")
+        }
+        unowned let u = probe
+        let bits = raw.load(fromByteOffset: 8, as: UInt64.self)
+        XCTAssertEqual((bits >> 1) & 0x7fff_ffff, 2, "one unowned reference")
+        _ = u
+        weak var w = probe
+        XCTAssertEqual(raw.load(fromByteOffset: 8, as: UInt64.self) >> 63, 1, "a weak reference moves counts to a side table")
+        XCTAssertNotNil(w)
+    }
+
+    /// Section 4: a weak reference stores a side-table pointer, never the object's address, so
+    /// the heap scan cannot mistake it for a strong edge.
+    func testWeakReferenceDoesNotStoreTheAddress() {
+        final class Holder { weak var target: FactProbe? }
+        let target = FactProbe(), holder = Holder()
+        holder.target = target
+        let stored = Unmanaged.passUnretained(holder).toOpaque().load(fromByteOffset: 16, as: UInt.self)
+        XCTAssertNotEqual(stored, UInt(bitPattern: Unmanaged.passUnretained(target).toOpaque()))
+        XCTAssertNotEqual(stored, 0)
+    }
+}
