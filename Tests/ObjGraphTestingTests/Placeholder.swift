@@ -1,0 +1,2 @@
+// Replaced by the ObjGraphTesting tests.
+import XCTest
