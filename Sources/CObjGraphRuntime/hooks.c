@@ -79,7 +79,7 @@ static void account_free(void *p, _Atomic uint64_t *word, uint64_t bit) {
             if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_real_usable_size(p));
             else atomic_fetch_add(&ogr_diag.unknown_metadata, 1);
         }
-        atomic_fetch_add_explicit(&ogr_diag.freed, 1, memory_order_relaxed);
+        ogr_bump(t, &t->freed);
     }
     ogr_leave(t);
 }
@@ -119,7 +119,7 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
             uint32_t type = ogr_type_index((uintptr_t)metadata);
             ogr_count(t, type, 1, (int64_t)ogr_real_usable_size(object));
         }
-        atomic_fetch_add_explicit(&ogr_diag.recorded, 1, memory_order_relaxed);
+        ogr_bump(t, &t->recorded);
     }
     ogr_leave(t);
     return object;
@@ -338,8 +338,12 @@ int ogr_is_tracked(const void *address) {
 }
 
 void ogr_get_stats(ogr_stats *s) {
-    s->recorded = atomic_load(&ogr_diag.recorded);
-    s->freed = atomic_load(&ogr_diag.freed);
+    s->recorded = __atomic_load_n(&ogr_shared_thread.recorded, __ATOMIC_RELAXED);
+    s->freed = __atomic_load_n(&ogr_shared_thread.freed, __ATOMIC_RELAXED);
+    for (ogr_thread *t = atomic_load(&ogr_threads); t; t = t->next) {
+        s->recorded += __atomic_load_n(&t->recorded, __ATOMIC_RELAXED);
+        s->freed += __atomic_load_n(&t->freed, __ATOMIC_RELAXED);
+    }
     s->missed_frees = atomic_load(&ogr_diag.missed_frees);
     s->unknown_metadata = atomic_load(&ogr_diag.unknown_metadata);
     s->deinit_seen = atomic_load(&ogr_diag.deinit_seen);

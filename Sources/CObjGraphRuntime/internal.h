@@ -51,6 +51,7 @@ typedef struct ogr_thread {
     int suppress;                // >0: do not record this thread's allocations
     int pauser;                  // this thread is running a capture
     int64_t *counters;           // [OGR_MAX_TYPES][2]: live count, live bytes; written by owner only
+    uint64_t recorded, freed;    // diagnostics, written by owner only (atomically for the shared block)
 } ogr_thread;
 
 /// The calling thread's block, registering the thread on first use. NULL while the thread is
@@ -68,7 +69,19 @@ void ogr_count(ogr_thread *t, uint32_t type, int64_t count, int64_t bytes);
 extern _Atomic uint32_t ogr_paused;
 void ogr_enter(ogr_thread *t);
 static inline void ogr_leave(ogr_thread *t) {
-    atomic_fetch_sub_explicit(&t->in_op, 1, memory_order_release);
+    if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
+        atomic_fetch_sub_explicit(&t->in_op, 1, memory_order_release);
+    } else {
+        // Only the owner writes its in_op (a signal handler's nested enter/leave completes before
+        // the interrupted code resumes), so no locked instruction is needed.
+        atomic_store_explicit(&t->in_op, atomic_load_explicit(&t->in_op, memory_order_relaxed) - 1,
+                              memory_order_release);
+    }
+}
+/// Owner-only counter increment (atomic for the shared block).
+static inline void ogr_bump(ogr_thread *t, uint64_t *counter) {
+    if (OGR_UNLIKELY(t == &ogr_shared_thread)) __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    else __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 void ogr_pause_world(void);
 void ogr_resume_world(void);
@@ -84,7 +97,7 @@ extern _Atomic int ogr_installed_flag;
 extern _Atomic int ogr_recording_flag;
 
 typedef struct {
-    _Atomic uint64_t recorded, freed, missed_frees, unknown_metadata, deinit_seen;
+    _Atomic uint64_t missed_frees, unknown_metadata, deinit_seen;   // rare events only
 } ogr_counters_t;
 extern ogr_counters_t ogr_diag;
 

@@ -252,14 +252,19 @@ static void wait_while_paused(void) {
 
 void ogr_enter(ogr_thread *t) {
     for (;;) {
-        atomic_fetch_add_explicit(&t->in_op, 1, memory_order_relaxed);
+        if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
+            atomic_fetch_add_explicit(&t->in_op, 1, memory_order_relaxed);
+        } else {
+            atomic_store_explicit(&t->in_op, atomic_load_explicit(&t->in_op, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+        }
         if (ogr_use_membarrier) atomic_signal_fence(memory_order_seq_cst);
         else atomic_thread_fence(memory_order_seq_cst);
         if (OGR_LIKELY(atomic_load_explicit(&ogr_paused, memory_order_relaxed) == 0) || t->pauser) return;
         // A nested enter (a signal handler that allocates while this thread is already inside)
         // must not wait: the capture is waiting for this very thread to leave.
         if (t != &ogr_shared_thread && atomic_load_explicit(&t->in_op, memory_order_relaxed) > 1) return;
-        atomic_fetch_sub_explicit(&t->in_op, 1, memory_order_release);
+        ogr_leave(t);
         wait_while_paused();
     }
 }
