@@ -62,7 +62,7 @@ final class RuntimeFactsTests: XCTestCase {
         let bits = raw.load(fromByteOffset: 8, as: UInt64.self)
         XCTAssertEqual((bits >> 1) & 0x7fff_ffff, 2, "one unowned reference")
         _ = u
-        weak var w = probe
+        weak let w = probe
         XCTAssertEqual(raw.load(fromByteOffset: 8, as: UInt64.self) >> 63, 1, "a weak reference moves counts to a side table")
         XCTAssertNotNil(w)
     }

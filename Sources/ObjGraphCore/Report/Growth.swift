@@ -112,19 +112,18 @@ extension ObjGraph {
         }
     }
 
-    /// Live objects of the type named `typeName` (qualified like `Fixtures.Pair` or short like `Pair`).
-    public static func count(_ typeName: String) -> Int {
-        untracked {
-            let qualified = typeName.contains(".")
-            return census(shortNames: !qualified).first { $0.name == typeName }?.count ?? 0
-        }
-    }
+    /// Live objects of the type named `typeName` (short like `Pair` or qualified like
+    /// `Fixtures.Pair`).
+    public static func count(_ typeName: String) -> Int { row(named: typeName)?.count ?? 0 }
 
-    /// Live bytes of the type named `typeName`.
-    public static func bytes(_ typeName: String) -> Int {
+    /// Live bytes of the type named `typeName` (short or qualified).
+    public static func bytes(_ typeName: String) -> Int { row(named: typeName)?.bytes ?? 0 }
+
+    /// The census row of `typeName`, matched against short names first, then qualified ones.
+    static func row(named typeName: String) -> TypeCount? {
         untracked {
-            let qualified = typeName.contains(".")
-            return census(shortNames: !qualified).first { $0.name == typeName }?.bytes ?? 0
+            census(shortNames: true).first { $0.name == typeName }
+                ?? census(shortNames: false).first { $0.name == typeName }
         }
     }
 

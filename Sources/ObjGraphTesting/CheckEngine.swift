@@ -1,0 +1,299 @@
+import CObjGraphRuntime
+import ObjGraph
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed check: the whole message the test framework shows, and the drawing written for it.
+struct CheckFailure: Sendable, Equatable, CustomStringConvertible {
+    var message: String
+    /// Path of the SVG drawing written into a fresh temporary directory, when one was written.
+    var drawingPath: String?
+
+    var description: String { message }
+}
+
+/// The engine behind the XCTest and Swift Testing helpers. Each check returns `nil` when it
+/// passes and a ``CheckFailure`` otherwise; the public wrappers only turn that into `XCTFail`
+/// or `Issue.record`.
+///
+/// The rules that make the checks trustworthy:
+///
+/// - **Fresh thread.** The body runs on a new thread that exits before anything is measured, and
+///   snapshots leave the checking thread's stack out (`includeOwnStack: false`), so a stale word
+///   in an old frame that happens to equal a new object's address can never hide a leak.
+/// - **New objects only.** An object is new when its (address, type name) was not in the snapshot
+///   taken before the measured runs; only new objects are ever blamed.
+/// - **Serialised.** Checks take one process-wide lock, so two checks' windows never overlap.
+/// - **Proof before blame** (``ConcurrencyPolicy``): with `concurrentTests: true` an object is
+///   blamed only when the snapshot explains why it stays alive by something the body could have
+///   made: a global, a pre-existing object, or a retain cycle whose retain counts are all
+///   accounted for by references inside the cycle.
+enum LeakChecks {
+    /// Back-off between attempts, in milliseconds (goleak-style): objects still being torn down
+    /// by other threads get about half a second to go away before a check fails.
+    static let retryDelays: [Int] = [0, 5, 10, 20, 40, 80, 150, 200]
+
+    // MARK: - Growth
+
+    /// Runs `body` `warmup` times, takes the baseline, runs it `iterations` times and reports the
+    /// types whose live count grew (objgraph's `show_growth` table), with the back-reference
+    /// chain of one new instance of each of the first three types and a drawing of them.
+    static func growth(iterations: Int, warmup: Int, ignoring: [String], concurrentTests: Bool,
+                       checkName: String = "assertNoGrowth",
+                       anchor: UInt = OwnStack.anchor(),
+                       _ body: () throws -> Void) -> CheckFailure? {
+        if let failure = startTracking(checkName) { return failure }
+        return CheckLock.serialised {
+            untracked {
+                for _ in 0..<max(0, warmup) {
+                    if let error = runOnFreshThread(body) { return bodyThrew(checkName, error) }
+                }
+                guard let baseline = try? ObjGraph.snapshot(includeOwnStack: false) else {
+                    return CheckFailure(message: "\(checkName): could not take a snapshot", drawingPath: nil)
+                }
+                let tracker = GrowthTracker()
+                tracker.setBaseline()
+                let baselineCounts = ObjGraph.typeStats()
+                for _ in 0..<max(0, iterations) {
+                    if let error = runOnFreshThread(body) { return bodyThrew(checkName, error) }
+                }
+                var ignored = IgnoreList(ignoring)
+                ignored.resolveQualifiedNames(in: baseline)
+                var lastAnalysis: GrowthAnalysis?
+                for delay in retryDelays {
+                    sleepMilliseconds(delay)
+                    // Cheap first: per-type counts. Only a count above the baseline needs a snapshot.
+                    let counts = ObjGraph.typeStats()
+                    let grown = counts.filter { name, count in
+                        count > (baselineCounts[name] ?? 0) && !ignored.contains(shortName: name)
+                    }
+                    if grown.isEmpty { return nil }
+                    guard let after = try? ObjGraph.snapshot(includeOwnStack: false) else { continue }
+                    ignored.resolveQualifiedNames(in: after)
+                    let analysis = GrowthAnalysis(before: baseline, after: after, baselineCounts: baselineCounts,
+                                                  counts: counts, ignored: ignored, concurrentTests: concurrentTests,
+                                                  anchor: anchor)
+                    if analysis.blamed.isEmpty { return nil }
+                    lastAnalysis = analysis
+                }
+                guard let analysis = lastAnalysis else { return nil }
+                return analysis.failure(tracker: tracker, ignored: ignored, iterations: iterations,
+                                        warmup: warmup, checkName: checkName)
+            }
+        }
+    }
+
+    // MARK: - Leaks
+
+    /// Runs `body` once and reports the new leaked groups it left behind, `leaks`-style.
+    static func leaks(concurrentTests: Bool, checkName: String = "assertNoLeaks",
+                      anchor: UInt = OwnStack.anchor(),
+                      _ body: () throws -> Void) -> CheckFailure? {
+        if let failure = startTracking(checkName) { return failure }
+        return CheckLock.serialised {
+            untracked {
+                guard let before = try? ObjGraph.snapshot(includeOwnStack: false) else {
+                    return CheckFailure(message: "\(checkName): could not take a snapshot", drawingPath: nil)
+                }
+                if let error = runOnFreshThread(body) { return bodyThrew(checkName, error) }
+                return leakFailure(before: before, concurrentTests: concurrentTests, checkName: checkName, anchor: anchor)
+            }
+        }
+    }
+
+    /// The leak analysis after the body ran: retries while only unproven groups remain (they may
+    /// be objects still being torn down), fails at once on proven cycles.
+    static func leakFailure(before: HeapSnapshot, concurrentTests: Bool, checkName: String,
+                            anchor: UInt = 0) -> CheckFailure? {
+        untracked {
+            var last: (analysis: LeakAnalysis, blamed: [LeakGroup])?
+            for delay in retryDelays {
+                sleepMilliseconds(delay)
+                guard let after = try? ObjGraph.snapshot(includeOwnStack: false) else { continue }
+                var analysis = LeakAnalysis(before: before, after: after, anchor: anchor)
+                let blamed = analysis.blamed(concurrentTests: concurrentTests)
+                if blamed.isEmpty { return nil }
+                last = (analysis, blamed)
+                // A proven cycle cannot go away: nothing outside it holds it. Fail without waiting.
+                if blamed.allSatisfy({ analysis.isProvenCycle($0) }) { break }
+            }
+            guard let last else { return nil }
+            return last.analysis.failure(groups: last.blamed, checkName: checkName)
+        }
+    }
+
+    // MARK: - Deallocation
+
+    /// Checks that every object registered with `tracker` is gone, retrying briefly; otherwise
+    /// names each survivor's type, where it was registered and what keeps it alive.
+    static func deallocation(_ tracker: DeallocationTracker, checkName: String = "expectDeallocated") -> CheckFailure? {
+        untracked {
+            let entries = tracker.entries
+            for delay in retryDelays {
+                sleepMilliseconds(delay)
+                if !entries.contains(where: { $0.isAlive }) { return nil }
+            }
+            // Hold the survivors while the snapshot is taken and read. Our array is untracked, so
+            // the snapshot sees no reference from it; the +1 is subtracted from the counts shown.
+            var survivorEntries: [DeallocationTracker.Entry] = []
+            var survivors: [AnyObject] = []
+            for entry in entries {
+                if let object = entry.object {
+                    survivorEntries.append(entry)
+                    survivors.append(object)
+                }
+            }
+            if survivors.isEmpty { return nil }
+            return withExtendedLifetime(survivors) {
+                survivalReport(survivorEntries: survivorEntries, objects: survivors, checkName: checkName)
+            }
+        }
+    }
+
+    static func survivalReport(survivorEntries: [DeallocationTracker.Entry], objects: [AnyObject],
+                               checkName: String) -> CheckFailure {
+        let count = objects.count
+        var message = "\(checkName): \(count) object\(count == 1 ? "" : "s") expected to be deallocated "
+            + "\(count == 1 ? "is" : "are") still alive:\n"
+        guard ObjGraph.isTracking, let snapshot = try? ObjGraph.snapshot(includeOwnStack: false) else {
+            for entry in survivorEntries {
+                message += "\n\(entry.typeName) (registered at \(entry.site))\n"
+            }
+            message += "\n(tracking is off: call ObjGraph.startTracking() before creating the objects to see what holds them)\n"
+            return CheckFailure(message: message, drawingPath: nil)
+        }
+        let graph = ObjectGraph(snapshot)
+        let ids = objects.map { snapshot.object(at: ObjGraph.address(of: $0)) }
+        var explainer = Explainer(graph: graph, isNew: nil, checkerRetains: Set(ids.compactMap { $0 }))
+        var drawn: [ObjectGraph.ObjectID] = []
+        for (entry, id) in zip(survivorEntries, ids) {
+            message += "\n\(entry.typeName) (registered at \(entry.site))\n"
+            guard let id else {
+                message += "    not tracked: it was allocated before ObjGraph.startTracking(); start tracking earlier (in setUp or the suite's init) to see what holds it\n"
+                continue
+            }
+            drawn.append(id)
+            message += explainer.explain(id)
+        }
+        var path: String?
+        if !drawn.isEmpty {
+            path = Drawing.write(name: "survivors.svg") { try graph.showBackrefs(drawn, maxDepth: 4, to: $0) }
+            message += drawingLine(path)
+        }
+        return CheckFailure(message: message, drawingPath: path)
+    }
+
+    // MARK: - Shared pieces
+
+    static func startTracking(_ checkName: String) -> CheckFailure? {
+        do {
+            try ObjGraph.startTracking()
+            return nil
+        } catch {
+            return CheckFailure(message: "\(checkName): ObjGraph could not start tracking: \(error)", drawingPath: nil)
+        }
+    }
+
+    static func bodyThrew(_ checkName: String, _ error: any Error) -> CheckFailure {
+        CheckFailure(message: "\(checkName): the body threw \(error)", drawingPath: nil)
+    }
+
+    static func drawingLine(_ path: String?) -> String {
+        path.map { "\nDrawing: \($0)\n" } ?? "\n(no drawing: Graphviz could not write one)\n"
+    }
+
+    /// Runs `body` to completion on a new thread that exits before this returns (see
+    /// ``ObjGraph/runOnFreshThread(_:)``). Returns what it threw.
+    static func runOnFreshThread(_ body: () throws -> Void) -> (any Error)? {
+        withoutActuallyEscaping(body) { escapable in
+            let job = BodyJob(escapable)
+            ObjGraph.runOnFreshThread {
+                CheckLock.$insideCheck.withValue(true) { job.run() }
+            }
+            return job.error
+        }
+    }
+
+    /// The calling thread's allocations are left out of the counts while `body` runs, so the
+    /// check's own arrays, sets and strings never show up as growth or hold anything.
+    static func untracked<T>(_ body: () throws -> T) rethrows -> T {
+        ogr_suppress_begin()
+        defer { ogr_suppress_end() }
+        return try body()
+    }
+
+    static func sleepMilliseconds(_ ms: Int) {
+        guard ms > 0 else { return }
+        var request = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// The user's body, carried to the fresh thread. The caller waits for the thread, so the
+/// non-escaping closure never outlives the call.
+private final class BodyJob: @unchecked Sendable {
+    let body: () throws -> Void
+    var error: (any Error)?
+    init(_ body: @escaping () throws -> Void) { self.body = body }
+    func run() {
+        do { try body() } catch { self.error = error }
+    }
+}
+
+/// The process-wide lock that serialises checks among themselves, so that one check's body
+/// never runs inside another check's measuring window. A check started from inside another
+/// check's body (nested checks) runs without taking it again.
+enum CheckLock {
+    @TaskLocal static var insideCheck = false
+    private static let lock = Mutex<Void>(())
+
+    static func serialised<T: Sendable>(_ body: () -> T) -> T {
+        if insideCheck { return body() }
+        return lock.withLock { _ in $insideCheck.withValue(true) { body() } }
+    }
+}
+
+/// Type names to leave out of growth checks: short (`Pair`) or qualified (`LeakyScenarios.Pair`).
+struct IgnoreList: Sendable {
+    private let names: Set<String>
+    private var shortNames: Set<String>
+
+    init(_ names: [String]) {
+        self.names = Set(names)
+        self.shortNames = Set(names)
+    }
+
+    /// Adds the short names of the types whose qualified name is listed.
+    mutating func resolveQualifiedNames(in snapshot: HeapSnapshot) {
+        for type in snapshot.types where names.contains(type.name) { shortNames.insert(type.shortName) }
+    }
+
+    func contains(shortName: String) -> Bool { shortNames.contains(shortName) }
+    func contains(_ type: HeapSnapshot.TypeInfo) -> Bool { names.contains(type.name) || shortNames.contains(type.shortName) }
+}
+
+/// Writes drawings into a fresh directory under /tmp.
+enum Drawing {
+    /// Makes `/tmp/objgraph-check-XXXXXX` and writes `name` into it with `write`; returns the
+    /// path, or nil when the directory or the drawing could not be made.
+    static func write(name: String, _ write: (String) throws -> Void) -> String? {
+        guard let directory = makeTemporaryDirectory() else { return nil }
+        let path = directory + "/" + name
+        do {
+            try write(path)
+            return path
+        } catch {
+            return nil
+        }
+    }
+
+    static func makeTemporaryDirectory() -> String? {
+        var template = Array("/tmp/objgraph-check-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { return nil }
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}

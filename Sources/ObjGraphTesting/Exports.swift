@@ -1,0 +1,3 @@
+// `import ObjGraphTesting` brings the whole ObjGraph API (startTracking, snapshots, drawings)
+// into a test file.
+@_exported import ObjGraph

@@ -1,0 +1,193 @@
+import ObjGraph
+import Testing
+
+// Swift Testing helpers: the same checks as the XCTest helpers, recording issues with
+// `Issue.record` at the caller's source location.
+//
+// Swift Testing runs tests in parallel in one process, so these default to
+// `concurrentTests: true`: only objects the body can be blamed for count (see
+// ``expectNoLeaks(concurrentTests:sourceLocation:_:)``).
+
+/// Records an issue when running `body` repeatedly leaves more live objects behind: objgraph's
+/// `show_growth` turned into an expectation. See ``assertNoGrowth(iterations:warmup:ignoring:concurrentTests:file:line:_:)``
+/// for the failure message.
+///
+/// ```swift
+/// @Test func cacheDoesNotGrow() {
+///     expectNoGrowth(iterations: 5, ignoring: ["Logger"]) {
+///         handleRequest()
+///     }
+/// }
+/// ```
+///
+/// With `concurrentTests` (the default here) growth counts only new objects that the body can
+/// be blamed for: held by a global (or static), by an object that existed before the runs, by
+/// the test's own stack, or by a proven retain cycle. New objects held only by other threads'
+/// stacks, or by references the snapshot cannot see (another test's `async` frames look like
+/// that) are left out and mentioned. Another test that stores new objects into a global of the
+/// same type during the check can still make it fail: leave such types out with `ignoring:`, or
+/// mark the suite `.serialized`.
+///
+/// - Parameters:
+///   - iterations: measured runs of `body`.
+///   - warmup: runs before the baseline.
+///   - ignoring: type names to leave out, short (`Pair`) or qualified (`MyModule.Pair`).
+///   - concurrentTests: pass `false` when no other test runs meanwhile (a `.serialized` suite,
+///     `swift test --no-parallel`) to count every new object.
+///   - body: runs on a fresh thread each time; an error it throws is recorded as an issue.
+public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
+                           concurrentTests: Bool = true,
+                           sourceLocation: SourceLocation = #_sourceLocation,
+                           _ body: () throws -> Void) {
+    if let failure = LeakChecks.growth(iterations: iterations, warmup: warmup, ignoring: ignoring,
+                                       concurrentTests: concurrentTests, checkName: "expectNoGrowth", body) {
+        Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
+    }
+}
+
+/// Records an issue when `body` leaves new leaked objects behind, printed the way Apple's
+/// `leaks` prints them (see ``assertNoLeaks(concurrentTests:file:line:_:)`` for the message).
+///
+/// ```swift
+/// @Test func pairsDoNotLeak() {
+///     expectNoLeaks { makeWeakPairs(10) }
+/// }
+/// ```
+///
+/// A leak group is blamed only when its top is new. With `concurrentTests` (the default here)
+/// only *proven* retain cycles are blamed: cycles whose every retain is a reference found inside
+/// the cycle. Nothing outside holds such a cycle, so it is a leak whoever made it, and no other
+/// test's live objects can look like one. Objects held by a reference the snapshot cannot see
+/// (`Unmanaged`, C memory, a task's `async` frame) are reported only with
+/// `concurrentTests: false`.
+public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
+                          _ body: () throws -> Void) {
+    if let failure = LeakChecks.leaks(concurrentTests: concurrentTests, checkName: "expectNoLeaks", body) {
+        Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
+    }
+}
+
+/// Runs `body`, then records an issue if any object it registered with
+/// ``DeallocationTracker/expect(_:fileID:line:)`` is still alive, naming each survivor's type and
+/// what keeps it alive.
+///
+/// ```swift
+/// @Test func controllerIsReleased() {
+///     withDeallocationCheck { tracker in
+///         let controller = tracker.expect(Controller())
+///         controller.weakView.delegate = controller
+///     }
+/// }
+/// ```
+public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocation,
+                                  _ body: (DeallocationTracker) throws -> Void) rethrows {
+    let tracker = DeallocationTracker()
+    defer {
+        if let failure = LeakChecks.deallocation(tracker, checkName: "withDeallocationCheck") {
+            Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
+        }
+    }
+    try body(tracker)
+}
+
+/// Expects `object` to be deallocated by the end of the current test. The test must carry the
+/// ``LeakCheckTrait/deallocationChecks`` or ``LeakCheckTrait/noLeaks`` trait, which runs the
+/// check when the test ends; without one, an issue says so.
+///
+/// ```swift
+/// @Test(.deallocationChecks) func screenIsReleased() {
+///     let screen = Screen(title: "home")
+///     screen.bindWeakly()
+///     expectDeallocated(screen)
+/// }
+/// ```
+public func expectDeallocated(_ object: AnyObject, sourceLocation: SourceLocation = #_sourceLocation) {
+    guard let tracker = DeallocationScope.current else {
+        Issue.record(Comment(rawValue: "expectDeallocated(_:) needs the test to carry the .deallocationChecks or .noLeaks "
+                             + "trait (@Test(.deallocationChecks)), or use withDeallocationCheck { tracker in ... }"),
+                     sourceLocation: sourceLocation)
+        return
+    }
+    tracker.register(object, site: "\(sourceLocation.fileID):\(sourceLocation.line)")
+}
+
+/// Where ``expectDeallocated(_:sourceLocation:)`` registers objects during a test.
+enum DeallocationScope {
+    @TaskLocal static var current: DeallocationTracker?
+}
+
+/// Leak checks around a whole test: `@Test(.noLeaks)` and `@Test(.deallocationChecks)`.
+///
+/// - `.noLeaks`: a snapshot is taken before the test and after it; the test fails if a new proven
+///   retain cycle (see ``expectNoLeaks(concurrentTests:sourceLocation:_:)``) is left behind. Also
+///   checks ``expectDeallocated(_:sourceLocation:)`` registrations.
+/// - `.deallocationChecks`: only checks ``expectDeallocated(_:sourceLocation:)`` registrations.
+///
+/// ```swift
+/// @Test(.noLeaks) func buildsAndTearsDownTheScreen() async throws {
+///     let screen = Screen(title: "home")
+///     screen.bindWeakly()
+///     expectDeallocated(screen)
+/// }
+/// ```
+///
+/// Applied to a suite, the trait applies to each of its tests. Unlike the `expectNoLeaks` helper,
+/// the test body is `async` and runs where Swift Testing runs it, not on a fresh thread, and the
+/// trait does not take the checks' lock (holding it across `await` could stall other tests).
+/// So stale words on a thread's stack can occasionally hide a leak (never invent one), and a
+/// proven cycle leaked by another test running at the same time can also be reported here.
+/// Only proven cycles are blamed, so other tests' live objects never are.
+public struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
+    enum Kind: Sendable { case noLeaks, deallocationChecks }
+    let kind: Kind
+
+    public var isRecursive: Bool { true }
+
+    public func provideScope(for test: Test, testCase: Test.Case?,
+                             performing function: @Sendable () async throws -> Void) async throws {
+        guard !test.isSuite else {
+            try await function()
+            return
+        }
+        for failure in try await LeakCheckTrait.checks(kind: kind, function) {
+            Issue.record(Comment(rawValue: failure.message), sourceLocation: test.sourceLocation)
+        }
+    }
+
+    /// Runs `function` under the trait's checks and returns their failures (the seam tested directly).
+    static func checks(kind: Kind, _ function: @Sendable () async throws -> Void) async throws -> [CheckFailure] {
+        let checkName = kind == .noLeaks ? "@Test(.noLeaks)" : "@Test(.deallocationChecks)"
+        var failures: [CheckFailure] = []
+        var before: HeapSnapshot?
+        if kind == .noLeaks {
+            if let failure = LeakChecks.startTracking(checkName) {
+                failures.append(failure)
+            } else {
+                before = LeakChecks.untracked { try? ObjGraph.snapshot(includeOwnStack: false) }
+            }
+        }
+        let tracker = DeallocationTracker()
+        var thrown: (any Error)?
+        do {
+            try await DeallocationScope.$current.withValue(tracker) { try await function() }
+        } catch {
+            thrown = error
+        }
+        if let failure = LeakChecks.deallocation(tracker, checkName: "expectDeallocated") {
+            failures.append(failure)
+        }
+        if let before, let failure = LeakChecks.leakFailure(before: before, concurrentTests: true, checkName: checkName) {
+            failures.append(failure)
+        }
+        if let thrown { throw thrown }
+        return failures
+    }
+}
+
+extension Trait where Self == LeakCheckTrait {
+    /// Fails the test when it leaves a new retain cycle behind; also checks `expectDeallocated`.
+    public static var noLeaks: Self { LeakCheckTrait(kind: .noLeaks) }
+
+    /// Checks, when the test ends, the objects passed to ``expectDeallocated(_:sourceLocation:)``.
+    public static var deallocationChecks: Self { LeakCheckTrait(kind: .deallocationChecks) }
+}
