@@ -141,7 +141,7 @@ final class TrackingTests: XCTestCase {
     func testRetainCounts() {
         let owner = ZombieOwner()
         let a = owner, b = owner
-        weak var w = owner
+        weak let w = owner
         let holder = ZombieHolder(owner: owner)
         let counts = ObjGraph.retainCount(of: owner)
         XCTAssertGreaterThanOrEqual(counts.strong, 3)
