@@ -343,9 +343,28 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
             int tid = atoi(entry->d_name);
             if (tid <= 0 || tid == self) continue;
             out->threads_seen++;
+            // A thread caught running usually blocks a moment later: look again briefly.
             uintptr_t sp = blocked_stack_pointer(tid);
+            for (int tries = 0; !sp && tries < 5; tries++) {
+                usleep(200);
+                sp = blocked_stack_pointer(tid);
+            }
             mapping *m = sp ? mapping_containing(maps, nmaps, sp) : NULL;
-            if (!m) { running++; continue; }
+            if (!m) {
+                // Still running: scan its whole stack if we know where it is, else fall back.
+                ogr_thread *owner = NULL;
+                for (ogr_thread *t = atomic_load(&ogr_threads); t; t = t->next) {
+                    if (atomic_load(&t->in_use) && atomic_load(&t->tid) == tid && t->stack_hi) owner = t;
+                }
+                if (owner) {
+                    scan_root_range(roots, owner->stack_lo, owner->stack_hi, OGR_ROOT_STACK, tid);
+                    mapping *own_map = mapping_containing(maps, nmaps, owner->stack_hi - 1);
+                    if (own_map) own_map->scanned = 1;
+                } else {
+                    running++;
+                }
+                continue;
+            }
             // 128 bytes below the stack pointer: the x86-64 red zone.
             uintptr_t from = sp >= m->start + 128 ? sp - 128 : m->start;
             scan_root_range(roots, from, m->end, OGR_ROOT_STACK, tid);
@@ -354,8 +373,10 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
         }
         closedir(dir);
     }
-    // Threads running right now have no known stack pointer: scan every stack-like mapping
-    // (anonymous, writable, directly above a guard page) not scanned yet, from its bottom.
+    // Running threads that never touched the registry have no known stack: scan every
+    // stack-like mapping (anonymous, writable, directly above a guard page) not scanned yet,
+    // from its bottom. This may include cached stacks of exited threads (stale words: missed
+    // leaks, never false ones), so it is the last resort.
     if (running) {
         for (size_t i = 0; i < nmaps; i++) {
             if (maps[i].scanned || !maps[i].guard_below || !maps[i].anonymous_rw) continue;

@@ -52,6 +52,8 @@ typedef struct ogr_thread {
     int pauser;                  // this thread is running a capture
     int64_t *counters;           // [OGR_MAX_TYPES][2]: live count, live bytes; written by owner only
     uint64_t recorded, freed;    // diagnostics, written by owner only (atomically for the shared block)
+    _Atomic int tid;             // kernel thread id of the owner
+    uintptr_t stack_lo, stack_hi;// the owner's stack, for scanning it while it runs
 } ogr_thread;
 
 /// The calling thread's block, registering the thread on first use. NULL while the thread is

@@ -156,6 +156,19 @@ ogr_thread *ogr_self(void) {
     t = register_thread();
     if (!t) return NULL;
     tls_self = t;
+    // Remember which kernel thread owns the block and where its stack is, so a capture can
+    // scan the stack of a thread that is running (no stack pointer known) and nothing else.
+    pthread_attr_t attr;
+    void *stack = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &stack, &size) == 0) {
+            t->stack_lo = (uintptr_t)stack;
+            t->stack_hi = (uintptr_t)stack + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    atomic_store(&t->tid, (int)syscall(SYS_gettid));
     pthread_once(&exit_key_once, make_exit_key);
     pthread_setspecific(exit_key, t);
     return t;
