@@ -81,7 +81,8 @@ public struct LeaksReport: Sendable {
     }
 
     /// One group as a `leaks`-style tree. Without `addresses`, the text depends only on the
-    /// group's shape, which is how identical groups are recognised.
+    /// group's shape (types, labels, structure; no addresses, sizes or slot numbers), which is
+    /// how identical groups are recognised.
     static func tree(of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool, addresses: Bool) -> String {
         let snapshot = graph.snapshot
         let members = Set(group.members)
@@ -89,11 +90,13 @@ public struct LeaksReport: Sendable {
             let type = snapshot.type(of: id)
             let name = shortNames ? type.shortName : type.name
             let object = snapshot.objects[id]
-            return addresses ? "<\(name) 0x\(String(object.address, radix: 16))> [\(object.size)]" : "<\(name)> [\(object.size)]"
+            // The shape (no addresses) leaves sizes out too: malloc may give the same type
+            // blocks of different sizes.
+            return addresses ? "<\(name) 0x\(String(object.address, radix: 16))> [\(object.size)]" : "<\(name)>"
         }
         let top = group.tops[0]
         func inGroup(_ id: Int) -> [HeapSnapshot.Edge] { graph.outgoing(id).filter { members.contains(Int($0.to)) } }
-        var out = "    \(group.members.count) (\(group.bytes) bytes) "
+        var out = addresses ? "    \(group.members.count) (\(group.bytes) bytes) " : "    \(group.members.count) "
         out += group.cycle != nil ? "ROOT CYCLE: " : "ROOT LEAK: "
         out += describe(top) + "\n"
         var printed: Set<Int> = [top]
