@@ -203,7 +203,7 @@ static void visit_object(uintptr_t address, void *context) {
     uintptr_t metadata = *(const uintptr_t *)address;
     uint32_t type = ogr_type_lookup(metadata);
     if (type == UINT32_MAX) type = ogr_type_index(metadata);
-    size_t block = ogr_real_usable_size((void *)address);
+    size_t block = ogr_block_size((void *)address);
     ogr_object o = {
         .address = address, .type = type, .size = (uint32_t)block, .header = UINT32_MAX,
     };

@@ -47,6 +47,7 @@ static retain_fn *retain_pointer;        // &_swift_retain in libswiftCore
 extern void __libc_free(void *);
 void (*ogr_real_free)(void *);
 size_t (*ogr_real_usable_size)(void *);
+int ogr_glibc_malloc;
 static __thread int resolving;
 
 void ogr_resolve_allocator(void) {
@@ -56,6 +57,9 @@ void ogr_resolve_allocator(void) {
     size_t (*u)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     ogr_real_usable_size = u ? u : malloc_usable_size;
     ogr_real_free = f ? f : __libc_free;
+    // glibc's own free is __libc_free (an alias); another allocator's free is a different
+    // function, and then block sizes must come from its malloc_usable_size.
+    ogr_glibc_malloc = ogr_real_free == __libc_free && ogr_real_usable_size == malloc_usable_size;
     resolving = 0;
 }
 
@@ -75,8 +79,8 @@ static void account_free(void *p, _Atomic uint64_t *word, uint64_t bit) {
             was_zombie = 1;   // already subtracted when it was deinitialized
         }
         if (!was_zombie) {
-            uint32_t type = ogr_type_lookup(*(uintptr_t *)p);
-            if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_real_usable_size(p));
+            uint32_t type = ogr_type_cached(t, *(uintptr_t *)p, 0);
+            if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(p));
             else atomic_fetch_add(&ogr_diag.unknown_metadata, 1);
         }
         ogr_bump(t, &t->freed);
@@ -116,8 +120,8 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
             // cannot be corrected, but the miss is reported.
             atomic_fetch_add(&ogr_diag.missed_frees, 1);
         } else {
-            uint32_t type = ogr_type_index((uintptr_t)metadata);
-            ogr_count(t, type, 1, (int64_t)ogr_real_usable_size(object));
+            uint32_t type = ogr_type_cached(t, (uintptr_t)metadata, 1);
+            ogr_count(t, type, 1, (int64_t)ogr_block_size(object));
         }
         ogr_bump(t, &t->recorded);
     }
@@ -147,7 +151,7 @@ static void note_deinit(void *object) {
     if (zword && (atomic_load_explicit(word, memory_order_relaxed) & bit) &&
         !(atomic_fetch_or_explicit(zword, bit, memory_order_relaxed) & bit)) {
         uint32_t type = ogr_type_lookup(*(uintptr_t *)object);
-        if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_real_usable_size(object));
+        if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(object));
         atomic_fetch_add(&ogr_diag.deinit_seen, 1);
     }
     ogr_leave(t);

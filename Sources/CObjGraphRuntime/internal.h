@@ -28,8 +28,21 @@ typedef struct {
 
 extern ogr_bitmap ogr_live, ogr_zombies;
 
+/// Maps the leaf for `address`'s chunk (first use of the chunk). NULL if it cannot.
+_Atomic uint64_t *ogr_bitmap_leaf_create(ogr_bitmap *map, uintptr_t address);
+
 /// The word holding `address`'s bit, or NULL when its chunk has no leaf (and `create` is 0).
-_Atomic uint64_t *ogr_bitmap_word(ogr_bitmap *map, uintptr_t address, int create);
+/// Inline: it is on every allocation and every free.
+static inline _Atomic uint64_t *ogr_bitmap_word(ogr_bitmap *map, uintptr_t address, int create) {
+    if (OGR_UNLIKELY(address >> OGR_ADDRESS_BITS)) return NULL;
+    _Atomic uint64_t *leaf = atomic_load_explicit(&map->leaves[address >> OGR_CHUNK_SHIFT], memory_order_acquire);
+    if (OGR_UNLIKELY(!leaf)) {
+        if (!create) return NULL;
+        leaf = ogr_bitmap_leaf_create(map, address);
+        if (!leaf) return NULL;
+    }
+    return &leaf[(address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 10];
+}
 static inline uint64_t ogr_bit(uintptr_t address) { return 1ull << ((address >> 4) & 63); }
 
 // ---- Types ----------------------------------------------------------------------------------
@@ -40,6 +53,8 @@ uint32_t ogr_type_lookup(uintptr_t metadata);
 
 typedef struct { uint32_t mode, a, b; } ogr_scan_plan;
 extern ogr_scan_plan ogr_plans[OGR_MAX_TYPES];
+
+extern _Atomic uint32_t ogr_paused;
 
 // ---- Threads --------------------------------------------------------------------------------
 /// Per-thread state. Blocks are never freed: a block whose thread exited is reused by the
@@ -54,22 +69,72 @@ typedef struct ogr_thread {
     uint64_t recorded, freed;    // diagnostics, written by owner only (atomically for the shared block)
     _Atomic int tid;             // kernel thread id of the owner
     uintptr_t stack_lo, stack_hi;// the owner's stack, for scanning it while it runs
+    // A small direct-mapped cache of metadata -> type index (owner only), so the hot path
+    // rarely probes the shared type table.
+    uintptr_t cache_metadata[64];
+    uint32_t cache_index[64];
 } ogr_thread;
+
+extern ogr_thread ogr_shared_thread;
+extern _Atomic(ogr_thread *) ogr_threads;
+extern __thread ogr_thread *ogr_tls_self __attribute__((tls_model("initial-exec")));
+
+/// Registers the calling thread (first use). NULL while the thread is exiting.
+ogr_thread *ogr_self_slow(void);
 
 /// The calling thread's block, registering the thread on first use. NULL while the thread is
 /// exiting (its updates then go to a shared block with atomic adds).
-ogr_thread *ogr_self(void);
-extern ogr_thread ogr_shared_thread;
-extern _Atomic(ogr_thread *) ogr_threads;
+static inline ogr_thread *ogr_self(void) {
+    ogr_thread *t = ogr_tls_self;
+    return OGR_LIKELY(t != NULL) ? t : ogr_self_slow();
+}
 
 /// Add `count`/`bytes` to a type's totals in the calling thread's counters.
-void ogr_count(ogr_thread *t, uint32_t type, int64_t count, int64_t bytes);
+static inline void ogr_count(ogr_thread *t, uint32_t type, int64_t count, int64_t bytes) {
+    int64_t *c = &t->counters[2 * (size_t)type];
+    if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
+        __atomic_fetch_add(&c[0], count, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&c[1], bytes, __ATOMIC_RELAXED);
+        return;
+    }
+    // Only the owning thread writes its counters, so no locked instruction is needed; readers
+    // see whole 64-bit values.
+    __atomic_store_n(&c[0], __atomic_load_n(&c[0], __ATOMIC_RELAXED) + count, __ATOMIC_RELAXED);
+    __atomic_store_n(&c[1], __atomic_load_n(&c[1], __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
+}
+
+/// `ogr_type_index` / `ogr_type_lookup` through the thread's cache.
+static inline uint32_t ogr_type_cached(ogr_thread *t, uintptr_t metadata, int insert) {
+    if (OGR_UNLIKELY(t == &ogr_shared_thread)) return insert ? ogr_type_index(metadata) : ogr_type_lookup(metadata);
+    size_t slot = (metadata >> 4) & 63;
+    if (OGR_LIKELY(t->cache_metadata[slot] == metadata)) return t->cache_index[slot];
+    uint32_t index = insert ? ogr_type_index(metadata) : ogr_type_lookup(metadata);
+    if (index != UINT32_MAX) {
+        t->cache_metadata[slot] = metadata;
+        t->cache_index[slot] = index;
+    }
+    return index;
+}
 
 // ---- Pause protocol -------------------------------------------------------------------------
 // Recording an allocation and accounting a tracked free happen inside enter/leave. A capture
 // sets `ogr_paused`, then waits until no thread is inside; threads arriving meanwhile wait.
-extern _Atomic uint32_t ogr_paused;
-void ogr_enter(ogr_thread *t);
+void ogr_enter_slow(ogr_thread *t);
+extern int ogr_use_membarrier;
+/// Announces an allocation record or a tracked free; waits while a capture is running.
+static inline void ogr_enter(ogr_thread *t) {
+    if (OGR_LIKELY(t != &ogr_shared_thread)) {
+        atomic_store_explicit(&t->in_op, atomic_load_explicit(&t->in_op, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        if (OGR_LIKELY(ogr_use_membarrier)) atomic_signal_fence(memory_order_seq_cst);
+        else atomic_thread_fence(memory_order_seq_cst);
+        if (OGR_LIKELY(atomic_load_explicit(&ogr_paused, memory_order_relaxed) == 0)) return;
+        // Paused: undo and take the slow path, which waits unless this thread is the capture.
+        atomic_store_explicit(&t->in_op, atomic_load_explicit(&t->in_op, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
+    }
+    ogr_enter_slow(t);
+}
 static inline void ogr_leave(ogr_thread *t) {
     if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
         atomic_fetch_sub_explicit(&t->in_op, 1, memory_order_release);
@@ -88,12 +153,26 @@ static inline void ogr_bump(ogr_thread *t, uint64_t *counter) {
 void ogr_pause_world(void);
 void ogr_resume_world(void);
 void ogr_pause_init(void);
-extern int ogr_use_membarrier;
 
 // ---- Allocator ------------------------------------------------------------------------------
 extern void (*ogr_real_free)(void *);
 extern size_t (*ogr_real_usable_size)(void *);
 void ogr_resolve_allocator(void);
+/// 1 when the allocator underneath is glibc's (its chunk header can be read directly).
+extern int ogr_glibc_malloc;
+
+/// Bytes of the allocator block holding the live object `p`. With glibc, read from the chunk
+/// header just before `p` (the object's own cache line); glibc's malloc_usable_size would also
+/// read the next chunk's header to check the block is in use, which we know. Any other
+/// allocator is asked.
+static inline size_t ogr_block_size(void *p) {
+    if (OGR_LIKELY(ogr_glibc_malloc)) {
+        size_t header = ((const size_t *)p)[-1];
+        size_t size = header & ~(size_t)7;
+        return (header & 2) ? size - 2 * sizeof(size_t) : size - sizeof(size_t);   // 2: mmapped chunk
+    }
+    return ogr_real_usable_size(p);
+}
 
 extern _Atomic int ogr_installed_flag;
 extern _Atomic int ogr_recording_flag;

@@ -20,23 +20,14 @@ static void *map_zeroed(size_t bytes) {
     return p == MAP_FAILED ? NULL : p;
 }
 
-_Atomic uint64_t *ogr_bitmap_word(ogr_bitmap *map, uintptr_t address, int create) {
-    if (OGR_UNLIKELY(address >> OGR_ADDRESS_BITS)) return NULL;
+_Atomic uint64_t *ogr_bitmap_leaf_create(ogr_bitmap *map, uintptr_t address) {
     size_t top = address >> OGR_CHUNK_SHIFT;
-    _Atomic uint64_t *leaf = atomic_load_explicit(&map->leaves[top], memory_order_acquire);
-    if (OGR_UNLIKELY(!leaf)) {
-        if (!create) return NULL;
-        _Atomic uint64_t *fresh = map_zeroed(OGR_LEAF_WORDS * sizeof(uint64_t));
-        if (!fresh) return NULL;
-        _Atomic uint64_t *expected = NULL;
-        if (atomic_compare_exchange_strong(&map->leaves[top], &expected, fresh)) {
-            leaf = fresh;
-        } else {
-            munmap((void *)fresh, OGR_LEAF_WORDS * sizeof(uint64_t));
-            leaf = expected;
-        }
-    }
-    return &leaf[(address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 10];
+    _Atomic uint64_t *fresh = map_zeroed(OGR_LEAF_WORDS * sizeof(uint64_t));
+    if (!fresh) return NULL;
+    _Atomic uint64_t *expected = NULL;
+    if (atomic_compare_exchange_strong(&map->leaves[top], &expected, fresh)) return fresh;
+    munmap((void *)fresh, OGR_LEAF_WORDS * sizeof(uint64_t));   // another thread won the race
+    return expected;
 }
 
 // ---- Types: an insert-only open-addressing table from metadata pointer to a dense index ----
@@ -115,7 +106,8 @@ _Atomic(ogr_thread *) ogr_threads;
 static int64_t shared_counters[2 * OGR_MAX_TYPES];
 ogr_thread ogr_shared_thread = { .counters = shared_counters };
 
-static __thread ogr_thread *tls_self;
+__thread ogr_thread *ogr_tls_self __attribute__((tls_model("initial-exec")));
+#define tls_self ogr_tls_self
 static __thread int tls_exiting;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -149,9 +141,9 @@ static ogr_thread *register_thread(void) {
     return t;
 }
 
-ogr_thread *ogr_self(void) {
+ogr_thread *ogr_self_slow(void) {
     ogr_thread *t = tls_self;
-    if (OGR_LIKELY(t)) return t;
+    if (t) return t;
     if (tls_exiting) return NULL;
     t = register_thread();
     if (!t) return NULL;
@@ -174,18 +166,6 @@ ogr_thread *ogr_self(void) {
     return t;
 }
 
-void ogr_count(ogr_thread *t, uint32_t type, int64_t count, int64_t bytes) {
-    int64_t *c = &t->counters[2 * (size_t)type];
-    if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
-        __atomic_fetch_add(&c[0], count, __ATOMIC_RELAXED);
-        __atomic_fetch_add(&c[1], bytes, __ATOMIC_RELAXED);
-        return;
-    }
-    // Only the owning thread writes its counters, so no locked instruction is needed; readers
-    // see whole 64-bit values.
-    __atomic_store_n(&c[0], __atomic_load_n(&c[0], __ATOMIC_RELAXED) + count, __ATOMIC_RELAXED);
-    __atomic_store_n(&c[1], __atomic_load_n(&c[1], __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
-}
 
 void ogr_type_totals(uint32_t index, int64_t *count, int64_t *bytes) {
     int64_t c = 0, b = 0;
@@ -263,7 +243,7 @@ static void wait_while_paused(void) {
     }
 }
 
-void ogr_enter(ogr_thread *t) {
+void ogr_enter_slow(ogr_thread *t) {
     for (;;) {
         if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
             atomic_fetch_add_explicit(&t->in_op, 1, memory_order_relaxed);

@@ -77,4 +77,20 @@ final class RuntimeFactsTests: XCTestCase {
         XCTAssertNotEqual(stored, UInt(bitPattern: Unmanaged.passUnretained(target).toOpaque()))
         XCTAssertNotEqual(stored, 0)
     }
+
+    /// The block sizes the registry counts, read from glibc's chunk headers, are what
+    /// malloc_usable_size reports, for small, large and mmapped blocks.
+    func testBlockSizesMatchMallocUsableSize() throws {
+        final class Holder { var arrays: [[Int]] = [] }
+        let holder = Holder()
+        for n in [1, 3, 40, 1000, 70_000] { holder.arrays.append([Int](repeating: 7, count: n)) }
+        typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
+        let usable = unsafeBitCast(try XCTUnwrap(dlsym(nil, "malloc_usable_size")), to: UsableSize.self)
+        let snapshot = try ObjGraph.snapshot()
+        for array in holder.arrays {
+            let storage = array.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) - 32 }
+            let id = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: storage))))
+            XCTAssertEqual(Int(snapshot.objects[id].size), usable(UnsafeMutableRawPointer(mutating: storage)))
+        }
+    }
 }

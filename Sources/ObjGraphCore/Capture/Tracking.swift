@@ -65,10 +65,12 @@ public enum ObjGraph {
         }
     }
 
-    @inline(never)
+    /// Allocates one object on the heap and frees it. The object is stored in a global so the
+    /// optimizer can neither remove it nor promote it to the stack (release builds would).
+    @inline(never) @_optimize(none)
     private static func probeAllocation() {
-        let probe = TrackingProbe()
-        withExtendedLifetime(probe) {}
+        probeSink = TrackingProbe()
+        probeSink = nil
     }
 
     /// Runs `body` with the calling thread's allocations left out of the counts, so the
@@ -82,6 +84,7 @@ public enum ObjGraph {
 }
 
 private final class TrackingProbe {}
+nonisolated(unsafe) private var probeSink: AnyObject?
 
 /// Strong, unowned and weak reference counts of one object, as the Swift runtime keeps them.
 public struct RetainCounts: Sendable, Equatable, CustomStringConvertible {
