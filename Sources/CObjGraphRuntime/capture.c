@@ -55,57 +55,66 @@ static int vec_push(vec *v, const void *item) {
 }
 
 // ---- Rank: address -> object index in O(1) ---------------------------------------------------
-// For every live-map leaf, one uint32 per bitmap word holds the number of objects before it,
-// so index(address) = rank[word] + popcount(bits below address's bit in that word).
+// For every leaf, one uint32 per 8 map bytes (8 granules, 128 bytes of heap) holds the number
+// of objects before them, so index(address) = rank[group] + live bytes before it in the group.
 static uint32_t *ranks[OGR_TOP_ENTRIES];
+#define RANK_GROUPS (OGR_LEAF_BYTES / 8)
+#define LIVE_BITS 0x0101010101010101ull   /* OGR_LIVE in each byte of a group */
 
 static int64_t object_index(uintptr_t address) {
     if ((address & 15) || (address >> OGR_ADDRESS_BITS)) return -1;
     size_t top = address >> OGR_CHUNK_SHIFT;
-    _Atomic uint64_t *leaf = atomic_load_explicit(&ogr_live.leaves[top], memory_order_relaxed);
+    ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_relaxed);
     if (!leaf || !ranks[top]) return -1;
-    size_t w = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 10;
-    uint64_t bits = atomic_load_explicit(&leaf[w], memory_order_relaxed);
-    uint64_t bit = ogr_bit(address);
-    if (!(bits & bit)) return -1;
-    return (int64_t)ranks[top][w] + __builtin_popcountll(bits & (bit - 1));
+    size_t offset = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4;
+    if (!(leaf->bytes[offset] & OGR_LIVE)) return -1;
+    uint64_t group = ((const uint64_t *)leaf->bytes)[offset >> 3] & LIVE_BITS;
+    uint64_t below = group & ((1ull << ((offset & 7) * 8)) - 1);
+    return (int64_t)ranks[top][offset >> 3] + __builtin_popcountll(below);
 }
 
 static void release_ranks(void) {
     for (size_t top = 0; top < OGR_TOP_ENTRIES; top++) {
         if (ranks[top]) {
-            munmap(ranks[top], OGR_LEAF_WORDS * sizeof(uint32_t));
+            munmap(ranks[top], RANK_GROUPS * sizeof(uint32_t));
             ranks[top] = NULL;
         }
     }
 }
 
 // ---- Walking the live map --------------------------------------------------------------------
-typedef void (*object_visitor)(uintptr_t address, void *context);
+typedef void (*object_visitor)(uintptr_t address, uint8_t state, void *context);
 
+/// Visits live objects in address order, reading only the map pages the summary marks.
 static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
     size_t n = 0;
+    const size_t groups_per_summary = ((size_t)1 << (OGR_SUMMARY_SHIFT - 4)) / 8;
     for (size_t top = 0; top < OGR_TOP_ENTRIES; top++) {
-        _Atomic uint64_t *leaf = atomic_load_explicit(&ogr_live.leaves[top], memory_order_acquire);
+        ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_acquire);
         if (!leaf) continue;
         uint32_t *rank = NULL;
         if (build_ranks) {
-            rank = mmap(NULL, OGR_LEAF_WORDS * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+            rank = mmap(NULL, RANK_GROUPS * sizeof(uint32_t), PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
             if (rank == MAP_FAILED) rank = NULL;
             ranks[top] = rank;
         }
         uintptr_t chunk = (uintptr_t)top << OGR_CHUNK_SHIFT;
-        for (size_t w = 0; w < OGR_LEAF_WORDS; w++) {
-            uint64_t bits = atomic_load_explicit(&leaf[w], memory_order_relaxed);
-            if (!bits) continue;
-            if (rank) rank[w] = (uint32_t)n;
-            while (bits) {
-                int b = __builtin_ctzll(bits);
-                bits &= bits - 1;
-                uintptr_t address = chunk + (w << 10) + ((uintptr_t)b << 4);
-                if (visit) visit(address, context);
-                n++;
+        const uint64_t *groups = (const uint64_t *)leaf->bytes;
+        for (size_t s = 0; s < OGR_SUMMARY_BYTES; s++) {
+            if (!__atomic_load_n(&leaf->summary[s], __ATOMIC_RELAXED)) continue;
+            size_t first = s * groups_per_summary;
+            for (size_t g = first; g < first + groups_per_summary; g++) {
+                uint64_t word = __atomic_load_n(&groups[g], __ATOMIC_RELAXED);
+                uint64_t live = word & LIVE_BITS;
+                if (rank) rank[g] = (uint32_t)n;
+                while (live) {
+                    int bit = __builtin_ctzll(live);
+                    live &= live - 1;
+                    size_t offset = g * 8 + (size_t)(bit >> 3);
+                    if (visit) visit(chunk + (offset << 4), (uint8_t)(word >> (bit & ~7)), context);
+                    n++;
+                }
             }
         }
     }
@@ -198,7 +207,7 @@ static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size
     }
 }
 
-static void visit_object(uintptr_t address, void *context) {
+static void visit_object(uintptr_t address, uint8_t state, void *context) {
     capture_state *s = context;
     uintptr_t metadata = *(const uintptr_t *)address;
     uint32_t type = ogr_type_lookup(metadata);
@@ -207,9 +216,7 @@ static void visit_object(uintptr_t address, void *context) {
     ogr_object o = {
         .address = address, .type = type, .size = (uint32_t)block, .header = UINT32_MAX,
     };
-    _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, address, 0);
-    int zombie = zword && (atomic_load_explicit(zword, memory_order_relaxed) & ogr_bit(address));
-    if (zombie || swift_isDeallocating((void *)address)) o.flags |= OGR_OBJ_DEINITIALIZED;
+    if ((state & OGR_ZOMBIE) || swift_isDeallocating((void *)address)) o.flags |= OGR_OBJ_DEINITIALIZED;
     o.strong = (o.flags & OGR_OBJ_DEINITIALIZED) ? 0 : (uint32_t)swift_retainCount((void *)address);
     o.unowned = (uint32_t)swift_unownedRetainCount((void *)address);
     o.weak = (uint32_t)swift_weakRetainCount((void *)address);
@@ -424,7 +431,8 @@ void ogr_capture_free(ogr_capture_result *r) {
 
 typedef struct { uint32_t type; uint64_t *out; size_t max, found; } type_query;
 
-static void collect_type(uintptr_t address, void *context) {
+static void collect_type(uintptr_t address, uint8_t state, void *context) {
+    (void)state;
     type_query *q = context;
     if (ogr_type_lookup(*(const uintptr_t *)address) != q->type) return;
     if (q->found < q->max) q->out[q->found] = address;
@@ -454,9 +462,8 @@ size_t ogr_retain_live(const uint64_t *addresses, size_t count, uint8_t *retaine
     for (size_t i = 0; i < count; i++) {
         void *object = (void *)(uintptr_t)addresses[i];
         retained[i] = 0;
-        if (!ogr_is_tracked(object)) continue;
-        _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, (uintptr_t)object, 0);
-        if (zword && (atomic_load_explicit(zword, memory_order_relaxed) & ogr_bit((uintptr_t)object))) continue;
+        uint8_t *b = ((uintptr_t)object & 15) ? NULL : ogr_map_byte((uintptr_t)object, 0);
+        if (!b || ogr_map_load(b) != OGR_LIVE) continue;   // freed, or a zombie
         if (swift_isDeallocating(object)) continue;
         if (swift_tryRetain(object)) { retained[i] = 1; n++; }
     }

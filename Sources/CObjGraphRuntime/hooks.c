@@ -66,19 +66,15 @@ void ogr_resolve_allocator(void) {
 __attribute__((constructor(101))) static void resolve_early(void) { ogr_resolve_allocator(); }
 
 // ---- free -----------------------------------------------------------------------------------
-static void account_free(void *p, _Atomic uint64_t *word, uint64_t bit) {
+static void account_free(void *p, uint8_t *b) {
     ogr_thread *t = ogr_self();
     if (!t) t = &ogr_shared_thread;
     ogr_enter(t);
-    uint64_t old = atomic_fetch_and_explicit(word, ~bit, memory_order_relaxed);
-    if (old & bit) {
-        int was_zombie = 0;
-        _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, (uintptr_t)p, 0);
-        if (zword && (atomic_load_explicit(zword, memory_order_relaxed) & bit)) {
-            atomic_fetch_and_explicit(zword, ~bit, memory_order_relaxed);
-            was_zombie = 1;   // already subtracted when it was deinitialized
-        }
-        if (!was_zombie) {
+    uint8_t state = ogr_map_load(b);
+    if (state & OGR_LIVE) {
+        ogr_map_store(b, 0);
+        // A zombie was already subtracted when it was deinitialized.
+        if (!(state & OGR_ZOMBIE)) {
             uint32_t type = ogr_type_cached(t, *(uintptr_t *)p, 0);
             if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(p));
             else atomic_fetch_add(&ogr_diag.unknown_metadata, 1);
@@ -90,10 +86,9 @@ static void account_free(void *p, _Atomic uint64_t *word, uint64_t bit) {
 
 __attribute__((visibility("default"))) void free(void *p) {
     if (OGR_UNLIKELY(!p)) return;
-    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed)) {
-        uint64_t bit = ogr_bit((uintptr_t)p);
-        _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, (uintptr_t)p, 0);
-        if (word && (atomic_load_explicit(word, memory_order_relaxed) & bit)) account_free(p, word, bit);
+    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
+        uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
+        if (b && (ogr_map_load(b) & OGR_LIVE)) account_free(p, b);
     }
     if (OGR_UNLIKELY(!ogr_real_free)) {
         if (resolving) { __libc_free(p); return; }
@@ -111,11 +106,9 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
     if (t->suppress) return object;
     ogr_enter(t);
     uintptr_t address = (uintptr_t)object;
-    _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, address, 1);
-    if (OGR_LIKELY(word)) {
-        uint64_t bit = ogr_bit(address);
-        uint64_t old = atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
-        if (OGR_UNLIKELY(old & bit)) {
+    uint8_t *b = ogr_map_byte(address, 1);
+    if (OGR_LIKELY(b)) {
+        if (OGR_UNLIKELY(ogr_map_load(b) & OGR_LIVE)) {
             // The previous object here was freed without passing through our free: its count
             // cannot be corrected, but the miss is reported.
             atomic_fetch_add(&ogr_diag.missed_frees, 1);
@@ -123,6 +116,8 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
             uint32_t type = ogr_type_cached(t, (uintptr_t)metadata, 1);
             ogr_count(t, type, 1, (int64_t)ogr_block_size(object));
         }
+        ogr_map_store(b, OGR_LIVE);
+        ogr_map_touch(address);
         ogr_bump(t, &t->recorded);
     }
     ogr_leave(t);
@@ -140,17 +135,14 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
 #define RC_IMMORTAL(bits) (((bits) & 0xffffffffu) == 0xffffffffu)
 
 static void note_deinit(void *object) {
-    uintptr_t address = (uintptr_t)object;
-    _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, address, 0);
-    uint64_t bit = ogr_bit(address);
-    if (!word || !(atomic_load_explicit(word, memory_order_relaxed) & bit)) return;
+    uint8_t *b = ogr_map_byte((uintptr_t)object, 0);
+    if (!b || ogr_map_load(b) != OGR_LIVE) return;
     ogr_thread *t = ogr_self();
     if (!t) t = &ogr_shared_thread;
     ogr_enter(t);
-    _Atomic uint64_t *zword = ogr_bitmap_word(&ogr_zombies, address, 1);
-    if (zword && (atomic_load_explicit(word, memory_order_relaxed) & bit) &&
-        !(atomic_fetch_or_explicit(zword, bit, memory_order_relaxed) & bit)) {
-        uint32_t type = ogr_type_lookup(*(uintptr_t *)object);
+    if (ogr_map_load(b) == OGR_LIVE) {
+        ogr_map_store(b, OGR_LIVE | OGR_ZOMBIE);
+        uint32_t type = ogr_type_cached(t, *(uintptr_t *)object, 0);
         if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(object));
         atomic_fetch_add(&ogr_diag.deinit_seen, 1);
     }
@@ -337,8 +329,9 @@ void ogr_set_recording(int on) { atomic_store(&ogr_recording_flag, on ? 1 : 0); 
 int ogr_is_recording(void) { return atomic_load(&ogr_recording_flag); }
 
 int ogr_is_tracked(const void *address) {
-    _Atomic uint64_t *word = ogr_bitmap_word(&ogr_live, (uintptr_t)address, 0);
-    return word && (atomic_load_explicit(word, memory_order_relaxed) & ogr_bit((uintptr_t)address)) ? 1 : 0;
+    if ((uintptr_t)address & 15) return 0;
+    uint8_t *b = ogr_map_byte((uintptr_t)address, 0);
+    return b && (ogr_map_load(b) & OGR_LIVE) ? 1 : 0;
 }
 
 void ogr_get_stats(ogr_stats *s) {

@@ -11,39 +11,56 @@
 #define OGR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 // ---- Live map -------------------------------------------------------------------------------
-// One bit per 16-byte granule of user address space says "a tracked object starts here".
-// Two levels, so that frees of memory nowhere near a Swift object are rejected with one load:
-// a top table of 1 GiB chunks (static, 1 MiB of zero pages) and, per chunk that ever held a
-// tracked object, an 8 MiB leaf mapped with MAP_NORESERVE (only touched pages cost memory:
-// 1 bit per 16 bytes of heap, under 1% of the heap). A second map of the same shape marks
-// objects that were deinitialized while `unowned` references still hold their memory.
+// One byte per 16-byte granule of user address space says what starts there: a tracked object
+// (OGR_LIVE), deinitialized but held by `unowned` references (OGR_ZOMBIE). Every object owns
+// its byte, so allocation and free update it with plain stores: no locked instruction on the
+// hot path. Two levels, so that frees of memory nowhere near a Swift object are rejected with
+// one load: a top table of 1 GiB chunks (static, 1 MiB of zero pages) and, per chunk that ever
+// held a tracked object, a 64 MiB leaf mapped with MAP_NORESERVE (only touched pages cost
+// memory: 1/16 of the heap that holds Swift objects, 3 bytes for a 48-byte object). A summary
+// byte per 64 KiB of address space marks the leaf pages ever written, so a capture walks only those.
 #define OGR_ADDRESS_BITS 47
 #define OGR_CHUNK_SHIFT 30
 #define OGR_TOP_ENTRIES (1u << (OGR_ADDRESS_BITS - OGR_CHUNK_SHIFT))
-#define OGR_LEAF_WORDS ((1ul << OGR_CHUNK_SHIFT) >> 10)   /* one uint64 covers 1 KiB */
+#define OGR_LEAF_BYTES ((1ul << OGR_CHUNK_SHIFT) >> 4)        /* one byte per 16 bytes */
+#define OGR_SUMMARY_SHIFT 16                                 /* one summary byte per 64 KiB */
+#define OGR_SUMMARY_BYTES ((1ul << OGR_CHUNK_SHIFT) >> OGR_SUMMARY_SHIFT)
+
+#define OGR_LIVE 1u
+#define OGR_ZOMBIE 2u
 
 typedef struct {
-    _Atomic(_Atomic uint64_t *) leaves[OGR_TOP_ENTRIES];
-} ogr_bitmap;
+    uint8_t *bytes;          // OGR_LEAF_BYTES
+    uint8_t *summary;        // OGR_SUMMARY_BYTES: 1 once any byte of that 4 KiB of map was set
+} ogr_leaf;
 
-extern ogr_bitmap ogr_live, ogr_zombies;
+extern _Atomic(ogr_leaf *) ogr_map[OGR_TOP_ENTRIES];
 
 /// Maps the leaf for `address`'s chunk (first use of the chunk). NULL if it cannot.
-_Atomic uint64_t *ogr_bitmap_leaf_create(ogr_bitmap *map, uintptr_t address);
+ogr_leaf *ogr_leaf_create(uintptr_t address);
 
-/// The word holding `address`'s bit, or NULL when its chunk has no leaf (and `create` is 0).
+/// The map byte of `address`, or NULL when its chunk has no leaf (and `create` is 0).
 /// Inline: it is on every allocation and every free.
-static inline _Atomic uint64_t *ogr_bitmap_word(ogr_bitmap *map, uintptr_t address, int create) {
+static inline uint8_t *ogr_map_byte(uintptr_t address, int create) {
     if (OGR_UNLIKELY(address >> OGR_ADDRESS_BITS)) return NULL;
-    _Atomic uint64_t *leaf = atomic_load_explicit(&map->leaves[address >> OGR_CHUNK_SHIFT], memory_order_acquire);
+    ogr_leaf *leaf = atomic_load_explicit(&ogr_map[address >> OGR_CHUNK_SHIFT], memory_order_acquire);
     if (OGR_UNLIKELY(!leaf)) {
         if (!create) return NULL;
-        leaf = ogr_bitmap_leaf_create(map, address);
+        leaf = ogr_leaf_create(address);
         if (!leaf) return NULL;
     }
-    return &leaf[(address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 10];
+    return &leaf->bytes[(address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4];
 }
-static inline uint64_t ogr_bit(uintptr_t address) { return 1ull << ((address >> 4) & 63); }
+
+static inline uint8_t ogr_map_load(const uint8_t *b) { return __atomic_load_n(b, __ATOMIC_RELAXED); }
+static inline void ogr_map_store(uint8_t *b, uint8_t v) { __atomic_store_n(b, v, __ATOMIC_RELAXED); }
+
+/// Marks the summary byte covering `address` (a plain store, once per 64 KiB).
+static inline void ogr_map_touch(uintptr_t address) {
+    ogr_leaf *leaf = atomic_load_explicit(&ogr_map[address >> OGR_CHUNK_SHIFT], memory_order_relaxed);
+    uint8_t *summary = &leaf->summary[(address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> OGR_SUMMARY_SHIFT];
+    if (OGR_UNLIKELY(!__atomic_load_n(summary, __ATOMIC_RELAXED))) __atomic_store_n(summary, 1, __ATOMIC_RELAXED);
+}
 
 // ---- Types ----------------------------------------------------------------------------------
 /// Index of `metadata`, registering it on first sight. Lock-free; never allocates with malloc.

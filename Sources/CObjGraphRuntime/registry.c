@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-ogr_bitmap ogr_live, ogr_zombies;
+_Atomic(ogr_leaf *) ogr_map[OGR_TOP_ENTRIES];
 ogr_counters_t ogr_diag;
 
 static void *map_zeroed(size_t bytes) {
@@ -20,13 +20,24 @@ static void *map_zeroed(size_t bytes) {
     return p == MAP_FAILED ? NULL : p;
 }
 
-_Atomic uint64_t *ogr_bitmap_leaf_create(ogr_bitmap *map, uintptr_t address) {
+ogr_leaf *ogr_leaf_create(uintptr_t address) {
     size_t top = address >> OGR_CHUNK_SHIFT;
-    _Atomic uint64_t *fresh = map_zeroed(OGR_LEAF_WORDS * sizeof(uint64_t));
-    if (!fresh) return NULL;
-    _Atomic uint64_t *expected = NULL;
-    if (atomic_compare_exchange_strong(&map->leaves[top], &expected, fresh)) return fresh;
-    munmap((void *)fresh, OGR_LEAF_WORDS * sizeof(uint64_t));   // another thread won the race
+    ogr_leaf *fresh = map_zeroed(sizeof(ogr_leaf));
+    uint8_t *bytes = map_zeroed(OGR_LEAF_BYTES);
+    uint8_t *summary = map_zeroed(OGR_SUMMARY_BYTES);
+    if (!fresh || !bytes || !summary) {
+        if (fresh) munmap(fresh, sizeof(ogr_leaf));
+        if (bytes) munmap(bytes, OGR_LEAF_BYTES);
+        if (summary) munmap(summary, OGR_SUMMARY_BYTES);
+        return NULL;
+    }
+    fresh->bytes = bytes;
+    fresh->summary = summary;
+    ogr_leaf *expected = NULL;
+    if (atomic_compare_exchange_strong(&ogr_map[top], &expected, fresh)) return fresh;
+    munmap(bytes, OGR_LEAF_BYTES);   // another thread won the race
+    munmap(summary, OGR_SUMMARY_BYTES);
+    munmap(fresh, sizeof(ogr_leaf));
     return expected;
 }
 
