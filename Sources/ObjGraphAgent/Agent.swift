@@ -178,22 +178,19 @@ final class Agent: @unchecked Sendable {
         }
     }
 
-    /// One drawing: every leaked cycle (red clusters) and the back-reference chains of the
-    /// fastest-growing types.
+    /// One drawing: every leaked cycle (red clusters, at most 20); when nothing leaked, who
+    /// holds the three fastest-growing types.
     private func drawReport(graph: ObjectGraph, report: RunReport, to path: String) throws {
-        let groups = graph.leakingObjects().compactMap { $0.cycle?.members }.prefix(20)
-        var ids = Array(groups)
-        if ids.isEmpty {
-            // No cycles: draw who holds the top growing types instead.
-            let reachable = graph.reachableFromRoots()
-            let held = report.growth.prefix(3).compactMap { row in
-                graph.objects(ofType: row.name).last { reachable[$0] }
-            }
-            try graph.showBackrefs(held, maxDepth: 6, to: path)
+        let cycles = graph.leakingObjects().compactMap(\.cycle).prefix(20)
+        if !cycles.isEmpty {
+            try graph.showCycles(Array(cycles), to: path)
             return
         }
-        ids = Array(ids)
-        try graph.showCycles(Array(ids), to: path)
+        let reachable = graph.reachableFromRoots()
+        let held = report.growth.prefix(3).compactMap { row in
+            graph.objects(ofType: row.name).last { reachable[$0] }
+        }
+        try graph.showBackrefs(held, maxDepth: 6, to: path)
     }
 }
 
