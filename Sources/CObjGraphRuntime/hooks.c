@@ -272,9 +272,10 @@ int ogr_install(char *error, size_t error_len) {
         "_ZL21_swift_retain_adapter",
         "_ZL25_swift_retain_adapterImplPN5swift10HeapObjectE",
         "_swift_allocObject",
+        "__swift_retain_",
     };
-    uintptr_t values[3];
-    if (elf_symbols(info.dli_fname, names, values, 3) != 0 || !values[0] || !values[1] || !values[2]) {
+    uintptr_t values[4];
+    if (elf_symbols(info.dli_fname, names, values, 4) != 0 || !values[0] || !values[1] || !values[2]) {
         fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", info.dli_fname);
         goto out;
     }
@@ -293,7 +294,8 @@ int ogr_install(char *error, size_t error_len) {
         goto out;
     }
     retain_fn current = __atomic_load_n(adapter_pointer, __ATOMIC_ACQUIRE);
-    if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter) {
+    retain_fn real_retain_impl = values[3] ? (retain_fn)(base + values[3]) : NULL;
+    if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter && current != real_retain_impl) {
         fail(error, error_len, "the retain adapter was already replaced by another tool", NULL);
         goto out;
     }
@@ -307,7 +309,13 @@ int ogr_install(char *error, size_t error_len) {
     // environment switch exists only so a test can show, in a child process, that the runtime
     // crashes without the fix-up (RUNTIME-FACTS.md section 2).
     if (!getenv("OBJGRAPH_TEST_SKIP_RETAIN_FIXUP")) {
-        __atomic_store_n(adapter_pointer, (retain_fn)fixed_retain_adapter, __ATOMIC_RELEASE);
+        // The runtime's own retain, `_swift_retain_`, checks the sign before masking: it is the
+        // correct adapter, and calling it directly saves a call on every retain. If another tool
+        // has replaced `_swift_retain`, our adapter forwards to whatever it points at.
+        retain_fn real_retain = values[3] ? (retain_fn)(base + values[3]) : NULL;
+        retain_fn adapter = (real_retain && __atomic_load_n(retain_ptr, __ATOMIC_ACQUIRE) == real_retain)
+                                ? real_retain : (retain_fn)fixed_retain_adapter;
+        __atomic_store_n(adapter_pointer, adapter, __ATOMIC_RELEASE);
     }
     previous_release = __atomic_load_n(release_pointer, __ATOMIC_ACQUIRE);
     previous_release_n = __atomic_load_n(release_n_pointer, __ATOMIC_ACQUIRE);

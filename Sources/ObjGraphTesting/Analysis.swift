@@ -31,14 +31,17 @@ struct GraphFacts {
         self.graph = graph
         self.isNew = isNew
         self.checkerRetains = checkerRetains
-        groups = graph.leakingObjects()
+        groups = graph.leakingObjects(discountingRetains: checkerRetains)
         var groupOf = [Int](repeating: -1, count: graph.count)
         for (index, group) in groups.enumerated() {
             for member in group.members { groupOf[member] = index }
         }
         self.groupOf = groupOf
-        fromRoots = graph.reachableFromRoots()
+        // A leak group member is not held by a root even when a (stale) root word reaches it:
+        // its retains are all explained by the leaked structure.
+        fromRoots = graph.reachableFromRoots().enumerated().map { $1 && groupOf[$0] < 0 }
         fromGlobals = GraphFacts.reachable(in: graph, from: graph.snapshot.roots.filter { $0.kind == .global })
+            .enumerated().map { $1 && groupOf[$0] < 0 }
     }
 
     static func reachable(in graph: ObjectGraph, from roots: [HeapSnapshot.Root]) -> [Bool] {
@@ -143,7 +146,7 @@ enum OwnStack {
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 1024)
         while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(cString: line)
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard let range = text.split(separator: " ").first else { continue }
             let bounds = range.split(separator: "-")
             guard bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16) else { continue }
@@ -242,6 +245,11 @@ struct LeakAnalysis {
 
     func isProvenCycle(_ group: LeakGroup) -> Bool { facts.isProvenCycle(group) }
 
+    /// The group's top objects' addresses: the same leak seen in two snapshots has the same key.
+    func topKey(_ group: LeakGroup) -> [UInt64] {
+        group.tops.map { graph.snapshot.objects[$0].address }.sorted()
+    }
+
     /// Groups the body is blamed for.
     ///
     /// - A group whose top (cycle or unreferenced object) existed before is never blamed.
@@ -313,13 +321,18 @@ struct GrowthAnalysis {
         var excused: Int
     }
 
+    /// Types that grew by less than one instance per iteration in concurrent mode: left out,
+    /// since a concurrently running test's one-time allocation (a lazily made global, a runtime
+    /// cache entry) looks exactly like that.
+    var belowRate: [String] = []
+
     let facts: GraphFacts
     var blamed: [Blame] = []
     let anchor: UInt
     var ownStack: [Bool]?
 
     init(before: HeapSnapshot, after: HeapSnapshot, baselineCounts: [String: Int], counts: [String: Int],
-         ignored: IgnoreList, concurrentTests: Bool, anchor: UInt) {
+         ignored: IgnoreList, concurrentTests: Bool, iterations: Int, anchor: UInt) {
         self.anchor = anchor
         let graph = ObjectGraph(after)
         let isNew = NewObjects.mark(before: before, after: after)
@@ -342,6 +355,10 @@ struct GrowthAnalysis {
                 excused = fresh.count - counted.count
                 delta = min(net, counted.count)
                 examples = counted
+                if delta > 0 && delta < iterations {
+                    belowRate.append(name)
+                    continue
+                }
             }
             guard delta > 0 else { continue }
             blamed.append(Blame(name: name, count: count, delta: delta, examples: examples, excused: excused))
@@ -366,8 +383,7 @@ struct GrowthAnalysis {
 
     /// The failure message: objgraph's growth table, one chain per type (up to three types),
     /// and a drawing of those instances' back-references.
-    func failure(tracker: GrowthTracker, ignored: IgnoreList, iterations: Int, warmup: Int,
-                 checkName: String) -> CheckFailure? {
+    func failure(tracker: GrowthTracker, iterations: Int, warmup: Int, checkName: String) -> CheckFailure? {
         let byName = Dictionary(blamed.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var rows = tracker.growth(limit: nil, shortNames: true, filter: { byName[$0] != nil })
         rows = rows.compactMap { row in
@@ -397,6 +413,10 @@ struct GrowthAnalysis {
         if excused > 0 {
             message += "\n(\(excused) other new instance\(excused == 1 ? " is" : "s are") not counted: held only by other threads' stacks "
                 + "or by references the snapshot cannot see, as a concurrently running test's objects are)\n"
+        }
+        if !belowRate.isEmpty {
+            message += "\n(not counted, grew by less than one per iteration as another test's one-time allocation would: "
+                + belowRate.sorted().joined(separator: ", ") + ")\n"
         }
         let graph = facts.graph
         let path = drawn.isEmpty ? nil : Drawing.write(name: "growth.svg") { path in

@@ -24,12 +24,19 @@ struct CheckFailure: Sendable, Equatable, CustomStringConvertible {
 ///   snapshots leave the checking thread's stack out (`includeOwnStack: false`), so a stale word
 ///   in an old frame that happens to equal a new object's address can never hide a leak.
 /// - **New objects only.** An object is new when its (address, type name) was not in the snapshot
-///   taken before the measured runs; only new objects are ever blamed.
-/// - **Serialised.** Checks take one process-wide lock, so two checks' windows never overlap.
-/// - **Proof before blame** (``ConcurrencyPolicy``): with `concurrentTests: true` an object is
-///   blamed only when the snapshot explains why it stays alive by something the body could have
-///   made: a global, a pre-existing object, or a retain cycle whose retain counts are all
-///   accounted for by references inside the cycle.
+///   taken before the measured runs; only groups whose top is new are blamed for leaks.
+/// - **Serialised.** Checks take one process-wide lock (``CheckLock``), so two checks' windows
+///   never overlap.
+/// - **Proven cycles.** A retain cycle that nothing reaches and whose members' strong counts are
+///   all accounted for by references inside the heap can never be freed: it is reported whoever
+///   made it, after it is seen in two successive snapshots.
+/// - **Concurrent tests.** With `concurrentTests`, anything else must be pinned on the body
+///   before it is blamed: growth counts only new objects held by a global, by the test itself
+///   (``OwnStack``) or by a proven cycle; objects held by other threads' stacks or by references
+///   the snapshot cannot see (another test's `async` frame) are left out, and so is a type that
+///   grew by less than one instance per iteration (another test's one-time allocation).
+/// - **Retries.** Goleak-style back-off, about half a second in all, before anything but a
+///   proven cycle is reported.
 enum LeakChecks {
     /// Back-off between attempts, in milliseconds (goleak-style): objects still being torn down
     /// by other threads get about half a second to go away before a check fails.
@@ -74,13 +81,13 @@ enum LeakChecks {
                     ignored.resolveQualifiedNames(in: after)
                     let analysis = GrowthAnalysis(before: baseline, after: after, baselineCounts: baselineCounts,
                                                   counts: counts, ignored: ignored, concurrentTests: concurrentTests,
-                                                  anchor: anchor)
+                                                  iterations: max(1, iterations), anchor: anchor)
                     if analysis.blamed.isEmpty { return nil }
                     lastAnalysis = analysis
                 }
                 guard let analysis = lastAnalysis else { return nil }
-                return analysis.failure(tracker: tracker, ignored: ignored, iterations: iterations,
-                                        warmup: warmup, checkName: checkName)
+                return analysis.failure(tracker: tracker, iterations: iterations, warmup: warmup,
+                                        checkName: checkName)
             }
         }
     }
@@ -103,21 +110,28 @@ enum LeakChecks {
         }
     }
 
-    /// The leak analysis after the body ran: retries while only unproven groups remain (they may
-    /// be objects still being torn down), fails at once on proven cycles.
+    /// The leak analysis after the body ran. A group is reported only if it is blamed in two
+    /// successive snapshots (same top objects), so a structure some other thread is still
+    /// building or tearing down is not. Proven cycles cannot go away (nothing outside holds
+    /// them), so they fail after the second snapshot; other groups get the whole retry window.
     static func leakFailure(before: HeapSnapshot, concurrentTests: Bool, checkName: String,
                             anchor: UInt = 0) -> CheckFailure? {
         untracked {
             var last: (analysis: LeakAnalysis, blamed: [LeakGroup])?
+            var previousTops: Set<[UInt64]>?
             for delay in retryDelays {
                 sleepMilliseconds(delay)
                 guard let after = try? ObjGraph.snapshot(includeOwnStack: false) else { continue }
                 var analysis = LeakAnalysis(before: before, after: after, anchor: anchor)
-                let blamed = analysis.blamed(concurrentTests: concurrentTests)
-                if blamed.isEmpty { return nil }
-                last = (analysis, blamed)
-                // A proven cycle cannot go away: nothing outside it holds it. Fail without waiting.
-                if blamed.allSatisfy({ analysis.isProvenCycle($0) }) { break }
+                var blamed = analysis.blamed(concurrentTests: concurrentTests)
+                let tops = Set(blamed.map { analysis.topKey($0) })
+                if let previousTops { blamed = blamed.filter { previousTops.contains(analysis.topKey($0)) } }
+                if blamed.isEmpty && (previousTops != nil || tops.isEmpty) { return nil }
+                if previousTops != nil, !blamed.isEmpty {
+                    last = (analysis, blamed)
+                    if blamed.allSatisfy({ analysis.isProvenCycle($0) }) { break }
+                }
+                previousTops = tops
             }
             guard let last else { return nil }
             return last.analysis.failure(groups: last.blamed, checkName: checkName)
@@ -189,11 +203,20 @@ enum LeakChecks {
 
     static func startTracking(_ checkName: String) -> CheckFailure? {
         do {
-            try ObjGraph.startTracking()
+            try startTrackingSerialised()
             return nil
         } catch {
             return CheckFailure(message: "\(checkName): ObjGraph could not start tracking: \(error)", drawingPath: nil)
         }
+    }
+
+    private static let startLock = Mutex<Void>(())
+
+    /// `ObjGraph.startTracking()`, one caller at a time: two threads starting tracking at once
+    /// (parallel tests) can make its free() interposition probe fail and stop recording.
+    static func startTrackingSerialised() throws {
+        if ObjGraph.isTracking { return }
+        try startLock.withLock { _ in try ObjGraph.startTracking() }
     }
 
     static func bodyThrew(_ checkName: String, _ error: any Error) -> CheckFailure {

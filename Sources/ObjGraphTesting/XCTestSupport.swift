@@ -42,10 +42,11 @@ import XCTest
 ///   - warmup: runs before the baseline.
 ///   - ignoring: type names to leave out, short (`Pair`) or qualified (`MyModule.Pair`).
 ///   - concurrentTests: set when other tests may run at the same time in this process. Growth is
-///     then counted only from new objects the body can be blamed for: held by a global, by an
-///     object that existed before, by the test's own stack, or by a proven retain cycle (see
-///     ``assertNoLeaks(concurrentTests:file:line:_:)``). XCTest on Linux runs tests one at a
-///     time, so the default counts every new object.
+///     then counted only from new objects the body can be blamed for: held by a global (or
+///     static), by a variable of the test method, or by a proven retain cycle (see
+///     ``assertNoLeaks(concurrentTests:file:line:_:)``), and only for types that grew by at
+///     least one instance per iteration. XCTest on Linux runs tests one at a time, so the
+///     default counts every new object.
 ///   - body: the code under test. An error it throws fails the test.
 public func assertNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
                            concurrentTests: Bool = false,

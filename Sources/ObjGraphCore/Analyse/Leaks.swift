@@ -13,14 +13,24 @@ public struct LeakGroup: Sendable, Equatable {
 
 extension ObjectGraph {
     /// Objects that no root reaches over strong references, grouped by the cycle (or
-    /// unreferenced object) that holds them, largest group first. Objects deinitialized but
+    /// unreferenced object) that holds them. Retain cycles whose members' retain counts are all
+    /// explained by references inside the cycle are leaks even if a root seems to reach them:
+    /// conservative roots can be stale words, which retain nothing. Objects deinitialized but
     /// held by `unowned` references (zombies) are not leaks and are left out.
     ///
     /// Roots are globals and thread stacks; memory outside the Swift heap (C buffers, Dispatch
     /// internals) is not scanned, so an object held only from there shows up as a group
     /// without a cycle.
-    public func leakingObjects() -> [LeakGroup] {
-        let reachable = reachableFromRoots()
+    ///
+    /// - Parameter discountingRetains: objects the caller itself holds one strong reference to
+    ///   while asking (a test helper checking survivors); that reference is not counted as an
+    ///   outside holder.
+    public func leakingObjects() -> [LeakGroup] { leakingObjects(discountingRetains: []) }
+
+    /// ``leakingObjects()`` not counting one strong reference the caller holds on each of
+    /// `discountingRetains`.
+    public func leakingObjects(discountingRetains: Set<ObjectID>) -> [LeakGroup] {
+        let reachable = reachableFromRoots(excluding: retainClosedCycleMembers(discounting: discountingRetains))
         let leaked = (0..<count).map { !reachable[$0] && !snapshot.objects[$0].isZombie }
         let components = stronglyConnectedComponents(among: leaked)
         var componentOf = [Int32](repeating: -1, count: count)
@@ -67,6 +77,34 @@ extension ObjectGraph {
             groups.append(LeakGroup(cycle: cycle, tops: topMembers, members: members, bytes: bytes))
         }
         return groups
+    }
+
+    /// Members of retain cycles that nothing outside can be holding: every member's strong
+    /// retain count is exactly the number of strong references to it from other members. Such
+    /// a cycle is garbage even when a conservatively scanned root seems to reach it (a stale
+    /// word on a stack retains nothing), so stale stack words cannot hide it.
+    func retainClosedCycleMembers(discounting callerRetains: Set<ObjectID> = []) -> [Bool] {
+        var closed = [Bool](repeating: false, count: count)
+        var component = [Int32](repeating: -1, count: count)
+        let components = stronglyConnectedComponents()
+        for (index, members) in components.enumerated() where members.count > 1 || outgoing(Int(members[0])).contains(where: { $0.kind.isStrong && $0.to == members[0] }) {
+            for m in members { component[Int(m)] = Int32(index) }
+        }
+        for (index, members) in components.enumerated() where component[Int(members[0])] == Int32(index) {
+            var inside = [Int: Int]()
+            for m in members {
+                for edge in outgoing(Int(m)) where edge.kind.isStrong && component[Int(edge.to)] == Int32(index) {
+                    inside[Int(edge.to), default: 0] += 1
+                }
+            }
+            let isClosed = members.allSatisfy { m in
+                let object = snapshot.objects[Int(m)]
+                let strong = Int(object.strongCount) - (callerRetains.contains(Int(m)) ? 1 : 0)
+                return !object.isZombie && strong > 0 && strong == inside[Int(m)]
+            }
+            if isClosed { for m in members { closed[Int(m)] = true } }
+        }
+        return closed
     }
 
     /// Every leaked object (the members of all ``leakingObjects()`` groups).

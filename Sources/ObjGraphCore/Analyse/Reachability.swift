@@ -1,8 +1,11 @@
 extension ObjectGraph {
     /// Objects reachable from any root over strong references (weak and unowned references do
     /// not keep an object alive, so they are not followed). `result[i]` is true for reachable `i`.
-    public func reachableFromRoots() -> [Bool] {
-        var reachable = [Bool](repeating: false, count: count)
+    public func reachableFromRoots() -> [Bool] { reachableFromRoots(excluding: nil) }
+
+    /// Reachability that never enters the `excluded` objects (they count as unreachable).
+    func reachableFromRoots(excluding excluded: [Bool]?) -> [Bool] {
+        var reachable = excluded ?? [Bool](repeating: false, count: count)
         var stack: [Int32] = []
         for root in snapshot.roots where !reachable[Int(root.target)] {
             reachable[Int(root.target)] = true
@@ -14,6 +17,7 @@ extension ObjectGraph {
                 stack.append(edge.to)
             }
         }
+        if let excluded { for i in 0..<count where excluded[i] { reachable[i] = false } }
         return reachable
     }
 

@@ -1,2 +1,0 @@
-// Replaced by the ObjGraphTesting tests.
-import XCTest
