@@ -48,11 +48,9 @@ extension ObjectGraph {
             }
         }
         var tops = components.indices.filter { !referenced[$0] }
-        tops.sort {
-            let a = components[$0].map { snapshot.objects[Int($0)].address }.min()!
-            let b = components[$1].map { snapshot.objects[Int($0)].address }.min()!
-            return a < b
-        }
+        var lowest = [UInt64](repeating: 0, count: components.count)
+        for top in tops { lowest[top] = components[top].lazy.map { self.snapshot.objects[Int($0)].address }.min()! }
+        tops.sort { lowest[$0] < lowest[$1] }
         var assigned = [Bool](repeating: false, count: count)
         var groups: [LeakGroup] = []
         for top in tops {

@@ -1,4 +1,5 @@
 import CObjGraphRuntime
+import Synchronization
 
 /// Why automatic tracking could not start. Nothing in the process was changed.
 public struct TrackingError: Error, CustomStringConvertible, Sendable {
@@ -30,6 +31,13 @@ public enum ObjGraph {
     /// - Throws: ``TrackingError`` when the runtime cannot be hooked safely; the process is
     ///   then left untouched.
     public static func startTracking() throws {
+        // Two threads starting at once must not run the free-interposition probe concurrently.
+        try startLock.withLock { _ in try startTrackingLocked() }
+    }
+
+    private static let startLock = Mutex(())
+
+    private static func startTrackingLocked() throws {
         if ogr_is_installed() != 0 {
             ogr_set_recording(1)
             return

@@ -26,19 +26,20 @@ public struct LeaksReport: Sendable {
     }
 
     public init(graph: ObjectGraph, groups: [LeakGroup], shortNames: Bool = true) {
-        var order: [String] = []
-        var byShape: [String: Entry] = [:]
+        var order: [[Int32]] = []
+        var byShape: [[Int32]: Entry] = [:]
+        var shapes = ShapeKeys(graph: graph)
         for group in groups {
-            let tree = LeaksReport.tree(of: group, in: graph, shortNames: shortNames, addresses: false)
-            if var entry = byShape[tree] {
+            let key = shapes.key(of: group)
+            if var entry = byShape[key] {
                 entry.instances += 1
                 entry.objects += group.members.count
                 entry.bytes += group.bytes
-                byShape[tree] = entry
+                byShape[key] = entry
             } else {
-                order.append(tree)
-                byShape[tree] = Entry(instances: 1, example: group, objects: group.members.count, bytes: group.bytes,
-                                      tree: LeaksReport.tree(of: group, in: graph, shortNames: shortNames, addresses: true))
+                order.append(key)
+                byShape[key] = Entry(instances: 1, example: group, objects: group.members.count, bytes: group.bytes,
+                                     tree: LeaksReport.tree(of: group, in: graph, shortNames: shortNames))
             }
         }
         entries = order.map { byShape[$0]! }.sorted {
@@ -80,23 +81,19 @@ public struct LeaksReport: Sendable {
         return out
     }
 
-    /// One group as a `leaks`-style tree. Without `addresses`, the text depends only on the
-    /// group's shape (types, labels, structure; no addresses, sizes or slot numbers), which is
-    /// how identical groups are recognised.
-    static func tree(of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool, addresses: Bool) -> String {
+    /// One group as a `leaks`-style tree.
+    static func tree(of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool) -> String {
         let snapshot = graph.snapshot
         let members = Set(group.members)
         func describe(_ id: Int) -> String {
             let type = snapshot.type(of: id)
             let name = shortNames ? type.shortName : type.name
             let object = snapshot.objects[id]
-            // The shape (no addresses) leaves sizes out too: malloc may give the same type
-            // blocks of different sizes.
-            return addresses ? "<\(name) 0x\(String(object.address, radix: 16))> [\(object.size)]" : "<\(name)>"
+            return "<\(name) 0x\(String(object.address, radix: 16))> [\(object.size)]"
         }
         let top = group.tops[0]
         func inGroup(_ id: Int) -> [HeapSnapshot.Edge] { graph.outgoing(id).filter { members.contains(Int($0.to)) } }
-        var out = addresses ? "    \(group.members.count) (\(group.bytes) bytes) " : "    \(group.members.count) "
+        var out = "    \(group.members.count) (\(group.bytes) bytes) "
         out += group.cycle != nil ? "ROOT CYCLE: " : "ROOT LEAK: "
         out += describe(top) + "\n"
         var printed: Set<Int> = [top]
@@ -112,8 +109,7 @@ public struct LeaksReport: Sendable {
             let target = Int(edge.to)
             let indent = String(repeating: "   ", count: depth + 1)
             let prefix = edge.kind == .strong ? "__strong " : edge.kind == .conservative ? "" : "__unowned "
-            var label = prefix + snapshot.label(of: edge)
-            if !addresses { label = LeaksReport.withoutIndices(label) }
+            let label = prefix + snapshot.label(of: edge)
             if printed.contains(target) {
                 let backTo = group.cycle?.members.contains(target) == true ? "CYCLE BACK TO " : "SHARED "
                 out += "\(indent)\(label) --> \(backTo)\(describe(target))\n"
@@ -126,3 +122,56 @@ public struct LeaksReport: Sendable {
         return out
     }
 }
+
+/// The shape of a leak group as integers, for recognising identical structures cheaply: the
+/// same walk as the printed tree, recording types, edge kinds, labels with collection slot
+/// numbers removed (`value[3]` and `value[5]` are the same shape) and where each edge leads.
+/// Addresses and block sizes are left out (malloc may give one type blocks of different sizes).
+struct ShapeKeys {
+    let graph: ObjectGraph
+    private var labelIDs: [Int32: Int32] = [:]
+    private var normalized: [String: Int32] = [:]
+
+    init(graph: ObjectGraph) { self.graph = graph }
+
+    mutating func key(of group: LeakGroup) -> [Int32] {
+        let snapshot = graph.snapshot
+        let members = Set(group.members)
+        let top = group.tops[0]
+        var key: [Int32] = [group.cycle == nil ? 0 : 1, Int32(group.members.count), snapshot.objects[top].typeIndex]
+        var position = [top: Int32(0)]
+        var work: [(edges: [HeapSnapshot.Edge], next: Int)] = [(graph.outgoing(top).filter { members.contains(Int($0.to)) }, 0)]
+        while !work.isEmpty {
+            let frame = work.count - 1
+            guard work[frame].next < work[frame].edges.count else {
+                work.removeLast()
+                key.append(-1)   // end of this node's children
+                continue
+            }
+            let edge = work[frame].edges[work[frame].next]
+            work[frame].next += 1
+            let target = Int(edge.to)
+            key.append(Int32(edge.kind.rawValue))
+            key.append(labelID(edge.label))
+            if let seen = position[target] {
+                key.append(-2 - seen)   // back to an object already printed
+            } else {
+                position[target] = Int32(position.count)
+                key.append(snapshot.objects[target].typeIndex)
+                work.append((graph.outgoing(target).filter { members.contains(Int($0.to)) }, 0))
+            }
+        }
+        return key
+    }
+
+    private mutating func labelID(_ label: Int32) -> Int32 {
+        if label < 0 { return -1 }   // `[i]`: any array slot
+        if let known = labelIDs[label] { return known }
+        let text = LeaksReport.withoutIndices(graph.snapshot.labels[Int(label)])
+        let id = normalized[text] ?? Int32(normalized.count)
+        normalized[text] = id
+        labelIDs[label] = id
+        return id
+    }
+}
+

@@ -100,27 +100,36 @@ extension RunReport {
     public init(graph: ObjectGraph, growth: [GrowthRow], top: Int = 5, maxCycles: Int = 1000,
                 program: String, duration: Double) {
         let snapshot = graph.snapshot
-        let live = snapshot.objects.indices.filter { !snapshot.objects[$0].isZombie }
-        var byName: [String: TypeRow] = [:]
-        for id in live {
-            let name = snapshot.type(of: id).shortName
-            byName[name, default: TypeRow(name: name, count: 0, bytes: 0)].count += 1
-            byName[name]!.bytes += Int(snapshot.objects[id].size)
+        // Tallies by type index first (no string work per object), then merged by short name.
+        func tally(_ ids: [Int]) -> [(name: String, count: Int, bytes: Int)] {
+            var counts = [Int](repeating: 0, count: snapshot.types.count)
+            var bytes = [Int](repeating: 0, count: snapshot.types.count)
+            for id in ids {
+                let type = Int(snapshot.objects[id].typeIndex)
+                counts[type] += 1
+                bytes[type] += Int(snapshot.objects[id].size)
+            }
+            var byName: [String: (count: Int, bytes: Int)] = [:]
+            for type in snapshot.types.indices where counts[type] > 0 {
+                let name = snapshot.types[type].shortName
+                byName[name, default: (0, 0)].count += counts[type]
+                byName[name]!.bytes += bytes[type]
+            }
+            return byName.map { (name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
+                .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
         }
-        let types = byName.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
+        let types = tally(snapshot.objects.indices.filter { !snapshot.objects[$0].isZombie })
+            .map { TypeRow(name: $0.name, count: $0.count, bytes: $0.bytes) }
 
         let groups = graph.leakingObjects()
-        var leakRows: [String: LeakRow] = [:]
-        for id in groups.flatMap(\.members) {
-            let name = snapshot.type(of: id).shortName
-            leakRows[name, default: LeakRow(type: name, count: 0, bytes: 0)].count += 1
-            leakRows[name]!.bytes += Int(snapshot.objects[id].size)
-        }
-        let leaks = leakRows.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0.type < $1.type }
+        let leaks = tally(groups.flatMap(\.members)).map { LeakRow(type: $0.name, count: $0.count, bytes: $0.bytes) }
 
         var cycles: [Cycle] = []
+        var cycleGroups = 0
         for group in groups {
             guard let cycle = group.cycle else { continue }
+            cycleGroups += 1
+            guard cycles.count < maxCycles else { continue }
             let index = Dictionary(uniqueKeysWithValues: cycle.members.enumerated().map { ($1, $0) })
             cycles.append(Cycle(
                 objects: cycle.members.map {
@@ -132,8 +141,7 @@ extension RunReport {
                 },
                 leakedObjects: group.members.count, leakedBytes: group.bytes))
         }
-        let omitted = max(0, cycles.count - maxCycles)
-        if omitted > 0 { cycles.removeSubrange(maxCycles...) }
+        let omitted = cycleGroups - cycles.count
 
         // A chain for one surviving, reachable instance of each of the fastest-growing types.
         let reachable = graph.reachableFromRoots()
