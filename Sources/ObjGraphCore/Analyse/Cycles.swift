@@ -94,18 +94,20 @@ extension ObjectGraph {
     /// Orders a component as a walk from its lowest-address member along strong edges
     /// (depth-first, edges in offset order), so the same cycle always prints the same way.
     func makeCycle(_ component: [Int32]) -> RetainCycle {
-        let members = Set(component.map(Int.init))
+        if component.count == 2 { return makePairCycle(Int(component[0]), Int(component[1])) }
+        let members = SmallIDSet(component.lazy.map(Int.init))
         func rank(_ id: Int) -> (Int, String, UInt64) {
             let type = snapshot.type(of: id)
             let isUserClass = type.kind == .classInstance && !type.name.hasSuffix(" storage")
             return (isUserClass ? 0 : 1, type.name, snapshot.objects[id].address)
         }
-        let start = members.min { rank($0) < rank($1) }!
+        let start = component.lazy.map(Int.init).min { rank($0) < rank($1) }!
         var order: [Int] = []
-        var seen = Set<Int>()
+        var seen = SmallIDSet([])
         var stack = [start]
         while let v = stack.popLast() {
-            guard seen.insert(v).inserted else { continue }
+            guard !seen.contains(v) else { continue }
+            seen.insert(v)
             order.append(v)
             let next = outgoing(v).filter { $0.kind.isStrong && members.contains(Int($0.to)) }.map { Int($0.to) }
             stack.append(contentsOf: next.reversed())
@@ -113,5 +115,25 @@ extension ObjectGraph {
         let edges = order.flatMap { v in outgoing(v).filter { $0.kind.isStrong && members.contains(Int($0.to)) } }
         let bytes = order.reduce(0) { $0 + Int(snapshot.objects[$1].size) }
         return RetainCycle(members: order, edges: edges, bytes: bytes)
+    }
+
+    /// ``makeCycle(_:)`` for the most common leak, two objects holding each other, without
+    /// building sets: the same canonical start and edge order.
+    private func makePairCycle(_ a: Int, _ b: Int) -> RetainCycle {
+        func rank(_ id: Int) -> (Int, String, UInt64) {
+            let type = snapshot.type(of: id)
+            let isUserClass = type.kind == .classInstance && !type.name.hasSuffix(" storage")
+            return (isUserClass ? 0 : 1, type.name, snapshot.objects[id].address)
+        }
+        let (first, second) = rank(a) <= rank(b) ? (a, b) : (b, a)
+        var edges: [HeapSnapshot.Edge] = []
+        for edge in outgoing(first) where edge.kind.isStrong && (Int(edge.to) == second || Int(edge.to) == first) {
+            edges.append(edge)
+        }
+        for edge in outgoing(second) where edge.kind.isStrong && (Int(edge.to) == second || Int(edge.to) == first) {
+            edges.append(edge)
+        }
+        return RetainCycle(members: [first, second], edges: edges,
+                           bytes: Int(snapshot.objects[first].size) + Int(snapshot.objects[second].size))
     }
 }

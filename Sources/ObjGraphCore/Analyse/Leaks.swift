@@ -88,11 +88,13 @@ extension ObjectGraph {
         for (index, members) in components.enumerated() where members.count > 1 || outgoing(Int(members[0])).contains(where: { $0.kind.isStrong && $0.to == members[0] }) {
             for m in members { component[Int(m)] = Int32(index) }
         }
+        // Strong references from inside each object's own cycle (each object is in one component,
+        // so one array serves them all).
+        var inside = [Int](repeating: 0, count: count)
         for (index, members) in components.enumerated() where component[Int(members[0])] == Int32(index) {
-            var inside = [Int: Int]()
             for m in members {
                 for edge in outgoing(Int(m)) where edge.kind.isStrong && component[Int(edge.to)] == Int32(index) {
-                    inside[Int(edge.to), default: 0] += 1
+                    inside[Int(edge.to)] += 1
                 }
             }
             let isClosed = members.allSatisfy { m in

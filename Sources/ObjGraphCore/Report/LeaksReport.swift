@@ -136,10 +136,11 @@ struct ShapeKeys {
 
     mutating func key(of group: LeakGroup) -> [Int32] {
         let snapshot = graph.snapshot
-        let members = Set(group.members)
+        let members = SmallIDSet(group.members)
         let top = group.tops[0]
         var key: [Int32] = [group.cycle == nil ? 0 : 1, Int32(group.members.count), snapshot.objects[top].typeIndex]
-        var position = [top: Int32(0)]
+        var position = SmallPositions()
+        position.set(top, 0)
         var work: [(edges: [HeapSnapshot.Edge], next: Int)] = [(graph.outgoing(top).filter { members.contains(Int($0.to)) }, 0)]
         while !work.isEmpty {
             let frame = work.count - 1
@@ -153,10 +154,10 @@ struct ShapeKeys {
             let target = Int(edge.to)
             key.append(Int32(edge.kind.rawValue))
             key.append(labelID(edge.label))
-            if let seen = position[target] {
+            if let seen = position.get(target) {
                 key.append(-2 - seen)   // back to an object already printed
             } else {
-                position[target] = Int32(position.count)
+                position.set(target, Int32(position.count))
                 key.append(snapshot.objects[target].typeIndex)
                 work.append((graph.outgoing(target).filter { members.contains(Int($0.to)) }, 0))
             }
@@ -175,3 +176,22 @@ struct ShapeKeys {
     }
 }
 
+
+/// Object id -> position, scanning an array while small (see ``SmallIDSet``).
+private struct SmallPositions {
+    private var small: [(Int, Int32)] = []
+    private var large: [Int: Int32]?
+    private(set) var count = 0
+
+    func get(_ id: Int) -> Int32? {
+        if let large { return large[id] }
+        return small.first { $0.0 == id }?.1
+    }
+
+    mutating func set(_ id: Int, _ value: Int32) {
+        count += 1
+        if large != nil { large![id] = value; return }
+        small.append((id, value))
+        if small.count > 16 { large = Dictionary(small, uniquingKeysWith: { a, _ in a }) }
+    }
+}
