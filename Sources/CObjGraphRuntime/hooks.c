@@ -375,3 +375,13 @@ const void *ogr_complete_metadata(const void *type) {
     metadata_response r = swift_checkMetadataState(0 /* complete, blocking */, type);
     return r.state == 0 ? r.type : NULL;
 }
+
+int ogr_readable(const void *address, size_t length) {
+    uintptr_t start = (uintptr_t)address;
+    if (start < 4096 || (start >> OGR_ADDRESS_BITS) || length == 0) return 0;
+    uintptr_t page = start & ~(uintptr_t)4095;
+    size_t span = (start + length - page + 4095) & ~(size_t)4095;
+    unsigned char residency[8];
+    if (span / 4096 > sizeof residency) return 0;
+    return mincore((void *)page, span, residency) == 0;
+}

@@ -159,6 +159,9 @@ void ogr_get_stats(ogr_stats *stats);
 /// types whose metadata is not complete yet: their value witness table is still unset.
 const void *ogr_complete_metadata(const void *type);
 
+/// 1 if `length` bytes at `address` are mapped (checked with mincore(2), no access made).
+int ogr_readable(const void *address, size_t length);
+
 /// Raw reference-count words, for `retainCount(of:)`.
 void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak);
 

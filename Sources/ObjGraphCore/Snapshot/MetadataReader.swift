@@ -87,8 +87,8 @@ enum MetadataReader {
             (MemoryLayout<T>.size, MemoryLayout<T>.stride, MemoryLayout<T>.alignment)
         }
         let metadata = address(of: type)
-        guard ogr_complete_metadata(UnsafeRawPointer(bitPattern: metadata)) != nil,
-              word(metadata, -1) >= 4096 else { return (8, 8, 8) }
+        guard isPlausible(type), ogr_complete_metadata(UnsafeRawPointer(bitPattern: metadata)) != nil,
+              isPlausible(type) else { return (8, 8, 8) }
         return measure(type)
     }
 
@@ -206,6 +206,15 @@ enum MetadataReader {
         return false
     }
 
+    /// True when `type`'s metadata and value witness table are mapped, 8-byte aligned
+    /// addresses: safe to read its kind and layout.
+    static func isPlausible(_ type: Any.Type) -> Bool {
+        let metadata = address(of: type)
+        guard metadata & 7 == 0, ogr_readable(UnsafeRawPointer(bitPattern: metadata &- 8), 16) != 0 else { return false }
+        let witnesses = word(metadata, -1)
+        return witnesses & 7 == 0 && ogr_readable(UnsafeRawPointer(bitPattern: witnesses), 0x50) != 0
+    }
+
     /// Resolves a mangled type name in place (symbolic references are relative to `name`).
     /// Returns nil for generic parameters, SIL box types and other names the runtime rejects.
     static func resolve(mangled name: UnsafeRawPointer, length: Int) -> Any.Type? {
@@ -227,7 +236,10 @@ enum MetadataReader {
             let name = meta.name.map { String(cString: $0) } ?? "\(i)"
             if let free = meta.freeFunc { free(meta.name) }
             let offset = _ogRecursiveChildOffset(type, index: i)
-            return ReflectedField(name: name, type: fieldType, offset: offset, isStrong: meta.isStrong)
+            // Reflection can return a garbage type for a field whose type it cannot resolve
+            // (seen with Dispatch's classes): such a field is treated as an unknown word.
+            let usable = isPlausible(fieldType) ? fieldType : UnsafeRawPointer?.self
+            return ReflectedField(name: name, type: usable, offset: offset, isStrong: meta.isStrong)
         }
     }
 }
