@@ -22,8 +22,6 @@ extern size_t swift_unownedRetainCount(void *object);
 extern size_t swift_weakRetainCount(void *object);
 extern _Bool swift_isDeallocating(void *object);
 
-void ogr_capture_init(void) {}
-
 // Conservative stack scanning sees every word above the stack pointer. The frames a capture
 // runs in sit where the caller's earlier, returned calls left their locals; those stale
 // pointers would make leaked objects look reachable. Zeroing the dead stack below the public

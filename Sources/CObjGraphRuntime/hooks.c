@@ -247,7 +247,6 @@ static int fail(char *error, size_t len, const char *message, const char *detail
 
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 extern void ogr_registry_atfork(void);
-extern void ogr_capture_init(void);
 
 int ogr_install(char *error, size_t error_len) {
     pthread_mutex_lock(&install_mutex);
@@ -303,7 +302,6 @@ int ogr_install(char *error, size_t error_len) {
     retain_pointer = retain_ptr;
     ogr_pause_init();
     ogr_registry_atfork();
-    ogr_capture_init();
 
     // Order matters: the adapter must be fixed before anything turns swizzling on. The
     // environment switch exists only so a test can show, in a child process, that the runtime
