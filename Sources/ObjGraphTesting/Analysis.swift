@@ -40,24 +40,8 @@ struct GraphFacts {
         // A leak group member is not held by a root even when a (stale) root word reaches it:
         // its retains are all explained by the leaked structure.
         fromRoots = graph.reachableFromRoots().enumerated().map { $1 && groupOf[$0] < 0 }
-        fromGlobals = GraphFacts.reachable(in: graph, from: graph.snapshot.roots.filter { $0.kind == .global })
+        fromGlobals = graph.reachable(from: graph.snapshot.roots.lazy.filter { $0.kind == .global })
             .enumerated().map { $1 && groupOf[$0] < 0 }
-    }
-
-    static func reachable(in graph: ObjectGraph, from roots: [HeapSnapshot.Root]) -> [Bool] {
-        var seen = [Bool](repeating: false, count: graph.count)
-        var stack: [Int32] = []
-        for root in roots where !seen[Int(root.target)] {
-            seen[Int(root.target)] = true
-            stack.append(root.target)
-        }
-        while let next = stack.popLast() {
-            for edge in graph.outgoing(Int(next)) where edge.kind.isStrong && !seen[Int(edge.to)] {
-                seen[Int(edge.to)] = true
-                stack.append(edge.to)
-            }
-        }
-        return seen
     }
 
     /// Strong references to `id` found inside the heap.

@@ -1,13 +1,21 @@
 extension ObjectGraph {
     /// Objects reachable from any root over strong references (weak and unowned references do
     /// not keep an object alive, so they are not followed). `result[i]` is true for reachable `i`.
-    public func reachableFromRoots() -> [Bool] { reachableFromRoots(excluding: nil) }
+    public func reachableFromRoots() -> [Bool] { reachable(from: snapshot.roots) }
 
     /// Reachability that never enters the `excluded` objects (they count as unreachable).
     func reachableFromRoots(excluding excluded: [Bool]?) -> [Bool] {
+        reachable(from: snapshot.roots, excluding: excluded)
+    }
+
+    /// Objects reachable over strong references from the given roots only (for example just
+    /// the globals). `excluded` objects are never entered and count as unreachable.
+    public func reachable<Roots: Sequence>(from roots: Roots, excluding excluded: [Bool]? = nil) -> [Bool]
+        where Roots.Element == HeapSnapshot.Root
+    {
         var reachable = excluded ?? [Bool](repeating: false, count: count)
         var stack: [Int32] = []
-        for root in snapshot.roots where !reachable[Int(root.target)] {
+        for root in roots where !reachable[Int(root.target)] {
             reachable[Int(root.target)] = true
             stack.append(root.target)
         }
