@@ -6,7 +6,8 @@
 //    Swift 6.3 implementation masks tagged values before its sign check and crashes on small
 //    strings (RUNTIME-FACTS.md section 2). We replace that private pointer with a correct
 //    adapter, found through libswiftCore's ELF .symtab at run time, never by fixed offsets.
-//  * `_swift_release` is wrapped to notice an object that is about to be deinitialized while
+//    Retains and releases are then put back on the runtime's fast path (`unswizzle_refcounting`).
+//  * `swift_deallocClassInstance` is interposed to notice an object deinitialized while
 //    `unowned` references still hold it: from then on it is a zombie, not a live object.
 //  * `free` is defined here, so it interposes the allocator's: a freed tracked object leaves
 //    the live map and its type's counters.
@@ -28,8 +29,6 @@
 
 typedef void *(*alloc_fn)(const void *metadata, size_t size, size_t align_mask);
 typedef void *(*retain_fn)(void *object);
-typedef void (*release_fn)(void *object);
-typedef void (*release_n_fn)(void *object, uint32_t n);
 
 extern size_t swift_retainCount(void *object);
 extern size_t swift_unownedRetainCount(void *object);
@@ -39,8 +38,6 @@ _Atomic int ogr_installed_flag;
 _Atomic int ogr_recording_flag;
 
 static alloc_fn previous_alloc;
-static release_fn previous_release;
-static release_n_fn previous_release_n;
 static retain_fn *retain_pointer;        // &_swift_retain in libswiftCore
 
 // ---- The allocator underneath ---------------------------------------------------------------
@@ -124,17 +121,17 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
     return object;
 }
 
-// ---- Release hook: notice deinitialization of objects that unowned references keep -------
+// ---- Deallocation of class instances: notice objects that unowned references keep -----------
 // 64-bit inline refcount word (swift/RefCount.h): bit 0 pure-Swift dealloc, bits 1-31 unowned
-// count (+1 while strong references exist), bit 32 deiniting, bits 33-62 strong extra count,
-// bit 63 "uses side table". All 32 low bits set marks an immortal object.
+// count (+1 while the object is not freed), bit 32 deiniting, bits 33-62 strong extra count,
+// bit 63 "uses side table".
 #define RC_UNOWNED(bits) (((bits) >> 1) & 0x7fffffffu)
-#define RC_DEINITING(bits) (((bits) >> 32) & 1u)
-#define RC_STRONG_EXTRA(bits) (((bits) >> 33) & 0x3fffffffu)
 #define RC_SIDE_TABLE(bits) ((bits) >> 63)
-#define RC_IMMORTAL(bits) (((bits) & 0xffffffffu) == 0xffffffffu)
 
-static void note_deinit(void *object) {
+/// The deinitialized object stays allocated while `unowned` references remain: from now on it
+/// is a zombie, not a live object (its memory is freed, through our `free`, when the last
+/// unowned reference goes).
+static void note_zombie(void *object) {
     uint8_t *b = ogr_map_byte((uintptr_t)object, 0);
     if (!b || ogr_map_load(b) != OGR_LIVE) return;
     ogr_thread *t = ogr_self();
@@ -149,26 +146,35 @@ static void note_deinit(void *object) {
     ogr_leave(t);
 }
 
-/// True when releasing `n` strong references drops the last one while `unowned` references
-/// remain: the object is about to be deinitialized but its memory will stay allocated.
-static inline int becomes_zombie(void *object, uint32_t n) {
-    if ((intptr_t)object <= 0) return 0;
-    uint64_t bits = __atomic_load_n((uint64_t *)((char *)object + 8), __ATOMIC_RELAXED);
-    if (OGR_LIKELY(!RC_SIDE_TABLE(bits))) {
-        return !RC_IMMORTAL(bits) && !RC_DEINITING(bits) && RC_STRONG_EXTRA(bits) + 1 == n &&
-               RC_UNOWNED(bits) > 1;
+typedef void (*dealloc_fn)(void *object, size_t size, size_t align_mask);
+static dealloc_fn real_dealloc_class_instance;
+
+static dealloc_fn resolve_dealloc(void) {
+    dealloc_fn f = __atomic_load_n(&real_dealloc_class_instance, __ATOMIC_ACQUIRE);
+    if (OGR_LIKELY(f)) return f;
+    f = (dealloc_fn)dlsym(RTLD_NEXT, "swift_deallocClassInstance");
+    if (!f) abort();   // no Swift runtime underneath: nothing sensible can be done
+    __atomic_store_n(&real_dealloc_class_instance, f, __ATOMIC_RELEASE);
+    return f;
+}
+
+__attribute__((constructor(102))) static void resolve_dealloc_early(void) { (void)resolve_dealloc(); }
+
+/// Every class instance's deallocating deinit ends in `swift_deallocClassInstance`, called
+/// through the PLT, so this definition interposes the runtime's (from the executable that links
+/// ObjGraph, or from the preloaded agent for every library). By then the strong count is zero
+/// and deinit has run; the runtime frees the memory at once unless `unowned` references remain
+/// (swift_deallocObject: canBeFreedNow). Only class instances can be unowned-referenced, so
+/// closure contexts and boxes (swift_deallocObject) need no such check. This replaces a hook on
+/// every release: deallocation is far rarer than release, and retains and releases keep the
+/// runtime's unswizzled fast path (see `unswizzle_refcounting`).
+__attribute__((visibility("default"))) void swift_deallocClassInstance(void *object, size_t size, size_t align_mask) {
+    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && (intptr_t)object > 0) {
+        uint64_t bits = __atomic_load_n((uint64_t *)((char *)object + 8), __ATOMIC_RELAXED);
+        size_t unowned = RC_SIDE_TABLE(bits) ? swift_unownedRetainCount(object) : RC_UNOWNED(bits);
+        if (OGR_UNLIKELY(unowned > 1)) note_zombie(object);
     }
-    return swift_retainCount(object) == n && swift_unownedRetainCount(object) > 1;
-}
-
-static void release_hook(void *object) {
-    if (OGR_UNLIKELY(becomes_zombie(object, 1))) note_deinit(object);
-    previous_release(object);
-}
-
-static void release_n_hook(void *object, uint32_t n) {
-    if (OGR_UNLIKELY(becomes_zombie(object, n))) note_deinit(object);
-    previous_release_n(object, n);
+    resolve_dealloc()(object, size, align_mask);
 }
 
 // ---- The retain adapter fix-up --------------------------------------------------------------
@@ -248,44 +254,78 @@ static int fail(char *error, size_t len, const char *message, const char *detail
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 extern void ogr_registry_atfork(void);
 
+static _Atomic uint8_t *swizzle_flag;   // the runtime's std::atomic<bool> swizzling flag
+
+/// Lets the runtime call our allocation hook without routing every retain and release through
+/// its swizzle adapters.
+///
+/// libswiftCore reads `_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly`
+/// in two ways (Swift 6.3.1, checked by RuntimeFactsTests): the allocation entry points
+/// (swift_allocObject, swift_bufferAllocate, swift_allocBox) call the hook whenever the flag is
+/// non-zero and store 1 when it is zero, while swift_retain, swift_release, their _n forms and
+/// swift_tryRetain take the swizzled path only when it equals exactly 1. Storing 2 before the
+/// hook goes in therefore hooks allocation and keeps reference counting on its fast path (a
+/// 30M-retain loop: 1.5x slower swizzled, 1.0x with the flag at 2).
+///
+/// Done only when nobody else swizzles: the flag still 0 and every refcounting pointer at the
+/// runtime's default. If a later runtime reads the flag differently, the worst outcome is the
+/// swizzled path (slower, correct: the adapter fix-up is in place either way).
+static void unswizzle_refcounting(uintptr_t base, const uintptr_t defaults[5]) {
+    static const char *const pointers[5] = {
+        "_swift_retain", "_swift_release", "_swift_retain_n", "_swift_release_n", "_swift_tryRetain",
+    };
+    if (!swizzle_flag || getenv("OBJGRAPH_TEST_KEEP_SWIZZLING") || getenv("OBJGRAPH_TEST_SKIP_RETAIN_FIXUP")) return;
+    for (int i = 0; i < 5; i++) {
+        void **p = (void **)dlsym(RTLD_DEFAULT, pointers[i]);
+        if (!p || !defaults[i] || __atomic_load_n(p, __ATOMIC_ACQUIRE) != (void *)(base + defaults[i])) return;
+    }
+    uint8_t expected = 0;
+    atomic_compare_exchange_strong(swizzle_flag, &expected, 2);
+}
+
+static int ogr_refcounting_swizzled(void) {
+    return swizzle_flag && atomic_load(swizzle_flag) == 1;
+}
+
 int ogr_install(char *error, size_t error_len) {
     pthread_mutex_lock(&install_mutex);
     if (atomic_load(&ogr_installed_flag)) { pthread_mutex_unlock(&install_mutex); return 0; }
     int rc = -1;
     ogr_resolve_allocator();
+    (void)resolve_dealloc();
 
     alloc_fn *alloc_pointer = (alloc_fn *)dlsym(RTLD_DEFAULT, "_swift_allocObject");
     retain_fn *retain_ptr = (retain_fn *)dlsym(RTLD_DEFAULT, "_swift_retain");
-    release_fn *release_pointer = (release_fn *)dlsym(RTLD_DEFAULT, "_swift_release");
-    release_n_fn *release_n_pointer = (release_n_fn *)dlsym(RTLD_DEFAULT, "_swift_release_n");
+    swizzle_flag = (_Atomic uint8_t *)dlsym(RTLD_DEFAULT, "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly");
     Dl_info info;
-    if (!alloc_pointer || !retain_ptr || !release_pointer || !release_n_pointer) {
-        fail(error, error_len, "libswiftCore does not export the allocation hooks", "_swift_allocObject/_swift_retain/_swift_release");
+    if (!alloc_pointer || !retain_ptr) {
+        fail(error, error_len, "libswiftCore does not export the allocation hooks", "_swift_allocObject/_swift_retain");
         goto out;
     }
     if (!dladdr((void *)alloc_pointer, &info) || !info.dli_fname) {
         fail(error, error_len, "cannot locate libswiftCore", NULL);
         goto out;
     }
-    const char *names[] = {
+    enum { ADAPTER, ADAPTER_IMPL, ALLOC, RETAIN, RELEASE, RETAIN_N, RELEASE_N, TRY_RETAIN, SYMBOL_COUNT };
+    const char *names[SYMBOL_COUNT] = {
         "_ZL21_swift_retain_adapter",
         "_ZL25_swift_retain_adapterImplPN5swift10HeapObjectE",
         "_swift_allocObject",
-        "__swift_retain_",
+        "__swift_retain_", "__swift_release_", "__swift_retain_n_", "__swift_release_n_", "__swift_tryRetain_",
     };
-    uintptr_t values[4];
-    if (elf_symbols(info.dli_fname, names, values, 4) != 0 || !values[0] || !values[1] || !values[2]) {
+    uintptr_t values[SYMBOL_COUNT];
+    if (elf_symbols(info.dli_fname, names, values, SYMBOL_COUNT) != 0 || !values[ADAPTER] || !values[ADAPTER_IMPL] || !values[ALLOC]) {
         fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", info.dli_fname);
         goto out;
     }
     uintptr_t base = (uintptr_t)info.dli_fbase;
     // dli_fbase is the load address; for a shared object the symbol values are relative to it.
-    if (base + values[2] != (uintptr_t)alloc_pointer) {
+    if (base + values[ALLOC] != (uintptr_t)alloc_pointer) {
         fail(error, error_len, "libswiftCore's symbol table does not match the loaded image", info.dli_fname);
         goto out;
     }
-    retain_fn *adapter_pointer = (retain_fn *)(base + values[0]);
-    retain_fn adapter_impl = (retain_fn)(base + values[1]);
+    retain_fn *adapter_pointer = (retain_fn *)(base + values[ADAPTER]);
+    retain_fn adapter_impl = (retain_fn)(base + values[ADAPTER_IMPL]);
     segment_query q = { (uintptr_t)adapter_pointer, 0 };
     dl_iterate_phdr(find_segment, &q);
     if (!q.writable) {
@@ -293,8 +333,8 @@ int ogr_install(char *error, size_t error_len) {
         goto out;
     }
     retain_fn current = __atomic_load_n(adapter_pointer, __ATOMIC_ACQUIRE);
-    retain_fn real_retain_impl = values[3] ? (retain_fn)(base + values[3]) : NULL;
-    if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter && current != real_retain_impl) {
+    retain_fn real_retain = values[RETAIN] ? (retain_fn)(base + values[RETAIN]) : NULL;
+    if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter && current != real_retain) {
         fail(error, error_len, "the retain adapter was already replaced by another tool", NULL);
         goto out;
     }
@@ -310,16 +350,13 @@ int ogr_install(char *error, size_t error_len) {
         // The runtime's own retain, `_swift_retain_`, checks the sign before masking: it is the
         // correct adapter, and calling it directly saves a call on every retain. If another tool
         // has replaced `_swift_retain`, our adapter forwards to whatever it points at.
-        retain_fn real_retain = values[3] ? (retain_fn)(base + values[3]) : NULL;
         retain_fn adapter = (real_retain && __atomic_load_n(retain_ptr, __ATOMIC_ACQUIRE) == real_retain)
                                 ? real_retain : (retain_fn)fixed_retain_adapter;
         __atomic_store_n(adapter_pointer, adapter, __ATOMIC_RELEASE);
     }
-    previous_release = __atomic_load_n(release_pointer, __ATOMIC_ACQUIRE);
-    previous_release_n = __atomic_load_n(release_n_pointer, __ATOMIC_ACQUIRE);
+    // Before the hook goes in, so no allocation ever sees the flag at 0 and sets it to 1.
+    unswizzle_refcounting(base, &values[RETAIN]);
     previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
-    __atomic_store_n(release_pointer, release_hook, __ATOMIC_RELEASE);
-    __atomic_store_n(release_n_pointer, release_n_hook, __ATOMIC_RELEASE);
     atomic_store(&ogr_installed_flag, 1);
     atomic_store(&ogr_recording_flag, 1);
     __atomic_store_n(alloc_pointer, alloc_hook, __ATOMIC_RELEASE);
@@ -354,6 +391,7 @@ void ogr_get_stats(ogr_stats *s) {
     for (ogr_thread *t = atomic_load(&ogr_threads); t; t = t->next) n += atomic_load(&t->in_use) ? 1 : 0;
     s->threads = n;
     s->membarrier = (uint32_t)ogr_use_membarrier;
+    s->swizzled = (uint32_t)ogr_refcounting_swizzled();
 }
 
 void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak) {

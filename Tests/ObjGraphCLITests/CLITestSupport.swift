@@ -76,6 +76,7 @@ enum CLI {
 /// The JSON report `objgraph run --json` writes, decoded loosely for assertions.
 struct Report: Decodable {
     struct TypeRow: Decodable { var name: String; var count: Int; var bytes: Int }
+    struct GrowthRow: Decodable { var name: String; var count: Int; var delta: Int }
     struct Leak: Decodable { var type: String; var count: Int; var bytes: Int }
     struct Object: Decodable { var type: String; var address: String }
     struct Edge: Decodable { var from: Int; var to: Int; var label: String }
@@ -83,6 +84,7 @@ struct Report: Decodable {
     struct Chain: Decodable { var type: String; var chain: String }
     struct Exit: Decodable { var status: Int?; var signal: Int?; var description: String }
     var types: [TypeRow]
+    var growth: [GrowthRow]
     var leaks: [Leak]
     var cycles: [Cycle]
     var chains: [Chain]
@@ -97,6 +99,9 @@ struct Report: Decodable {
 
     func leaked(_ type: String) -> Int { leaks.first { $0.type == type }?.count ?? 0 }
     func live(_ type: String) -> Int { types.first { $0.name == type }?.count ?? 0 }
+    /// The live count in the growth table, which comes from the registry's counters (the
+    /// `types` table comes from the exit snapshot).
+    func counted(_ type: String) -> Int { growth.first { $0.name == type }?.count ?? 0 }
 
     /// Cycles of exactly these member types (in order), with these edge labels.
     func cycles(types: [String], labels: [String]) -> [Cycle] {

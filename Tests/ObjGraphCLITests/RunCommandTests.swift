@@ -89,6 +89,13 @@ final class RunCommandTests: CLITestCase {
         XCTAssertEqual(report.leaks.map(\.type), [])
         XCTAssertEqual(report.cycles.count, 0)
         XCTAssertTrue(result.stderr.contains("0 leaked objects"), result.stderr)
+        // Deinitialized shows still held by unowned references (swift_deallocClassInstance
+        // interposed by the agent): allocated, but neither live nor leaked.
+        XCTAssertEqual(report.live("Ticket"), 10)
+        XCTAssertEqual(report.counted("Ticket"), 10)
+        XCTAssertEqual(report.live("Show"), 0)
+        XCTAssertEqual(report.counted("Show"), 0, "the counters dropped each show at its deinit")
+        XCTAssertEqual(report.leaked("Show"), 0)
     }
 
     func testExitStatusIsPassedThroughAndExitStillReports() throws {

@@ -4,6 +4,27 @@ import CObjGraphRuntime
 
 private final class FactProbe { var a = 1; var b = 2 }
 
+private let swizzleFlagSymbol = "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly"
+private typealias ReleaseFunction = @convention(c) (UnsafeMutableRawPointer?) -> Void
+nonisolated(unsafe) private var originalRelease: ReleaseFunction?
+nonisolated(unsafe) private var routedReleases = 0
+/// Stands in for `_swift_release` while a test counts the releases routed through it. No ARC
+/// traffic of its own: it only touches two globals of trivial type. (Retains cannot be counted
+/// the same way: the fixed-up retain adapter calls the runtime's retain directly.)
+private let countingRelease: ReleaseFunction = { object in
+    routedReleases &+= 1
+    originalRelease!(object)
+}
+
+@inline(never)
+private func retainAndRelease(_ object: AnyObject, times: Int) {
+    let unmanaged = Unmanaged.passUnretained(object)
+    for _ in 0..<times {
+        _ = unmanaged.retain()
+        unmanaged.release()
+    }
+}
+
 /// The facts of ../shared/design/RUNTIME-FACTS.md that the C runtime relies on, each checked
 /// on the running toolchain, so a new Swift runtime that changes one fails here first.
 /// (Section 2, the retain-adapter crash, is shown in ObjGraphCLITests.testTheRetainFixUpIsNeeded;
@@ -13,16 +34,44 @@ final class RuntimeFactsTests: XCTestCase {
         try ObjGraph.startTracking()
     }
 
-    /// Section 1: libswiftCore exports the writable hook pointers, and installing the
-    /// allocation hook turns the runtime's swizzling flag on.
-    func testHookPointersAreExportedAndSwizzlingIsOn() throws {
+    /// Section 1: libswiftCore exports the writable hook pointers and the swizzling flag.
+    func testHookPointersAreExported() throws {
         for name in ["_swift_allocObject", "_swift_retain", "_swift_release", "_swift_release_n",
-                     "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly"] {
+                     "_swift_retain_n", "_swift_tryRetain", swizzleFlagSymbol] {
             XCTAssertNotNil(dlsym(nil, name), name)   // RTLD_DEFAULT
         }
-        _ = FactProbe()
-        let flag = try XCTUnwrap(dlsym(nil, "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly"))
-        XCTAssertEqual(flag.load(as: UInt8.self), 1)
+    }
+
+    /// Section 1, refined: the allocation entry points call the hook whenever the swizzling flag
+    /// is non-zero (and set it to 1 only when it is 0), while swift_retain and swift_release take
+    /// the swizzled path only when it is exactly 1. Tracking stores 2: allocations are recorded
+    /// and reference counting stays on the runtime's fast path. Checked here by counting the
+    /// releases that reach the `_swift_release` pointer with the flag at 2 and then at 1.
+    func testAllocationsAreHookedWhileRetainsStayUnswizzled() throws {
+        let flag = try XCTUnwrap(dlsym(nil, swizzleFlagSymbol)).assumingMemoryBound(to: UInt8.self)
+        XCTAssertEqual(flag.pointee, 2, "startTracking leaves the flag at 2")
+        var stats = ogr_stats()
+        ogr_get_stats(&stats)
+        XCTAssertEqual(stats.swizzled, 0)
+
+        let probe = FactProbe()
+        let raw = Unmanaged.passUnretained(probe).toOpaque()
+        XCTAssertEqual(ogr_is_tracked(raw), 1, "the allocation hook ran with the flag at 2")
+        XCTAssertEqual(flag.pointee, 2, "and the allocation did not set the flag back to 1")
+
+        let releasePointer = try XCTUnwrap(dlsym(nil, "_swift_release")).assumingMemoryBound(to: ReleaseFunction.self)
+        originalRelease = releasePointer.pointee
+        routedReleases = 0
+        releasePointer.pointee = countingRelease
+        retainAndRelease(probe, times: 100)
+        let unswizzled = routedReleases
+        flag.pointee = 1
+        retainAndRelease(probe, times: 100)
+        flag.pointee = 2
+        releasePointer.pointee = originalRelease!
+        let swizzled = routedReleases - unswizzled
+        XCTAssertEqual(unswizzled, 0, "with the flag at 2, no release goes through the hook pointer")
+        XCTAssertGreaterThanOrEqual(swizzled, 100, "with the flag at 1, every release does")
     }
 
     /// Section 3: every Swift object is freed with `free`, which ours interposes; the object
@@ -41,7 +90,7 @@ final class RuntimeFactsTests: XCTestCase {
     }
 
     /// Section 4: the metadata pointer is at +0 and the inline reference counts at +8, with the
-    /// bit layout the release hook decodes (unowned count in bits 1-31 with the runtime's +1,
+    /// bit layout the deallocation interposer decodes (unowned count in bits 1-31 with the runtime's +1,
     /// strong extra count in bits 33-62, side-table flag in bit 63).
     func testObjectHeaderAndInlineRefcountLayout() {
         let probe = FactProbe()

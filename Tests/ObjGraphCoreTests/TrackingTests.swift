@@ -152,7 +152,7 @@ final class TrackingTests: XCTestCase {
     }
 
     /// RUNTIME-FACTS 3: an object deinitialized while `unowned` references remain is not freed;
-    /// the registry must stop counting it at deinit (the release hook), and not count it twice
+    /// the registry must stop counting it at deinit (the swift_deallocClassInstance interposer), and not count it twice
     /// when it is finally freed.
     func testDeinitializedObjectsHeldByUnownedAreNotLive() {
         let before = ObjGraph.count("ZombieOwner")

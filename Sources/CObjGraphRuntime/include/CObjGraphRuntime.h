@@ -151,6 +151,7 @@ typedef struct {
     uint64_t deinit_seen;       ///< deinitialized objects kept as unowned zombies
     uint32_t threads;           ///< thread blocks in use
     uint32_t membarrier;        ///< 1 when the pause protocol uses membarrier(2)
+    uint32_t swizzled;          ///< 1 when retains and releases go through the runtime's swizzle adapters
 } ogr_stats;
 void ogr_get_stats(ogr_stats *stats);
 
