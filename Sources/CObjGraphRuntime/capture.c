@@ -213,6 +213,7 @@ static void visit_object(uintptr_t address, uint8_t state, void *context) {
     size_t block = ogr_block_size((void *)address);
     ogr_object o = {
         .address = address, .type = type, .size = (uint32_t)block, .header = UINT32_MAX,
+        .epoch = (uint32_t)(state >> OGR_EPOCH_SHIFT),
     };
     if ((state & OGR_ZOMBIE) || swift_isDeallocating((void *)address)) o.flags |= OGR_OBJ_DEINITIALIZED;
     o.strong = (o.flags & OGR_OBJ_DEINITIALIZED) ? 0 : (uint32_t)swift_retainCount((void *)address);
@@ -410,6 +411,9 @@ int ogr_capture(ogr_capture_result *out, uint32_t flags) {
     dl_iterate_phdr(scan_image, &roots);
     scan_threads(&roots, out, flags);
     release_ranks();
+    // Objects allocated from here on carry a new epoch: a later capture can tell them from
+    // an object this capture saw at the same address.
+    (void)ogr_advance_epoch();
     ogr_resume_world();
     if (self) self->suppress--;
     out->objects = s.objects.data; out->object_count = s.objects.count;
@@ -461,7 +465,7 @@ size_t ogr_retain_live(const uint64_t *addresses, size_t count, uint8_t *retaine
         void *object = (void *)(uintptr_t)addresses[i];
         retained[i] = 0;
         uint8_t *b = ((uintptr_t)object & 15) ? NULL : ogr_map_byte((uintptr_t)object, 0);
-        if (!b || ogr_map_load(b) != OGR_LIVE) continue;   // freed, or a zombie
+        if (!b || (ogr_map_load(b) & OGR_STATE_BITS) != OGR_LIVE) continue;   // freed, or a zombie
         if (swift_isDeallocating(object)) continue;
         if (swift_tryRetain(object)) { retained[i] = 1; n++; }
     }

@@ -113,7 +113,8 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
             uint32_t type = ogr_type_cached(t, (uintptr_t)metadata, 1);
             ogr_count(t, type, 1, (int64_t)ogr_block_size(object));
         }
-        ogr_map_store(b, OGR_LIVE);
+        uint32_t epoch = atomic_load_explicit(&ogr_epoch, memory_order_relaxed);
+        ogr_map_store(b, (uint8_t)(OGR_LIVE | ((epoch & 63u) << OGR_EPOCH_SHIFT)));
         ogr_map_touch(address);
         ogr_bump(t, &t->recorded);
     }
@@ -133,12 +134,13 @@ static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
 /// unowned reference goes).
 static void note_zombie(void *object) {
     uint8_t *b = ogr_map_byte((uintptr_t)object, 0);
-    if (!b || ogr_map_load(b) != OGR_LIVE) return;
+    if (!b || (ogr_map_load(b) & OGR_STATE_BITS) != OGR_LIVE) return;
     ogr_thread *t = ogr_self();
     if (!t) t = &ogr_shared_thread;
     ogr_enter(t);
-    if (ogr_map_load(b) == OGR_LIVE) {
-        ogr_map_store(b, OGR_LIVE | OGR_ZOMBIE);
+    uint8_t state = ogr_map_load(b);
+    if ((state & OGR_STATE_BITS) == OGR_LIVE) {
+        ogr_map_store(b, state | OGR_ZOMBIE);
         uint32_t type = ogr_type_cached(t, *(uintptr_t *)object, 0);
         if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(object));
         atomic_fetch_add(&ogr_diag.deinit_seen, 1);
@@ -366,6 +368,11 @@ out:
     pthread_mutex_unlock(&install_mutex);
     return rc;
 }
+
+_Atomic uint32_t ogr_epoch;
+
+uint32_t ogr_advance_epoch(void) { return atomic_fetch_add(&ogr_epoch, 1) + 1; }
+uint32_t ogr_current_epoch(void) { return atomic_load(&ogr_epoch); }
 
 int ogr_is_installed(void) { return atomic_load(&ogr_installed_flag); }
 void ogr_set_recording(int on) { atomic_store(&ogr_recording_flag, on ? 1 : 0); }

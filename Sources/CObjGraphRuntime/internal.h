@@ -28,6 +28,11 @@
 
 #define OGR_LIVE 1u
 #define OGR_ZOMBIE 2u
+#define OGR_STATE_BITS 3u
+// Bits 2-7: the allocation epoch (ogr_epoch modulo 64) the object was allocated in, so a check
+// can tell an object made since it began from an older one at a reused address.
+#define OGR_EPOCH_SHIFT 2
+extern _Atomic uint32_t ogr_epoch;
 
 typedef struct {
     uint8_t *bytes;          // OGR_LEAF_BYTES

@@ -3,12 +3,15 @@ import ObjGraph
 import Glibc
 #endif
 
-/// Which objects of `after` are new: their (address, type name) is not in `before`.
+/// Which objects of `after` are new: `before` has no object at that address, or one of another
+/// type, or one from another allocation epoch (malloc gave the address to a new object: with
+/// tests running in parallel, another test's freed object of the same type is a common case).
 enum NewObjects {
     static func mark(before: HeapSnapshot, after: HeapSnapshot) -> [Bool] {
         after.objects.indices.map { id in
             guard let old = before.object(at: after.objects[id].address) else { return true }
-            return before.type(of: old).name != after.type(of: id).name
+            return before.objects[old].allocationEpoch != after.objects[id].allocationEpoch
+                || before.type(of: old).name != after.type(of: id).name
         }
     }
 }
@@ -161,6 +164,11 @@ struct Explainer {
     mutating func explain(_ id: ObjectGraph.ObjectID) -> String {
         let graph = facts.graph
         let snapshot = graph.snapshot
+        // A global's chain explains more than a stack's (a stale word in another thread's frame
+        // can be nearer): when a global holds the object, show that chain.
+        if facts.fromGlobals[id], let chain = globalChain(to: id) {
+            return "    " + ChainText.line(chain, in: snapshot) + "\n"
+        }
         if facts.fromRoots[id], let chain = graph.findBackrefChain(to: id) {
             return "    " + ChainText.line(chain, in: snapshot) + "\n"
         }
@@ -195,6 +203,18 @@ struct Explainer {
             text += "    " + ChainText.line(chain, in: snapshot) + "\n"
         }
         return text
+    }
+
+    /// The shortest chain to `id` that starts at a global (or static) variable.
+    func globalChain(to id: ObjectGraph.ObjectID) -> ReferenceChain? {
+        let graph = facts.graph
+        func globalRoot(_ v: ObjectGraph.ObjectID) -> HeapSnapshot.Root? {
+            graph.roots(of: v).filter { $0.kind == .global }.min { $0.name < $1.name }
+        }
+        if let root = globalRoot(id) { return ReferenceChain(root: root, objects: [id], edges: []) }
+        guard var chain = graph.findBackrefChain(to: id, where: { globalRoot($0) != nil }) else { return nil }
+        chain.root = globalRoot(chain.objects[0])
+        return chain
     }
 
     func describe(_ id: ObjectGraph.ObjectID) -> String {

@@ -32,6 +32,29 @@ final class GraphTests: XCTestCase {
         return (cycle.members.map { s.type(of: $0).shortName }, cycle.edges.map { s.label(of: $0) })
     }
 
+    /// malloc hands a freed block to the next object of the same size: the allocation epoch
+    /// (advanced by every capture) tells the new object from the old one at that address.
+    func testAllocationEpochTellsAReusedAddressApart() throws {
+        final class Reused { var value = 0 }
+        var old: Reused? = Reused()
+        let address = UInt64(UInt(bitPattern: Unmanaged.passUnretained(old!).toOpaque()))
+        let first = try ObjGraph.snapshot()
+        let oldID = try XCTUnwrap(first.object(at: address))
+        old = nil
+        var made: [Reused] = []
+        for _ in 0..<64 {   // until malloc gives the same block back
+            made.append(Reused())
+            if UInt64(UInt(bitPattern: Unmanaged.passUnretained(made.last!).toOpaque())) == address { break }
+        }
+        try XCTSkipUnless(made.contains { UInt64(UInt(bitPattern: Unmanaged.passUnretained($0).toOpaque())) == address },
+                          "malloc did not reuse the block")
+        let second = try ObjGraph.snapshot()
+        let newID = try XCTUnwrap(second.object(at: address))
+        XCTAssertEqual(first.type(of: oldID).name, second.type(of: newID).name)
+        XCTAssertNotEqual(first.objects[oldID].allocationEpoch, second.objects[newID].allocationEpoch)
+        withExtendedLifetime(made) {}
+    }
+
     func testPairCycles() throws {
         let (graph, groups) = try leaks { makeLeakedPairs(3) }
         XCTAssertEqual(groups.count, 3)

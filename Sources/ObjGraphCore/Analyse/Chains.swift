@@ -6,6 +6,12 @@ public struct ReferenceChain: Sendable, Equatable {
     public var objects: [ObjectGraph.ObjectID]
     /// `edges[i]` goes from `objects[i]` to `objects[i + 1]`.
     public var edges: [HeapSnapshot.Edge]
+
+    public init(root: HeapSnapshot.Root?, objects: [ObjectGraph.ObjectID], edges: [HeapSnapshot.Edge]) {
+        self.root = root
+        self.objects = objects
+        self.edges = edges
+    }
 }
 
 extension ObjectGraph {

@@ -22,86 +22,116 @@ extension ObjectGraph {
     public func cycles(among subset: [Bool]? = nil) -> [RetainCycle] {
         let components = stronglyConnectedComponents(among: subset)
         var result: [RetainCycle] = []
-        for component in components {
-            if component.count == 1 {
-                let only = Int(component[0])
-                guard outgoing(only).contains(where: { $0.kind.isStrong && Int($0.to) == only }) else { continue }
-            }
-            result.append(makeCycle(component))
+        for c in 0..<components.count where isCycle(components.members(of: c)) {
+            result.append(makeCycle(Array(components.members(of: c))))
         }
         result.sort { snapshot.objects[$0.members[0]].address < snapshot.objects[$1.members[0]].address }
         return result
     }
 
-    /// Tarjan's algorithm, iterative (deep object chains must not overflow the stack).
-    /// Components come out in reverse topological order.
-    func stronglyConnectedComponents(among subset: [Bool]? = nil) -> [[Int32]] {
-        let n = count
-        var index = [Int32](repeating: -1, count: n)
-        var low = [Int32](repeating: 0, count: n)
-        var onStack = [Bool](repeating: false, count: n)
-        var stack: [Int32] = []
-        var components: [[Int32]] = []
-        var counter: Int32 = 0
-        // Work stack of (node, next edge position).
-        var work: [(node: Int32, edge: Int32)] = []
-        for start in 0..<n where index[start] < 0 && (subset?[start] ?? true) {
-            work.append((Int32(start), outStart[start]))
-            index[start] = counter; low[start] = counter; counter += 1
-            stack.append(Int32(start)); onStack[start] = true
-            while !work.isEmpty {
-                let top = work.count - 1
-                let v = Int(work[top].node)
-                var e = Int(work[top].edge)
-                let end = Int(outStart[v + 1])
-                var descended = false
-                while e < end {
-                    let edge = snapshot.edges[e]
-                    e += 1
-                    let w = Int(edge.to)
-                    guard edge.kind.isStrong, subset?[w] ?? true else { continue }
-                    if index[w] < 0 {
-                        work[top].edge = Int32(e)
-                        index[w] = counter; low[w] = counter; counter += 1
-                        stack.append(Int32(w)); onStack[w] = true
-                        work.append((Int32(w), outStart[w]))
-                        descended = true
-                        break
-                    } else if onStack[w] {
-                        low[v] = min(low[v], index[w])
-                    }
-                }
-                if descended { continue }
-                work.removeLast()
-                if low[v] == index[v] {
-                    var component: [Int32] = []
-                    while true {
-                        let w = stack.removeLast()
-                        onStack[Int(w)] = false
-                        component.append(w)
-                        if Int(w) == v { break }
-                    }
-                    components.append(component)
-                }
-                if let parent = work.last {
-                    low[Int(parent.node)] = min(low[Int(parent.node)], low[v])
-                }
-            }
-        }
-        return components
+    /// True when `component` (one strongly connected component) is a retain cycle: more than
+    /// one member, or one member that refers to itself strongly.
+    func isCycle(_ component: ArraySlice<Int32>) -> Bool {
+        if component.count > 1 { return true }
+        let only = component[component.startIndex]
+        return strongTo[Int(strongStart[Int(only)])..<Int(strongStart[Int(only) + 1])].contains(only)
     }
 
-    /// Orders a component as a walk from its lowest-address member along strong edges
-    /// (depth-first, edges in offset order), so the same cycle always prints the same way.
+    /// Strongly connected components in flat arrays (no array per component): component `c`'s
+    /// members are `members[start[c]..<start[c + 1]]`, and `componentOf[i]` is object `i`'s
+    /// component (-1 outside the subset).
+    struct Components {
+        var componentOf: [Int32]
+        var start: [Int32]
+        var members: [Int32]
+        var count: Int { start.count - 1 }
+        func members(of c: Int) -> ArraySlice<Int32> { members[Int(start[c])..<Int(start[c + 1])] }
+    }
+
+    /// Tarjan's algorithm over strong edges, iterative (deep object chains must not overflow the
+    /// stack). Components come out in reverse topological order.
+    func stronglyConnectedComponents(among subset: [Bool]? = nil) -> Components {
+        let n = count
+        var componentStart: [Int32] = [0]
+        let included = subset ?? [Bool](repeating: true, count: n)
+        // Scratch in one allocation: per object its component, Tarjan index and low link, the
+        // members in component order, the Tarjan stack and the work stack (node, next edge).
+        // None of the stacks ever holds more than n entries.
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 7 * max(n, 1))
+        defer { scratch.deallocate() }
+        let componentOf = scratch, index = scratch + n, low = scratch + 2 * n, members = scratch + 3 * n
+        let stack = scratch + 4 * n, workNode = scratch + 5 * n, workEdge = scratch + 6 * n
+        componentOf.initialize(repeating: -1, count: n)
+        index.initialize(repeating: -1, count: n)
+        var onStack = [Bool](repeating: false, count: n)
+        var memberCount = 0
+        strongStart.withUnsafeBufferPointer { start in
+        strongTo.withUnsafeBufferPointer { to in
+            var counter: Int32 = 0
+            var stackTop = 0, workTop = 0
+            for root in 0..<n where index[root] < 0 && included[root] {
+                workNode[0] = Int32(root); workEdge[0] = start[root]; workTop = 1
+                index[root] = counter; low[root] = counter; counter += 1
+                stack[stackTop] = Int32(root); stackTop += 1; onStack[root] = true
+                while workTop > 0 {
+                    let v = Int(workNode[workTop - 1])
+                    var e = Int(workEdge[workTop - 1])
+                    let end = Int(start[v + 1])
+                    var descended = false
+                    while e < end {
+                        let w = Int(to[e])
+                        e += 1
+                        guard included[w] else { continue }
+                        if index[w] < 0 {
+                            workEdge[workTop - 1] = Int32(e)
+                            index[w] = counter; low[w] = counter; counter += 1
+                            stack[stackTop] = Int32(w); stackTop += 1; onStack[w] = true
+                            workNode[workTop] = Int32(w); workEdge[workTop] = start[w]; workTop += 1
+                            descended = true
+                            break
+                        } else if onStack[w] {
+                            low[v] = min(low[v], index[w])
+                        }
+                    }
+                    if descended { continue }
+                    workTop -= 1
+                    if low[v] == index[v] {
+                        let component = Int32(componentStart.count - 1)
+                        while true {
+                            stackTop -= 1
+                            let w = Int(stack[stackTop])
+                            onStack[w] = false
+                            members[memberCount] = Int32(w); memberCount += 1
+                            componentOf[w] = component
+                            if w == v { break }
+                        }
+                        componentStart.append(Int32(memberCount))
+                    }
+                    if workTop > 0 {
+                        let parent = Int(workNode[workTop - 1])
+                        low[parent] = min(low[parent], low[v])
+                    }
+                }
+            }
+        } }
+        return Components(componentOf: Array(UnsafeBufferPointer(start: componentOf, count: n)), start: componentStart,
+                          members: Array(UnsafeBufferPointer(start: members, count: memberCount)))
+    }
+
+    /// Orders a component as a walk from its canonical start (``cycleStartRank(_:)``) along
+    /// strong edges (depth-first, edges in offset order), so the same cycle always prints the
+    /// same way.
     func makeCycle(_ component: [Int32]) -> RetainCycle {
         if component.count == 2 { return makePairCycle(Int(component[0]), Int(component[1])) }
+        let order = cycleOrder(component[...])
+        return RetainCycle(members: order, edges: cycleEdges(order),
+                           bytes: order.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
+    }
+
+    /// The members of a strongly connected component in cycle order (see ``makeCycle(_:)``).
+    func cycleOrder(_ component: ArraySlice<Int32>) -> [Int] {
         let members = SmallIDSet(component.lazy.map(Int.init))
-        func rank(_ id: Int) -> (Int, String, UInt64) {
-            let type = snapshot.type(of: id)
-            let isUserClass = type.kind == .classInstance && !type.name.hasSuffix(" storage")
-            return (isUserClass ? 0 : 1, type.name, snapshot.objects[id].address)
-        }
-        let start = component.lazy.map(Int.init).min { rank($0) < rank($1) }!
+        let start = component.lazy.map(Int.init).min { cycleStartRank($0) < cycleStartRank($1) }!
         var order: [Int] = []
         var seen = SmallIDSet([])
         var stack = [start]
@@ -112,20 +142,19 @@ extension ObjectGraph {
             let next = outgoing(v).filter { $0.kind.isStrong && members.contains(Int($0.to)) }.map { Int($0.to) }
             stack.append(contentsOf: next.reversed())
         }
-        let edges = order.flatMap { v in outgoing(v).filter { $0.kind.isStrong && members.contains(Int($0.to)) } }
-        let bytes = order.reduce(0) { $0 + Int(snapshot.objects[$1].size) }
-        return RetainCycle(members: order, edges: edges, bytes: bytes)
+        return order
+    }
+
+    /// The strong edges among `order`'s members, by member in that order, then offset.
+    func cycleEdges(_ order: [Int]) -> [HeapSnapshot.Edge] {
+        let members = SmallIDSet(order)
+        return order.flatMap { v in outgoing(v).filter { $0.kind.isStrong && members.contains(Int($0.to)) } }
     }
 
     /// ``makeCycle(_:)`` for the most common leak, two objects holding each other, without
     /// building sets: the same canonical start and edge order.
     private func makePairCycle(_ a: Int, _ b: Int) -> RetainCycle {
-        func rank(_ id: Int) -> (Int, String, UInt64) {
-            let type = snapshot.type(of: id)
-            let isUserClass = type.kind == .classInstance && !type.name.hasSuffix(" storage")
-            return (isUserClass ? 0 : 1, type.name, snapshot.objects[id].address)
-        }
-        let (first, second) = rank(a) <= rank(b) ? (a, b) : (b, a)
+        let (first, second) = cycleStartRank(a) <= cycleStartRank(b) ? (a, b) : (b, a)
         var edges: [HeapSnapshot.Edge] = []
         for edge in outgoing(first) where edge.kind.isStrong && (Int(edge.to) == second || Int(edge.to) == first) {
             edges.append(edge)
@@ -135,5 +164,31 @@ extension ObjectGraph {
         }
         return RetainCycle(members: [first, second], edges: edges,
                            bytes: Int(snapshot.objects[first].size) + Int(snapshot.objects[second].size))
+    }
+}
+
+extension ObjectGraph {
+    /// Which member a cycle starts from: a class instance before runtime storage, closure
+    /// contexts and boxes, then the smallest type name, then the lowest address. Type names are
+    /// ranked once per graph (``typeOrder``), so comparing two objects touches no string.
+    func cycleStartRank(_ id: Int) -> (Int32, UInt64) {
+        let object = snapshot.objects[id]
+        return (typeOrder[Int(object.typeIndex)], object.address)
+    }
+
+    /// Rank of each type for ``cycleStartRank(_:)``.
+    static func typeOrder(_ types: [HeapSnapshot.TypeInfo]) -> [Int32] {
+        func key(_ t: Int) -> (Int, String) {
+            let isUserClass = types[t].kind == .classInstance && !types[t].name.hasSuffix(" storage")
+            return (isUserClass ? 0 : 1, types[t].name)
+        }
+        let sorted = types.indices.sorted { key($0) < key($1) }
+        var order = [Int32](repeating: 0, count: types.count)
+        var rank: Int32 = 0
+        for (position, type) in sorted.enumerated() {
+            if position > 0 && key(sorted[position - 1]) != key(type) { rank += 1 }
+            order[type] = rank   // types with the same name rank the same: the address decides
+        }
+        return order
     }
 }

@@ -30,85 +30,162 @@ extension ObjectGraph {
     /// ``leakingObjects()`` not counting one strong reference the caller holds on each of
     /// `discountingRetains`.
     public func leakingObjects(discountingRetains: Set<ObjectID>) -> [LeakGroup] {
-        let reachable = reachableFromRoots(excluding: retainClosedCycleMembers(discounting: discountingRetains))
-        let leaked = (0..<count).map { !reachable[$0] && !snapshot.objects[$0].isZombie }
-        let components = stronglyConnectedComponents(among: leaked)
-        var componentOf = [Int32](repeating: -1, count: count)
-        for (index, component) in components.enumerated() {
-            for member in component { componentOf[Int(member)] = Int32(index) }
-        }
-        // A component is a top when no other leaked component refers to it.
-        var referenced = [Bool](repeating: false, count: components.count)
-        for (index, component) in components.enumerated() {
-            for member in component {
-                for edge in outgoing(Int(member)) where edge.kind.isStrong {
-                    let target = componentOf[Int(edge.to)]
-                    if target >= 0 && Int(target) != index { referenced[Int(target)] = true }
-                }
-            }
-        }
-        var tops = components.indices.filter { !referenced[$0] }
-        var lowest = [UInt64](repeating: 0, count: components.count)
-        for top in tops { lowest[top] = components[top].lazy.map { self.snapshot.objects[Int($0)].address }.min()! }
-        tops.sort { lowest[$0] < lowest[$1] }
-        var assigned = [Bool](repeating: false, count: count)
-        var groups: [LeakGroup] = []
-        for top in tops {
-            let component = components[top]
-            let isCycle = component.count > 1 || outgoing(Int(component[0])).contains {
-                $0.kind.isStrong && $0.to == component[0]
-            }
-            let cycle = isCycle ? makeCycle(component) : nil
-            let topMembers = cycle?.members ?? [Int(component[0])]
-            var members: [Int] = []
-            for m in topMembers { assigned[m] = true }
-            members.append(contentsOf: topMembers)
-            var index = 0
-            while index < members.count {
-                let v = members[index]; index += 1
-                for edge in outgoing(v) where edge.kind.isStrong && leaked[Int(edge.to)] && !assigned[Int(edge.to)] {
-                    assigned[Int(edge.to)] = true
-                    members.append(Int(edge.to))
-                }
-            }
-            let bytes = members.reduce(0) { $0 + Int(snapshot.objects[$1].size) }
-            groups.append(LeakGroup(cycle: cycle, tops: topMembers, members: members, bytes: bytes))
-        }
-        return groups
-    }
-
-    /// Members of retain cycles that nothing outside can be holding: every member's strong
-    /// retain count is exactly the number of strong references to it from other members. Such
-    /// a cycle is garbage even when a conservatively scanned root seems to reach it (a stale
-    /// word on a stack retains nothing), so stale stack words cannot hide it.
-    func retainClosedCycleMembers(discounting callerRetains: Set<ObjectID> = []) -> [Bool] {
-        var closed = [Bool](repeating: false, count: count)
-        var component = [Int32](repeating: -1, count: count)
-        let components = stronglyConnectedComponents()
-        for (index, members) in components.enumerated() where members.count > 1 || outgoing(Int(members[0])).contains(where: { $0.kind.isStrong && $0.to == members[0] }) {
-            for m in members { component[Int(m)] = Int32(index) }
-        }
-        // Strong references from inside each object's own cycle (each object is in one component,
-        // so one array serves them all).
-        var inside = [Int](repeating: 0, count: count)
-        for (index, members) in components.enumerated() where component[Int(members[0])] == Int32(index) {
-            for m in members {
-                for edge in outgoing(Int(m)) where edge.kind.isStrong && component[Int(edge.to)] == Int32(index) {
-                    inside[Int(edge.to)] += 1
-                }
-            }
-            let isClosed = members.allSatisfy { m in
-                let object = snapshot.objects[Int(m)]
-                let strong = Int(object.strongCount) - (callerRetains.contains(Int(m)) ? 1 : 0)
-                return !object.isZombie && strong > 0 && strong == inside[Int(m)]
-            }
-            if isClosed { for m in members { closed[Int(m)] = true } }
-        }
-        return closed
+        let forest = leakForest(discountingRetains: discountingRetains)
+        return (0..<forest.count).map { group($0, of: forest) }
     }
 
     /// Every leaked object (the members of all ``leakingObjects()`` groups).
     public func leakedObjectIDs() -> [ObjectID] {
-        leakingObjects().flatMap(\.members).sorted()
+        leakForest().members.map(Int.init).sorted()
+    }
+
+    /// The leak analysis behind ``leakingObjects()``, in flat arrays: one strongly-connected-
+    /// components pass, one reachability pass, then the groups, with no allocation per group
+    /// except for cycles of more than two objects.
+    func leakForest(discountingRetains callerRetains: Set<ObjectID> = []) -> LeakForest {
+        let n = count
+        let objects = snapshot.objects
+        // Zombies are neither live nor leaked: components are taken among the other objects.
+        // A component is all reachable or all unreachable, so the leaked objects are a union of
+        // these components and one Tarjan pass serves both questions below.
+        let live = objects.map { !$0.isZombie }
+        let components = stronglyConnectedComponents(among: live)
+        let componentOf = components.componentOf
+        var cyclic = [Bool](repeating: false, count: components.count)
+        var closed = [Bool](repeating: false, count: n)
+        var inside = [Int32](repeating: 0, count: n)
+        var leaked = [Bool](repeating: false, count: n)
+        var isTop = [Bool](repeating: false, count: components.count)
+        var forest = LeakForest(objectCount: n)
+
+        strongStart.withUnsafeBufferPointer { start in
+        strongTo.withUnsafeBufferPointer { to in
+        objects.withUnsafeBufferPointer { objects in
+        componentOf.withUnsafeBufferPointer { componentOf in
+            // Retain-closed cycles: every member's strong count is exactly the number of strong
+            // references from inside the cycle. Such a cycle is garbage even when a
+            // conservatively scanned root (a stale stack word) seems to reach it.
+            for c in 0..<components.count {
+                let members = components.members(of: c)
+                guard isCycle(members) else { continue }
+                cyclic[c] = true
+                for v in members {
+                    for e in Int(start[Int(v)])..<Int(start[Int(v) + 1]) where componentOf[Int(to[e])] == Int32(c) {
+                        inside[Int(to[e])] += 1
+                    }
+                }
+                let isClosed = members.allSatisfy { v in
+                    let held = !callerRetains.isEmpty && callerRetains.contains(Int(v)) ? 1 : 0
+                    let strong = Int(objects[Int(v)].strongCount) - held
+                    return strong > 0 && strong == Int(inside[Int(v)])
+                }
+                if isClosed { for v in members { closed[Int(v)] = true } }
+            }
+
+            let reachable = reachableFromRoots(excluding: closed)
+            for i in 0..<n where !reachable[i] && live[i] { leaked[i] = true }
+
+            // A leaked component is a top when no other leaked component refers to it. A
+            // retain-closed cycle is always a top: its retain counts are all explained inside
+            // it, so a word elsewhere that holds a member's address (a stale word in a malloc
+            // block's slack) is no reference, and must not hide the cycle inside another group.
+            for v in 0..<n where leaked[v] { isTop[Int(componentOf[v])] = true }
+            for v in 0..<n where leaked[v] {
+                for e in Int(start[v])..<Int(start[v + 1]) {
+                    let w = Int(to[e])
+                    if leaked[w] && !closed[w] && componentOf[w] != componentOf[v] { isTop[Int(componentOf[w])] = false }
+                }
+            }
+
+            // Groups in the order of their tops' lowest addresses: objects are in address
+            // order, so that is the order in which a scan meets each top component first.
+            forest.members.reserveCapacity(leaked.lazy.filter { $0 }.count)
+            for first in 0..<n where leaked[first] && forest.groupOf[first] < 0 && isTop[Int(componentOf[first])] {
+                let c = Int(componentOf[first])
+                let members = components.members(of: c)
+                let g = Int32(forest.count)
+                let groupStart = forest.members.count
+                if !cyclic[c] {
+                    forest.members.append(Int32(first))
+                } else if members.count == 2 {
+                    let a = Int(members[members.startIndex]), b = Int(members[members.startIndex + 1])
+                    let (x, y) = cycleStartRank(a) <= cycleStartRank(b) ? (a, b) : (b, a)
+                    forest.members.append(Int32(x))
+                    forest.members.append(Int32(y))
+                } else {
+                    forest.members.append(contentsOf: cycleOrder(members).lazy.map(Int32.init))
+                }
+                let topCount = forest.members.count - groupStart
+                for i in groupStart..<forest.members.count { forest.groupOf[Int(forest.members[i])] = g }
+                // Everything the tops keep alive, breadth-first, edges in offset order.
+                var next = groupStart
+                while next < forest.members.count {
+                    let v = Int(forest.members[next]); next += 1
+                    for e in Int(start[v])..<Int(start[v + 1]) {
+                        let w = Int(to[e])
+                        guard leaked[w] && forest.groupOf[w] < 0 && !(closed[w] && componentOf[w] != Int32(c)) else { continue }
+                        forest.groupOf[w] = g
+                        forest.members.append(Int32(w))
+                    }
+                }
+                var bytes = 0
+                for i in groupStart..<forest.members.count { bytes += Int(objects[Int(forest.members[i])].size) }
+                forest.closeGroup(topCount: topCount, isCycle: cyclic[c], bytes: bytes)
+            }
+        } } } }
+        return forest
+    }
+
+    /// Group `g` of `forest` as a ``LeakGroup``.
+    func group(_ g: Int, of forest: LeakForest) -> LeakGroup {
+        let tops = forest.tops(of: g).map(Int.init)
+        let cycle = forest.isCycle[g]
+            ? RetainCycle(members: tops, edges: cycleEdges(tops),
+                          bytes: tops.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
+            : nil
+        return LeakGroup(cycle: cycle, tops: tops, members: forest.members(of: g).map(Int.init), bytes: forest.bytes[g])
+    }
+}
+
+/// Leak groups in flat arrays (see ``ObjectGraph/leakForest(discountingRetains:)``): a program
+/// that leaked 100,000 pairs is reported from these few arrays, not from 100,000 ``LeakGroup``
+/// values with arrays of their own.
+struct LeakForest {
+    /// Group `g`'s members are `members[memberStart[g]..<memberStart[g + 1]]`: its tops first
+    /// (the cycle in cycle order, or the one unreferenced object), then what they keep alive.
+    var memberStart: [Int32] = [0]
+    var members: [Int32] = []
+    /// How many of each group's first members are its tops.
+    var topCount: [Int32] = []
+    var isCycle: [Bool] = []
+    var bytes: [Int] = []
+    /// The group of each object, -1 for objects that did not leak.
+    var groupOf: [Int32]
+
+    init(objectCount: Int) {
+        groupOf = [Int32](repeating: -1, count: objectCount)
+    }
+
+    /// The forest of groups computed elsewhere (for reports over a chosen subset of groups).
+    init(groups: [LeakGroup], objectCount: Int) {
+        self.init(objectCount: objectCount)
+        for group in groups {
+            for m in group.members where groupOf[m] < 0 { groupOf[m] = Int32(count) }
+            members.append(contentsOf: group.members.lazy.map(Int32.init))
+            closeGroup(topCount: group.tops.count, isCycle: group.cycle != nil, bytes: group.bytes)
+        }
+    }
+
+    var count: Int { topCount.count }
+    var leakedBytes: Int { bytes.reduce(0, +) }
+    func members(of g: Int) -> ArraySlice<Int32> { members[Int(memberStart[g])..<Int(memberStart[g + 1])] }
+    func tops(of g: Int) -> ArraySlice<Int32> { members[Int(memberStart[g])..<Int(memberStart[g]) + Int(topCount[g])] }
+
+    /// Ends the group whose members were just appended.
+    mutating func closeGroup(topCount: Int, isCycle: Bool, bytes: Int) {
+        memberStart.append(Int32(members.count))
+        self.topCount.append(Int32(topCount))
+        self.isCycle.append(isCycle)
+        self.bytes.append(bytes)
     }
 }

@@ -15,6 +15,13 @@ public final class ObjectGraph: Sendable {
     /// Indices into `snapshot.roots` of the roots that point at object `i`.
     let rootStart: [Int32]
     let rootRefs: [Int32]
+    /// Rank of each type for choosing where a cycle starts (``cycleStartRank(_:)``).
+    let typeOrder: [Int32]
+    /// CSR of strong references only (strong and conservative edges), targets only: what the
+    /// reachability, cycle and leak passes walk. Object `i`'s strong targets are
+    /// `strongTo[strongStart[i]..<strongStart[i+1]]`, in offset order.
+    let strongStart: [Int32]
+    let strongTo: [Int32]
 
     public init(_ snapshot: HeapSnapshot) {
         self.snapshot = snapshot
@@ -50,6 +57,20 @@ public final class ObjectGraph: Sendable {
         self.inEdges = inEdges
         self.rootStart = rootStart
         self.rootRefs = rootRefs
+        self.typeOrder = ObjectGraph.typeOrder(snapshot.types)
+        var strongStart = [Int32](repeating: 0, count: n + 1)
+        var strongTo: [Int32] = []
+        strongTo.reserveCapacity(snapshot.edges.count)
+        snapshot.edges.withUnsafeBufferPointer { edges in
+            for i in 0..<n {
+                for e in Int(outStart[i])..<Int(outStart[i + 1]) where edges[e].kind.isStrong {
+                    strongTo.append(edges[e].to)
+                }
+                strongStart[i + 1] = Int32(strongTo.count)
+            }
+        }
+        self.strongStart = strongStart
+        self.strongTo = strongTo
     }
 
     /// Number of objects.
@@ -87,9 +108,8 @@ public final class ObjectGraph: Sendable {
 
     /// All objects of the type whose qualified or short name is `typeName`.
     public func objects(ofType typeName: String) -> [ObjectID] {
-        let matching = Set(snapshot.types.indices.filter {
-            snapshot.types[$0].name == typeName || snapshot.types[$0].shortName == typeName
-        }.map(Int32.init))
-        return snapshot.objects.indices.filter { matching.contains(snapshot.objects[$0].typeIndex) }
+        let matching = snapshot.types.map { $0.name == typeName || $0.shortName == typeName }
+        guard matching.contains(true) else { return [] }
+        return snapshot.objects.indices.filter { matching[Int(snapshot.objects[$0].typeIndex)] }
     }
 }

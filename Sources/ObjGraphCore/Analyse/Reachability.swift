@@ -19,12 +19,15 @@ extension ObjectGraph {
             reachable[Int(root.target)] = true
             stack.append(root.target)
         }
-        while let next = stack.popLast() {
-            for edge in outgoing(Int(next)) where edge.kind.isStrong && !reachable[Int(edge.to)] {
-                reachable[Int(edge.to)] = true
-                stack.append(edge.to)
+        strongStart.withUnsafeBufferPointer { start in
+        strongTo.withUnsafeBufferPointer { to in
+            while let next = stack.popLast() {
+                for e in Int(start[Int(next)])..<Int(start[Int(next) + 1]) where !reachable[Int(to[e])] {
+                    reachable[Int(to[e])] = true
+                    stack.append(to[e])
+                }
             }
-        }
+        } }
         if let excluded { for i in 0..<count where excluded[i] { reachable[i] = false } }
         return reachable
     }

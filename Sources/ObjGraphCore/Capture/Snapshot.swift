@@ -56,18 +56,20 @@ struct SnapshotBuilder {
             snapshotObjects.append(HeapSnapshot.Object(
                 address: o.address, typeIndex: typeMap[registryType], size: o.size,
                 strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0, weakCount: o.weak > 0 ? o.weak - 1 : 0,
-                isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0))
+                isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0, allocationEpoch: UInt8(truncatingIfNeeded: o.epoch)))
         }
 
         var labeller = EdgeLabeller(descriptions: descriptions)
         var snapshotEdges: [HeapSnapshot.Edge] = []
         snapshotEdges.reserveCapacity(edges.count)
+        var header: [UInt64] = []
+        var headerOf = UInt32.max   // the object whose header words `header` holds
         for e in edges {
             let from = objects[Int(e.from)]
-            var header: [UInt64] = []
-            if from.header != UInt32.max {
+            if from.header != UInt32.max && headerOf != e.from {
                 let start = Int(from.header) * 6
                 header = Array(headers[start..<start + 6])
+                headerOf = e.from
             }
             let (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset),
                                                previousWord: e.previous_word, header: header)
@@ -107,14 +109,14 @@ extension SnapshotBuilder {
     func nameClassArrays(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
                          edges: [HeapSnapshot.Edge], registryTypes: [Int], descriptions: [TypeDescription]) {
         var renamed = TypeRenamer()
+        let isAnyObjectArray = descriptions.map(\.isAnyObjectArrayStorage)
         var index = 0
         while index < edges.count {
             let from = Int(edges[index].from)
             var end = index
             while end < edges.count && Int(edges[end].from) == from { end += 1 }
             defer { index = end }
-            let description = descriptions[registryTypes[from]]
-            guard description.isAnyObjectArrayStorage else { continue }
+            guard isAnyObjectArray[registryTypes[from]] else { continue }
             let elementTypes = Set(edges[index..<end].map { objects[Int($0.to)].typeIndex })
             guard elementTypes.count == 1, let element = elementTypes.first else { continue }
             let elementInfo = types[Int(element)]
@@ -135,10 +137,11 @@ extension SnapshotBuilder {
                              edges: UnsafeBufferPointer<ogr_edge>) {
         var functionNames: [UInt64: String?] = [:]
         var renamed = TypeRenamer()
-        var done = Set<UInt32>()
-        for e in edges where !done.contains(e.to) {
+        var done = [Bool](repeating: false, count: objects.count)
+        var isContext = types.map { $0.kind == .closureContext }
+        for e in edges where !done[Int(e.to)] {
             let target = Int(e.to)
-            guard types[Int(objects[target].typeIndex)].kind == .closureContext, e.previous_word != 0 else { continue }
+            guard isContext[Int(objects[target].typeIndex)], e.previous_word != 0 else { continue }
             let name: String?
             if let known = functionNames[e.previous_word] {
                 name = known
@@ -147,11 +150,12 @@ extension SnapshotBuilder {
                 functionNames[e.previous_word] = name
             }
             guard let name else { continue }
-            done.insert(e.to)
+            done[target] = true
             objects[target].typeIndex = renamed.index(
                 of: HeapSnapshot.TypeInfo(name: "closure context of \(name)",
                                           shortName: "closure context of \(TypeCatalog.shortName(name))", kind: .closureContext),
                 in: &types)
+            while isContext.count < types.count { isContext.append(true) }
         }
     }
 }
@@ -172,32 +176,72 @@ struct TypeRenamer {
 
 /// Labels edges, interning label strings and caching per (type, offset) wherever the label
 /// cannot depend on the neighbouring words.
+///
+/// Per edge this touches only plain values: a per-type plan (no `TypeDescription` copy, so no
+/// reference counting) and a direct-mapped cache indexed by a multiplicative hash of (type,
+/// offset). The descriptions are consulted once per distinct label.
 struct EdgeLabeller {
     let descriptions: [TypeDescription]
     private(set) var labels: [String] = []
     private var interned: [String: Int32] = [:]
-    private struct Key: Hashable { var type: Int; var offset: Int; var context: UInt64 }
-    private var cache: [Key: (Int32, HeapSnapshot.EdgeKind)] = [:]
 
-    init(descriptions: [TypeDescription]) { self.descriptions = descriptions }
+    /// How a type's edges are labelled.
+    private struct Plan {
+        /// Byte offset of element 0 for arrays of class references, -1 otherwise.
+        var arrayStart: Int32 = -1
+        var arrayKind: HeapSnapshot.EdgeKind = .conservative
+        /// The label depends on the object's header words (dictionary and set storage).
+        var wantsHeader = false
+        /// The label depends on the word before the reference (a stored closure's function).
+        var usesPreviousWord = false
+    }
+    private var plans: [Plan?]
+
+    /// Direct-mapped cache of (type, offset, previous word) -> (label, kind); a miss or a
+    /// collision asks the description, so it is never wrong, only sometimes slower.
+    private struct Slot { var type: Int32 = -1; var offset: Int32 = 0; var context: UInt64 = 0; var label: Int32 = 0; var kind: HeapSnapshot.EdgeKind = .strong }
+    private var slots = [Slot](repeating: Slot(), count: 4096)
+
+    init(descriptions: [TypeDescription]) {
+        self.descriptions = descriptions
+        plans = [Plan?](repeating: nil, count: descriptions.count)
+    }
+
+    private mutating func plan(_ type: Int) -> Plan {
+        if let known = plans[type] { return known }
+        let description = descriptions[type]
+        var plan = Plan()
+        if let elements = description.arrayElements, elements.stride == 8 {
+            plan.arrayStart = Int32(elements.start)
+            plan.arrayKind = description.label(offset: elements.start).kind
+        }
+        plan.wantsHeader = description.wantsHeaderWords
+        plan.usesPreviousWord = description.labelsUsePreviousWord
+        plans[type] = plan
+        return plan
+    }
 
     mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
-        let description = descriptions[type]
+        let plan = plan(type)
         // Plain reference arrays: `[i]` is computed on demand from a negative label.
-        if let elements = description.arrayElements, elements.stride == 8, offset >= elements.start {
-            let (_, kind) = description.label(offset: elements.start)
-            return (-Int32((offset - elements.start) / 8) - 1, kind)
+        if plan.arrayStart >= 0 && offset >= Int(plan.arrayStart) {
+            return (-Int32((offset - Int(plan.arrayStart)) / 8) - 1, plan.arrayKind)
         }
-        if description.wantsHeaderWords {
-            let (text, kind) = description.label(offset: offset, previousWord: previousWord, header: header)
+        if plan.wantsHeader {
+            let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
             return (intern(text), kind)
         }
-        let key = Key(type: type, offset: offset, context: description.labelsUsePreviousWord ? previousWord : 0)
-        if let hit = cache[key] { return hit }
-        let (text, kind) = description.label(offset: offset, previousWord: previousWord, header: header)
-        let result = (intern(text), kind)
-        cache[key] = result
-        return result
+        let context = plan.usesPreviousWord ? previousWord : 0
+        let hash = (UInt64(type) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(offset) &* 0xC2B2_AE3D_27D4_EB4F) ^ context
+        let index = Int((hash ^ (hash >> 29)) & UInt64(slots.count - 1))
+        let slot = slots[index]
+        if slot.type == Int32(type) && slot.offset == Int32(offset) && slot.context == context {
+            return (slot.label, slot.kind)
+        }
+        let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
+        let label = intern(text)
+        slots[index] = Slot(type: Int32(type), offset: Int32(offset), context: context, label: label, kind: kind)
+        return (label, kind)
     }
 
     private mutating func intern(_ text: String) -> Int32 {

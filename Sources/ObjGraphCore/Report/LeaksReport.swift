@@ -22,31 +22,50 @@ public struct LeaksReport: Sendable {
 
     /// Builds the report for `graph`'s ``ObjectGraph/leakingObjects()``.
     public init(graph: ObjectGraph, shortNames: Bool = true) {
-        self.init(graph: graph, groups: graph.leakingObjects(), shortNames: shortNames)
+        self.init(graph: graph, forest: graph.leakForest(), shortNames: shortNames)
     }
 
+    /// Builds the report for some of `graph`'s leak groups.
     public init(graph: ObjectGraph, groups: [LeakGroup], shortNames: Bool = true) {
-        var order: [[Int32]] = []
-        var byShape: [[Int32]: Entry] = [:]
-        var shapes = ShapeKeys(graph: graph)
-        for group in groups {
-            let key = shapes.key(of: group)
-            if var entry = byShape[key] {
-                entry.instances += 1
-                entry.objects += group.members.count
-                entry.bytes += group.bytes
-                byShape[key] = entry
+        self.init(graph: graph, forest: LeakForest(groups: groups, objectCount: graph.count), shortNames: shortNames)
+    }
+
+    init(graph: ObjectGraph, forest: LeakForest, shortNames: Bool) {
+        // Shapes by a hash of their key; keys of equal hash are compared in full. Leaks are
+        // usually many instances of a few shapes, so the last shape seen is tried first.
+        var entryOf: [UInt64: [Int]] = [:]
+        var keys: [[Int32]] = []
+        var entries: [Entry] = []
+        var last = -1
+        var shapes = ShapeKeys(graph: graph, forest: forest)
+        for g in 0..<forest.count {
+            shapes.computeKey(of: g)
+            let objects = forest.members(of: g).count
+            let found: Int?
+            if last >= 0 && keys[last] == shapes.key {
+                found = last
             } else {
-                order.append(key)
-                byShape[key] = Entry(instances: 1, example: group, objects: group.members.count, bytes: group.bytes,
-                                     tree: LeaksReport.tree(of: group, in: graph, shortNames: shortNames))
+                found = entryOf[shapes.hash]?.first { keys[$0] == shapes.key }
+            }
+            if let e = found {
+                last = e
+                entries[e].instances += 1
+                entries[e].objects += objects
+                entries[e].bytes += forest.bytes[g]
+            } else {
+                last = entries.count
+                entryOf[shapes.hash, default: []].append(entries.count)
+                keys.append(shapes.key)
+                let example = graph.group(g, of: forest)
+                entries.append(Entry(instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
+                                     tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
             }
         }
-        entries = order.map { byShape[$0]! }.sorted {
+        self.entries = entries.sorted {
             $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.tree < $1.tree
         }
-        leakedObjects = groups.reduce(0) { $0 + $1.members.count }
-        leakedBytes = groups.reduce(0) { $0 + $1.bytes }
+        leakedObjects = forest.members.count
+        leakedBytes = forest.leakedBytes
     }
 
     /// The whole report as text.
@@ -127,42 +146,69 @@ public struct LeaksReport: Sendable {
 /// same walk as the printed tree, recording types, edge kinds, labels with collection slot
 /// numbers removed (`value[3]` and `value[5]` are the same shape) and where each edge leads.
 /// Addresses and block sizes are left out (malloc may give one type blocks of different sizes).
+///
+/// Works in buffers reused from group to group: computing a key allocates nothing.
 struct ShapeKeys {
     let graph: ObjectGraph
+    let forest: LeakForest
+    /// The key of the group passed to the last ``computeKey(of:)``.
+    private(set) var key: [Int32] = []
+    /// A 64-bit hash of ``key`` (FNV-1a over its elements).
+    var hash: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for v in key { h = (h ^ UInt64(UInt32(bitPattern: v))) &* 0x100_0000_01b3 }
+        return h
+    }
     private var labelIDs: [Int32: Int32] = [:]
     private var normalized: [String: Int32] = [:]
+    /// Order in which the walk reached each object of the current group, -1 elsewhere.
+    private var position: [Int32]
+    private var work: [(node: Int32, edge: Int32)] = []
 
-    init(graph: ObjectGraph) { self.graph = graph }
+    init(graph: ObjectGraph, forest: LeakForest) {
+        self.graph = graph
+        self.forest = forest
+        position = [Int32](repeating: -1, count: graph.count)
+    }
 
-    mutating func key(of group: LeakGroup) -> [Int32] {
+    mutating func computeKey(of g: Int) {
         let snapshot = graph.snapshot
-        let members = SmallIDSet(group.members)
-        let top = group.tops[0]
-        var key: [Int32] = [group.cycle == nil ? 0 : 1, Int32(group.members.count), snapshot.objects[top].typeIndex]
-        var position = SmallPositions()
-        position.set(top, 0)
-        var work: [(edges: [HeapSnapshot.Edge], next: Int)] = [(graph.outgoing(top).filter { members.contains(Int($0.to)) }, 0)]
-        while !work.isEmpty {
-            let frame = work.count - 1
-            guard work[frame].next < work[frame].edges.count else {
+        let objects = snapshot.objects, edges = snapshot.edges, outStart = graph.outStart
+        let groupOf = forest.groupOf
+        let group = Int32(g)
+        let top = Int(forest.tops(of: g).first!)
+        key.removeAll(keepingCapacity: true)
+        key.append(forest.isCycle[g] ? 1 : 0)
+        key.append(Int32(forest.members(of: g).count))
+        key.append(objects[top].typeIndex)
+        var placed: Int32 = 1
+        position[top] = 0
+        work.append((Int32(top), outStart[top]))
+        while let frame = work.last {
+            // The next edge of this node that stays inside the group.
+            var e = Int(frame.edge)
+            let end = Int(outStart[Int(frame.node) + 1])
+            while e < end && groupOf[Int(edges[e].to)] != group { e += 1 }
+            guard e < end else {
                 work.removeLast()
                 key.append(-1)   // end of this node's children
                 continue
             }
-            let edge = work[frame].edges[work[frame].next]
-            work[frame].next += 1
+            work[work.count - 1].edge = Int32(e + 1)
+            let edge = edges[e]
             let target = Int(edge.to)
             key.append(Int32(edge.kind.rawValue))
             key.append(labelID(edge.label))
-            if let seen = position.get(target) {
-                key.append(-2 - seen)   // back to an object already printed
+            if position[target] >= 0 {
+                key.append(-2 - position[target])   // back to an object already printed
             } else {
-                position.set(target, Int32(position.count))
-                key.append(snapshot.objects[target].typeIndex)
-                work.append((graph.outgoing(target).filter { members.contains(Int($0.to)) }, 0))
+                position[target] = placed
+                placed += 1
+                key.append(objects[target].typeIndex)
+                work.append((edge.to, outStart[target]))
             }
         }
-        return key
+        for m in forest.members(of: g) { position[Int(m)] = -1 }
     }
 
     private mutating func labelID(_ label: Int32) -> Int32 {
@@ -173,25 +219,5 @@ struct ShapeKeys {
         normalized[text] = id
         labelIDs[label] = id
         return id
-    }
-}
-
-
-/// Object id -> position, scanning an array while small (see ``SmallIDSet``).
-private struct SmallPositions {
-    private var small: [(Int, Int32)] = []
-    private var large: [Int: Int32]?
-    private(set) var count = 0
-
-    func get(_ id: Int) -> Int32? {
-        if let large { return large[id] }
-        return small.first { $0.0 == id }?.1
-    }
-
-    mutating func set(_ id: Int, _ value: Int32) {
-        count += 1
-        if large != nil { large![id] = value; return }
-        small.append((id, value))
-        if small.count > 16 { large = Dictionary(small, uniquingKeysWith: { a, _ in a }) }
     }
 }

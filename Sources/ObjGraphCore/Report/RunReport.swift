@@ -101,13 +101,13 @@ extension RunReport {
                 program: String, duration: Double) {
         let snapshot = graph.snapshot
         // Tallies by type index first (no string work per object), then merged by short name.
-        func tally(_ ids: [Int]) -> [(name: String, count: Int, bytes: Int)] {
+        func tally<IDs: Sequence>(_ ids: IDs) -> [(name: String, count: Int, bytes: Int)] where IDs.Element: BinaryInteger {
             var counts = [Int](repeating: 0, count: snapshot.types.count)
             var bytes = [Int](repeating: 0, count: snapshot.types.count)
             for id in ids {
-                let type = Int(snapshot.objects[id].typeIndex)
-                counts[type] += 1
-                bytes[type] += Int(snapshot.objects[id].size)
+                let object = snapshot.objects[Int(id)]
+                counts[Int(object.typeIndex)] += 1
+                bytes[Int(object.typeIndex)] += Int(object.size)
             }
             var byName: [String: (count: Int, bytes: Int)] = [:]
             for type in snapshot.types.indices where counts[type] > 0 {
@@ -118,28 +118,28 @@ extension RunReport {
             return byName.map { (name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
         }
-        let types = tally(snapshot.objects.indices.filter { !snapshot.objects[$0].isZombie })
+        let types = tally(snapshot.objects.indices.lazy.filter { !snapshot.objects[$0].isZombie })
             .map { TypeRow(name: $0.name, count: $0.count, bytes: $0.bytes) }
 
-        let groups = graph.leakingObjects()
-        let leaks = tally(groups.flatMap(\.members)).map { LeakRow(type: $0.name, count: $0.count, bytes: $0.bytes) }
+        let forest = graph.leakForest()
+        let leaks = tally(forest.members).map { LeakRow(type: $0.name, count: $0.count, bytes: $0.bytes) }
 
         var cycles: [Cycle] = []
         var cycleGroups = 0
-        for group in groups {
-            guard let cycle = group.cycle else { continue }
+        for g in 0..<forest.count where forest.isCycle[g] {
             cycleGroups += 1
             guard cycles.count < maxCycles else { continue }
-            let index = Dictionary(uniqueKeysWithValues: cycle.members.enumerated().map { ($1, $0) })
+            let members = forest.tops(of: g).map(Int.init)
+            let index = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, $0) })
             cycles.append(Cycle(
-                objects: cycle.members.map {
+                objects: members.map {
                     CycleObject(type: snapshot.type(of: $0).shortName,
                                 address: "0x" + String(snapshot.objects[$0].address, radix: 16))
                 },
-                edges: cycle.edges.map {
+                edges: graph.cycleEdges(members).map {
                     CycleEdge(from: index[Int($0.from)]!, to: index[Int($0.to)]!, label: snapshot.label(of: $0))
                 },
-                leakedObjects: group.members.count, leakedBytes: group.bytes))
+                leakedObjects: forest.members(of: g).count, leakedBytes: forest.bytes[g]))
         }
         let omitted = cycleGroups - cycles.count
 
@@ -155,7 +155,7 @@ extension RunReport {
         self.init(program: program, durationSeconds: duration, types: types,
                   growth: growth.map { GrowthEntry(name: $0.name, count: $0.count, delta: $0.delta) },
                   leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
-                  leaksText: LeaksReport(graph: graph, groups: groups).text, exit: nil, notes: snapshot.notes)
+                  leaksText: LeaksReport(graph: graph, forest: forest, shortNames: true).text, exit: nil, notes: snapshot.notes)
     }
 
     /// The report as JSON, written without Foundation.

@@ -57,9 +57,14 @@ public struct HeapSnapshot: Sendable, Equatable {
         public var weakCount: UInt32
         /// True when the object is deinitialized but its memory is still held by `unowned` references.
         public var isZombie: Bool
+        /// The allocation epoch the object was made in, modulo 64 (every capture starts a new
+        /// one). Two snapshots' objects at one address with different epochs are different
+        /// allocations: malloc reused the block. Not saved in snapshot files (read back as 0).
+        public var allocationEpoch: UInt8
 
         public init(address: UInt64, typeIndex: Int32, size: UInt32, strongCount: UInt32,
-                    unownedCount: UInt32, weakCount: UInt32, isZombie: Bool) {
+                    unownedCount: UInt32, weakCount: UInt32, isZombie: Bool, allocationEpoch: UInt8 = 0) {
+            self.allocationEpoch = allocationEpoch
             self.address = address
             self.typeIndex = typeIndex
             self.size = size
