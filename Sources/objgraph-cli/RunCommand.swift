@@ -99,6 +99,9 @@ extension ObjgraphCommand {
             let decoder = JSONDecoder()
             if let data = FileManager.default.contents(atPath: directory + "/report.json") {
                 do {
+                    // The cycle list is only for --json: without it, skip decoding up to 1,000
+                    // cycles' objects and edges (the slowest part of reading the report).
+                    if json == nil { return try decoder.decode(TextReport.self, from: data).report }
                     return try decoder.decode(RunReport.self, from: data)
                 } catch {
                     throw CommandError("the agent's report is unreadable: \(error)")
@@ -227,5 +230,30 @@ func checkWritableDirectory(of path: String) throws {
     }
     guard access(directory, W_OK) == 0 else {
         throw CommandError("cannot write \(path): directory \(directory) is not writable", exitCode: 2)
+    }
+}
+
+/// The agent's report without its cycle list: everything ``RunReport/text`` prints.
+private struct TextReport: Decodable {
+    var report: RunReport
+
+    private enum Keys: String, CodingKey {
+        case program, durationSeconds, types, growth, leaks, cyclesOmitted, chains, leaksText, exit, notes
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        report = RunReport(
+            program: try c.decode(String.self, forKey: .program),
+            durationSeconds: try c.decode(Double.self, forKey: .durationSeconds),
+            types: try c.decode([RunReport.TypeRow].self, forKey: .types),
+            growth: try c.decode([RunReport.GrowthEntry].self, forKey: .growth),
+            leaks: try c.decode([RunReport.LeakRow].self, forKey: .leaks),
+            cycles: [],
+            cyclesOmitted: try c.decode(Int.self, forKey: .cyclesOmitted),
+            chains: try c.decode([RunReport.Chain].self, forKey: .chains),
+            leaksText: try c.decode(String.self, forKey: .leaksText),
+            exit: try c.decodeIfPresent(RunReport.Exit.self, forKey: .exit),
+            notes: try c.decode([String].self, forKey: .notes))
     }
 }
