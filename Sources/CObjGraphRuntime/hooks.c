@@ -372,7 +372,6 @@ out:
 _Atomic uint32_t ogr_epoch;
 
 uint32_t ogr_advance_epoch(void) { return atomic_fetch_add(&ogr_epoch, 1) + 1; }
-uint32_t ogr_current_epoch(void) { return atomic_load(&ogr_epoch); }
 
 int ogr_is_installed(void) { return atomic_load(&ogr_installed_flag); }
 void ogr_set_recording(int on) { atomic_store(&ogr_recording_flag, on ? 1 : 0); }

@@ -33,6 +33,8 @@
 // can tell an object made since it began from an older one at a reused address.
 #define OGR_EPOCH_SHIFT 2
 extern _Atomic uint32_t ogr_epoch;
+/// Starts a new allocation epoch (every capture does, while allocation is paused) and returns it.
+uint32_t ogr_advance_epoch(void);
 
 typedef struct {
     uint8_t *bytes;          // OGR_LEAF_BYTES

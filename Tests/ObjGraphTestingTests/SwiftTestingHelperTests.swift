@@ -289,13 +289,7 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
         // would) while checks of fixed code run; they must not blame the churn.
         let stop = StopFlag()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !stop.isStopped {
-                    let batch = (0..<50).map { _ in AsyncHeld() }
-                    try? await Task.sleep(for: .milliseconds(2))
-                    withExtendedLifetime(batch) {}
-                }
-            }
+            group.addTask { await churnObjects(until: stop) }
             group.addTask {
                 for _ in 0..<5 {
                     expectNoLeaks { makeWeakPairs(3) }
@@ -310,13 +304,7 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
         let stop = StopFlag()
         let log = IssueLog()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !stop.isStopped {
-                    let batch = (0..<50).map { _ in AsyncHeld() }
-                    try? await Task.sleep(for: .milliseconds(2))
-                    withExtendedLifetime(batch) {}
-                }
-            }
+            group.addTask { await churnObjects(until: stop) }
             group.addTask {
                 withKnownIssue {
                     expectNoLeaks { makeLeakedPairs(1) }
@@ -326,5 +314,15 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
         }
         let text = try #require(log.texts.first)
         #expect(leakSummary(in: text) == ["Pair": 2])
+    }
+}
+
+/// What a parallel test does to the heap: allocates batches and holds them across awaits,
+/// until `stop` is set.
+private func churnObjects(until stop: StopFlag) async {
+    while !stop.isStopped {
+        let batch = (0..<50).map { _ in AsyncHeld() }
+        try? await Task.sleep(for: .milliseconds(2))
+        withExtendedLifetime(batch) {}
     }
 }

@@ -76,7 +76,7 @@ typedef struct {
     uint32_t weak;
     uint32_t flags;         ///< OGR_OBJ_* bits
     uint32_t header;        ///< index into `headers` (6 words each) or UINT32_MAX
-    uint32_t epoch;         ///< allocation epoch modulo 64 (see ogr_advance_epoch)
+    uint32_t epoch;         ///< allocation epoch modulo 64 (every capture starts a new one)
 } ogr_object;
 
 #define OGR_OBJ_DEINITIALIZED 1u
@@ -138,12 +138,6 @@ size_t ogr_objects_of_type(uint32_t type_index, uint64_t *addresses, size_t max)
 /// deinitialized, with frees held off so none can go away meanwhile. `retained[i]` is set to 1
 /// for each object retained (+1, for the caller to balance). Returns how many were retained.
 size_t ogr_retain_live(const uint64_t *addresses, size_t count, uint8_t *retained);
-
-/// Starts a new allocation epoch and returns it. Every object records the epoch (modulo 64) it
-/// was allocated in, so a check that advances the epoch when it begins can tell the objects
-/// allocated since from older ones, even at an address malloc reused.
-uint32_t ogr_advance_epoch(void);
-uint32_t ogr_current_epoch(void);
 
 /// 1 if `address` is the start of a live tracked object.
 int ogr_is_tracked(const void *address);

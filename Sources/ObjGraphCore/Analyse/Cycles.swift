@@ -122,7 +122,6 @@ extension ObjectGraph {
     /// strong edges (depth-first, edges in offset order), so the same cycle always prints the
     /// same way.
     func makeCycle(_ component: [Int32]) -> RetainCycle {
-        if component.count == 2 { return makePairCycle(Int(component[0]), Int(component[1])) }
         let order = cycleOrder(component[...])
         return RetainCycle(members: order, edges: cycleEdges(order),
                            bytes: order.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
@@ -130,6 +129,10 @@ extension ObjectGraph {
 
     /// The members of a strongly connected component in cycle order (see ``makeCycle(_:)``).
     func cycleOrder(_ component: ArraySlice<Int32>) -> [Int] {
+        if component.count == 2 {
+            let (first, second) = pairOrder(Int(component[component.startIndex]), Int(component[component.startIndex + 1]))
+            return [first, second]
+        }
         let members = SmallIDSet(component.lazy.map(Int.init))
         let start = component.lazy.map(Int.init).min { cycleStartRank($0) < cycleStartRank($1) }!
         var order: [Int] = []
@@ -151,19 +154,10 @@ extension ObjectGraph {
         return order.flatMap { v in outgoing(v).filter { $0.kind.isStrong && members.contains(Int($0.to)) } }
     }
 
-    /// ``makeCycle(_:)`` for the most common leak, two objects holding each other, without
-    /// building sets: the same canonical start and edge order.
-    private func makePairCycle(_ a: Int, _ b: Int) -> RetainCycle {
-        let (first, second) = cycleStartRank(a) <= cycleStartRank(b) ? (a, b) : (b, a)
-        var edges: [HeapSnapshot.Edge] = []
-        for edge in outgoing(first) where edge.kind.isStrong && (Int(edge.to) == second || Int(edge.to) == first) {
-            edges.append(edge)
-        }
-        for edge in outgoing(second) where edge.kind.isStrong && (Int(edge.to) == second || Int(edge.to) == first) {
-            edges.append(edge)
-        }
-        return RetainCycle(members: [first, second], edges: edges,
-                           bytes: Int(snapshot.objects[first].size) + Int(snapshot.objects[second].size))
+    /// The cycle order of a two-object cycle, the most common leak, without building sets: the
+    /// canonical start, then the other member (what the walk in ``cycleOrder(_:)`` yields).
+    func pairOrder(_ a: Int, _ b: Int) -> (Int, Int) {
+        cycleStartRank(a) <= cycleStartRank(b) ? (a, b) : (b, a)
     }
 }
 

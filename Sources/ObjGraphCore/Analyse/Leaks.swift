@@ -108,8 +108,7 @@ extension ObjectGraph {
                 if !cyclic[c] {
                     forest.members.append(Int32(first))
                 } else if members.count == 2 {
-                    let a = Int(members[members.startIndex]), b = Int(members[members.startIndex + 1])
-                    let (x, y) = cycleStartRank(a) <= cycleStartRank(b) ? (a, b) : (b, a)
+                    let (x, y) = pairOrder(Int(members[members.startIndex]), Int(members[members.startIndex + 1]))
                     forest.members.append(Int32(x))
                     forest.members.append(Int32(y))
                 } else {
