@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -95,4 +96,9 @@ void ogr_agent_watch_crashes(const char *path) {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < CRASH_SIGNALS; i++) sigaction(crash_signals[i], &sa, &previous[i]);
+}
+
+void ogr_agent_keep_freed_memory(void) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);   // glibc's largest allowed value
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }

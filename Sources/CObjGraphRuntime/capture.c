@@ -17,10 +17,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-extern size_t swift_retainCount(void *object);
-extern size_t swift_unownedRetainCount(void *object);
-extern size_t swift_weakRetainCount(void *object);
-extern _Bool swift_isDeallocating(void *object);
 
 // Conservative stack scanning sees every word above the stack pointer. The frames a capture
 // runs in sit where the caller's earlier, returned calls left their locals; those stale
@@ -38,6 +34,14 @@ __attribute__((noinline)) void ogr_scrub_stack(void) {
 
 // ---- Growable arrays (plain malloc: this thread is the only one allowed to run hooks) ------
 typedef struct { void *data; size_t count, capacity, elem; } vec;
+
+static void vec_reserve(vec *v, size_t capacity) {
+    if (capacity <= v->capacity) return;
+    void *grown = realloc(v->data, capacity * v->elem);
+    if (!grown) return;   // vec_push grows it later, or fails the same way
+    v->data = grown;
+    v->capacity = capacity;
+}
 
 static int vec_push(vec *v, const void *item) {
     if (v->count == v->capacity) {
@@ -124,6 +128,8 @@ typedef struct {
     vec objects, edges, headers;
     uint32_t current;
     uintptr_t base, end;
+    uintptr_t last_metadata;   // neighbours in the heap are often of one type
+    uint32_t last_type;
 } capture_state;
 
 /// The object a memory word refers to, or -1. Small values and tagged payloads are skipped
@@ -208,17 +214,23 @@ static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size
 static void visit_object(uintptr_t address, uint8_t state, void *context) {
     capture_state *s = context;
     uintptr_t metadata = *(const uintptr_t *)address;
-    uint32_t type = ogr_type_lookup(metadata);
-    if (type == UINT32_MAX) type = ogr_type_index(metadata);
+    uint32_t type = s->last_type;
+    if (metadata != s->last_metadata) {
+        type = ogr_type_lookup(metadata);
+        if (type == UINT32_MAX) type = ogr_type_index(metadata);
+        s->last_metadata = metadata;
+        s->last_type = type;
+    }
     size_t block = ogr_block_size((void *)address);
     ogr_object o = {
         .address = address, .type = type, .size = (uint32_t)block, .header = UINT32_MAX,
         .epoch = (uint32_t)(state >> OGR_EPOCH_SHIFT),
     };
-    if ((state & OGR_ZOMBIE) || swift_isDeallocating((void *)address)) o.flags |= OGR_OBJ_DEINITIALIZED;
-    o.strong = (o.flags & OGR_OBJ_DEINITIALIZED) ? 0 : (uint32_t)swift_retainCount((void *)address);
-    o.unowned = (uint32_t)swift_unownedRetainCount((void *)address);
-    o.weak = (uint32_t)swift_weakRetainCount((void *)address);
+    ogr_counts counts = ogr_read_counts((void *)address);
+    if ((state & OGR_ZOMBIE) || counts.deinitializing) o.flags |= OGR_OBJ_DEINITIALIZED;
+    o.strong = (o.flags & OGR_OBJ_DEINITIALIZED) ? 0 : counts.strong;
+    o.unowned = counts.unowned;
+    o.weak = counts.weak;
     uint32_t mode = __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE);
     if ((mode == OGR_SCAN_DICTIONARY || mode == OGR_SCAN_SET) && block >= 64) {
         o.header = (uint32_t)(s->headers.count / 6);
@@ -405,8 +417,12 @@ int ogr_capture(ogr_capture_result *out, uint32_t flags) {
         .headers = { .elem = sizeof(uint64_t) },
     };
     vec roots = { .elem = sizeof(ogr_root) };
-    // Pass 1 numbers the objects (ranks); pass 2 records them and their references.
-    walk_live(NULL, NULL, 1);
+    // Pass 1 numbers the objects (ranks); pass 2 records them and their references. The
+    // count from pass 1 sizes the arrays, so pass 2 never copies them to grow (most objects
+    // have at most a reference or two; the edge array still grows when they have more).
+    size_t count = walk_live(NULL, NULL, 1);
+    vec_reserve(&s.objects, count);
+    vec_reserve(&s.edges, count + 1024);
     walk_live(visit_object, &s, 0);
     dl_iterate_phdr(scan_image, &roots);
     scan_threads(&roots, out, flags);

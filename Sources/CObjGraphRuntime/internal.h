@@ -198,6 +198,44 @@ static inline size_t ogr_block_size(void *p) {
     return ogr_real_usable_size(p);
 }
 
+// ---- Reference counts ---------------------------------------------------------------------------
+// 64-bit inline refcount word (swift/RefCount.h): bit 0 pure-Swift dealloc, bits 1-31 unowned
+// count (+1 while the object is not freed), bit 32 deiniting, bits 33-62 strong extra count,
+// bit 63 "uses slow RC" (a side table, or an immortal object). RuntimeFactsTests checks the
+// decoding against the runtime's own functions.
+#define RC_UNOWNED(bits) (((bits) >> 1) & 0x7fffffffu)
+#define RC_SIDE_TABLE(bits) ((bits) >> 63)
+#define RC_DEINITING(bits) (((bits) >> 32) & 1u)
+#define RC_STRONG_EXTRA(bits) (((bits) >> 33) & 0x3fffffffu)
+
+size_t swift_retainCount(void *object);
+size_t swift_unownedRetainCount(void *object);
+size_t swift_weakRetainCount(void *object);
+_Bool swift_isDeallocating(void *object);
+
+typedef struct { uint32_t strong, unowned, weak, deinitializing; } ogr_counts;
+
+/// The counts `swift_retainCount`, `swift_unownedRetainCount`, `swift_weakRetainCount` and
+/// `swift_isDeallocating` would return, read from the inline word when there is no side table
+/// (four calls saved per object in a capture). Without a side table there are no weak
+/// references, and the runtime reports the weak count's implicit +1: 1.
+static inline ogr_counts ogr_read_counts(void *object) {
+    uint64_t bits = __atomic_load_n((const uint64_t *)((const char *)object + 8), __ATOMIC_RELAXED);
+    ogr_counts c;
+    if (OGR_LIKELY(!RC_SIDE_TABLE(bits))) {
+        c.strong = RC_STRONG_EXTRA(bits) + 1;
+        c.unowned = RC_UNOWNED(bits);
+        c.weak = 1;
+        c.deinitializing = RC_DEINITING(bits);
+        return c;
+    }
+    c.strong = (uint32_t)swift_retainCount(object);
+    c.unowned = (uint32_t)swift_unownedRetainCount(object);
+    c.weak = (uint32_t)swift_weakRetainCount(object);
+    c.deinitializing = swift_isDeallocating(object) ? 1 : 0;
+    return c;
+}
+
 extern _Atomic int ogr_installed_flag;
 extern _Atomic int ogr_recording_flag;
 

@@ -10,6 +10,9 @@
 //   OBJGRAPH_SNAPSHOT    path for the final heap snapshot
 //   OBJGRAPH_SVG         path for a drawing of the leaked cycles and the top chains
 //   OBJGRAPH_TOP         how many growing types get a back-reference chain (default 5)
+//   OBJGRAPH_MAX_CYCLES  how many leaked cycles report.json lists in full (default 1000; the
+//                        `objgraph` command passes 0 unless --json asks for them)
+//   OBJGRAPH_PROFILE     print the time each phase of the exit analysis took to stderr
 import CObjGraphAgentInit
 import CObjGraphRuntime
 import ObjGraph
@@ -23,6 +26,8 @@ struct AgentSettings: Sendable {
     var snapshotPath: String?
     var svgPath: String?
     var top = 5
+    var maxCycles = 1000
+    var profile = false
     var program = CommandLine.arguments.first ?? "program"
 
     static func fromEnvironment() -> AgentSettings {
@@ -37,7 +42,10 @@ struct AgentSettings: Sendable {
         s.snapshotPath = env("OBJGRAPH_SNAPSHOT")
         s.svgPath = env("OBJGRAPH_SVG")
         s.top = env("OBJGRAPH_TOP").flatMap(Int.init) ?? 5
-        for name in ["OBJGRAPH_AGENT_DIR", "OBJGRAPH_INTERVAL", "OBJGRAPH_SNAPSHOT", "OBJGRAPH_SVG", "OBJGRAPH_TOP"] {
+        s.maxCycles = max(0, env("OBJGRAPH_MAX_CYCLES").flatMap(Int.init) ?? 1000)
+        s.profile = env("OBJGRAPH_PROFILE") != nil
+        for name in ["OBJGRAPH_AGENT_DIR", "OBJGRAPH_INTERVAL", "OBJGRAPH_SNAPSHOT", "OBJGRAPH_SVG", "OBJGRAPH_TOP",
+                     "OBJGRAPH_MAX_CYCLES", "OBJGRAPH_PROFILE"] {
             unsetenv(name)
         }
         removeAgentFromPreload()
@@ -146,7 +154,7 @@ final class Agent: @unchecked Sendable {
         for row in census { w.beginObject(); w.field("name", row.name); w.field("count", row.count); w.field("bytes", row.bytes); w.endObject() }
         w.endArray()
         w.endObject()
-        try? AtomicFile.write(w.text, to: file)
+        try? AtomicFile.write(w.text, to: file, durable: false)
     }
 
     /// At exit: final snapshot, analyses, report files, optional snapshot and drawing.
@@ -155,16 +163,27 @@ final class Agent: @unchecked Sendable {
         ObjGraph.stopTracking()
         ogr_suppress_begin()
         ogr_scrub_stack()
+        ogr_agent_keep_freed_memory()
+        let profile = settings.profile ? PhaseProfile() : nil
+        if let profile { ExitPhases.sink = profile.lap }
+        defer {
+            ExitPhases.sink = nil
+            if let profile { var err = StandardError(); err.write(profile.summary) }
+        }
         do {
             // The exiting thread's stack is no root: `main` has returned (or `exit` abandons
             // the frames), and what is left there is stale.
             let snapshot = try ObjGraph.snapshot(includeOwnStack: false)
             let graph = ObjectGraph(snapshot)
+            ExitPhases.mark("index")
             let growth = sinceStart.growth(limit: nil)
-            let report = RunReport(graph: graph, growth: growth, top: settings.top,
+            let report = RunReport(graph: graph, growth: growth, top: settings.top, maxCycles: settings.maxCycles,
                                    program: settings.program, duration: Agent.now() - startTime)
-            if let json = path("report.json") { try AtomicFile.write(report.json, to: json) }
-            if let text = path("report.txt") { try AtomicFile.write(report.text, to: text) }
+            // The report files are handed to the `objgraph` command, which reads them at once:
+            // atomic, but not worth an fsync each.
+            if let json = path("report.json") { try AtomicFile.write(report.json, to: json, durable: false) }
+            if let text = path("report.txt") { try AtomicFile.write(report.text, to: text, durable: false) }
+            ExitPhases.mark("report files")
             if let file = settings.snapshotPath { try snapshot.write(to: file) }
             if let svg = settings.svgPath { try drawReport(graph: graph, report: report, to: svg) }
             if settings.directory == nil {
@@ -174,7 +193,7 @@ final class Agent: @unchecked Sendable {
         } catch {
             var err = StandardError()
             err.write("objgraph: final report failed: \(String(describing: error))\n")
-            if let file = path("error.txt") { try? AtomicFile.write("\(String(describing: error))\n", to: file) }
+            if let file = path("error.txt") { try? AtomicFile.write("\(String(describing: error))\n", to: file, durable: false) }
         }
     }
 
@@ -194,6 +213,24 @@ final class Agent: @unchecked Sendable {
     }
 }
 
+/// Collects ``ExitPhases`` marks: `objgraph: exit phases (ms): capture 12.1, ...`.
+final class PhaseProfile: @unchecked Sendable {
+    private var last = Agent.now()
+    private var laps: [(String, Double)] = []
+
+    func lap(_ name: String) {
+        let now = Agent.now()
+        laps.append((name, now - last))
+        last = now
+    }
+
+    var summary: String {
+        let total = laps.reduce(0) { $0 + $1.1 }
+        let parts = laps.map { "\($0.0) \(TextTable.fixed($0.1 * 1000, 1))" }
+        return "objgraph: exit phases (ms): " + parts.joined(separator: ", ") + "; total \(TextTable.fixed(total * 1000, 1))\n"
+    }
+}
+
 @_cdecl("objgraph_agent_start")
 public func objgraphAgentStart() {
     // This runs on the program's main thread before `main`: the agent's own objects are left
@@ -206,7 +243,7 @@ public func objgraphAgentStart() {
     } catch {
         var err = StandardError()
         err.write("objgraph: tracking disabled: \(String(describing: error))\n")
-        if let dir = settings.directory { try? AtomicFile.write("\(String(describing: error))\n", to: dir + "/error.txt") }
+        if let dir = settings.directory { try? AtomicFile.write("\(String(describing: error))\n", to: dir + "/error.txt", durable: false) }
         return
     }
     let agent = Agent(settings: settings)

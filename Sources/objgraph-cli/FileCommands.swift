@@ -1,5 +1,12 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials   // not all of Foundation: it costs ~7 ms of start-up (ICU)
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import ObjGraph
 
 /// Loads a snapshot file, turning any failure into a one-line error.

@@ -1,5 +1,12 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials   // not all of Foundation: it costs ~7 ms of start-up (ICU)
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import ObjGraph
 
 extension ObjgraphCommand {
@@ -71,6 +78,8 @@ extension ObjgraphCommand {
                 "LD_PRELOAD": ([agent] + (ProcessInfo.processInfo.environment["LD_PRELOAD"].map { [$0] } ?? [])).joined(separator: ":"),
                 "OBJGRAPH_AGENT_DIR": directory,
                 "OBJGRAPH_TOP": String(top),
+                // Only --json prints the cycle list: without it the agent need not build one.
+                "OBJGRAPH_MAX_CYCLES": json == nil ? "0" : "1000",
             ]
             if let interval { environment["OBJGRAPH_INTERVAL"] = String(interval) }
             if let snapshot { environment["OBJGRAPH_SNAPSHOT"] = ProgramRunner.absolute(snapshot) }
@@ -99,18 +108,15 @@ extension ObjgraphCommand {
             let decoder = JSONDecoder()
             if let data = FileManager.default.contents(atPath: directory + "/report.json") {
                 do {
-                    // The cycle list is only for --json: without it, skip decoding up to 1,000
-                    // cycles' objects and edges (the slowest part of reading the report).
-                    if json == nil { return try decoder.decode(TextReport.self, from: data).report }
                     return try decoder.decode(RunReport.self, from: data)
                 } catch {
                     throw CommandError("the agent's report is unreadable: \(error)")
                 }
             }
             var notes: [String] = []
-            if let data = FileManager.default.contents(atPath: directory + "/error.txt"),
-               let text = String(data: data, encoding: .utf8) {
-                notes.append("agent: " + text.trimmingCharacters(in: .whitespacesAndNewlines))
+            if let data = FileManager.default.contents(atPath: directory + "/error.txt") {
+                let text = String(decoding: data, as: UTF8.self)
+                notes.append("agent: " + text.split(whereSeparator: \.isNewline).joined(separator: " "))
             }
             let census = FileManager.default.contents(atPath: directory + "/census.json")
                 .flatMap { try? decoder.decode(Census.self, from: $0) }
@@ -145,7 +151,7 @@ extension ObjgraphCommand {
                 return explicit
             }
             let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-            let directory = (executable as NSString).deletingLastPathComponent
+            let directory = parentDirectory(of: executable)
             for candidate in [directory + "/libObjGraphAgent.so", directory + "/../lib/libObjGraphAgent.so"] {
                 if FileManager.default.fileExists(atPath: candidate) { return candidate }
             }
@@ -206,7 +212,16 @@ struct CrashCounters {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write((text.hasSuffix("\n") ? text : text + "\n").data(using: .utf8)!)
+    var err = StandardError()
+    err.write(text.hasSuffix("\n") ? text : text + "\n")
+}
+
+/// `path` without its last component (`/a/b/c` -> `/a/b`, `c` -> `.`).
+func parentDirectory(of path: String) -> String {
+    var trimmed = Substring(path)
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
 }
 
 func makeTemporaryDirectory() throws -> String {
@@ -223,37 +238,11 @@ func removeDirectory(_ path: String) {
 
 /// Refuses early, before the program runs, when an output cannot be written.
 func checkWritableDirectory(of path: String) throws {
-    let directory = (ProgramRunner.absolute(path) as NSString).deletingLastPathComponent
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+    let directory = parentDirectory(of: ProgramRunner.absolute(path))
+    guard ProgramRunner.isDirectory(directory) else {
         throw CommandError("cannot write \(path): no such directory \(directory)", exitCode: 2)
     }
     guard access(directory, W_OK) == 0 else {
         throw CommandError("cannot write \(path): directory \(directory) is not writable", exitCode: 2)
-    }
-}
-
-/// The agent's report without its cycle list: everything ``RunReport/text`` prints.
-private struct TextReport: Decodable {
-    var report: RunReport
-
-    private enum Keys: String, CodingKey {
-        case program, durationSeconds, types, growth, leaks, cyclesOmitted, chains, leaksText, exit, notes
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Keys.self)
-        report = RunReport(
-            program: try c.decode(String.self, forKey: .program),
-            durationSeconds: try c.decode(Double.self, forKey: .durationSeconds),
-            types: try c.decode([RunReport.TypeRow].self, forKey: .types),
-            growth: try c.decode([RunReport.GrowthEntry].self, forKey: .growth),
-            leaks: try c.decode([RunReport.LeakRow].self, forKey: .leaks),
-            cycles: [],
-            cyclesOmitted: try c.decode(Int.self, forKey: .cyclesOmitted),
-            chains: try c.decode([RunReport.Chain].self, forKey: .chains),
-            leaksText: try c.decode(String.self, forKey: .leaksText),
-            exit: try c.decodeIfPresent(RunReport.Exit.self, forKey: .exit),
-            notes: try c.decode([String].self, forKey: .notes))
     }
 }

@@ -28,6 +28,21 @@ final class RunCommandTests: CLITestCase {
         XCTAssertTrue(result.stderr.contains("__strong partner --> CYCLE BACK TO <Pair 0x"), result.stderr)
     }
 
+    /// The JSON report lists at most 1,000 cycles and says how many it left out; without
+    /// --json the agent builds no cycle list at all, and the text does not mention one.
+    func testCycleListOnlyForJSON() throws {
+        let (withJSON, report) = try runFixture("leaky-pairs", ["1200"])
+        XCTAssertEqual(withJSON.status, 0, withJSON.stderr)
+        XCTAssertEqual(report.cycles.count, 1000)
+        XCTAssertEqual(report.leaked("Pair"), 2400)
+        XCTAssertTrue(withJSON.stderr.contains("(200 more cycles omitted from the JSON report)"), withJSON.stderr)
+
+        let plain = try CLI.objgraph(["run", "--", CLI.path("leaky-pairs"), "1200"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stderr.contains("1200 instances of this structure, 2400 objects"), plain.stderr)
+        XCTAssertFalse(plain.stderr.contains("omitted"), plain.stderr)
+    }
+
     func testClosureAndBoxCycles() throws {
         let (result, report) = try runFixture("leaky-closures", ["120"])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -116,6 +116,57 @@ final class RuntimeFactsTests: XCTestCase {
         XCTAssertNotNil(w)
     }
 
+    /// Section 4: the capture reads reference counts from the inline word (no runtime call per
+    /// object) and asks the runtime only when there is a side table. The decoded counts must
+    /// equal `swift_retainCount`, `swift_unownedRetainCount`, `swift_weakRetainCount` and
+    /// `swift_isDeallocating` in every state: fresh, retained many times, unowned-referenced,
+    /// weakly referenced (side table) and while deinit runs.
+    func testInlineRefcountDecodingMatchesTheRuntime() {
+        func check(_ raw: UnsafeMutableRawPointer, _ what: String, deinitializing: Bool = false,
+                   file: StaticString = #filePath, line: UInt = #line) -> (strong: UInt32, unowned: UInt32, weak: UInt32) {
+            var strong: UInt32 = 0, unowned: UInt32 = 0, weak: UInt32 = 0
+            var inlineStrong: UInt32 = 0, inlineUnowned: UInt32 = 0, inlineWeak: UInt32 = 0
+            var inlineDeinit: Int32 = 0
+            ogr_retain_counts(raw, &strong, &unowned, &weak)
+            ogr_retain_counts_inline(raw, &inlineStrong, &inlineUnowned, &inlineWeak, &inlineDeinit)
+            XCTAssertEqual(inlineStrong, strong, "strong count, \(what)", file: file, line: line)
+            XCTAssertEqual(inlineUnowned, unowned, "unowned count, \(what)", file: file, line: line)
+            XCTAssertEqual(inlineWeak, weak, "weak count, \(what)", file: file, line: line)
+            XCTAssertEqual(inlineDeinit != 0, deinitializing, "deinitializing, \(what)", file: file, line: line)
+            return (strong, unowned, weak)
+        }
+        let probe = FactProbe()
+        let raw = Unmanaged.passUnretained(probe).toOpaque()
+        let fresh = check(raw, "fresh")
+        for _ in 0..<1000 { _ = Unmanaged.passUnretained(probe).retain() }
+        XCTAssertEqual(check(raw, "retained 1000 times").strong, fresh.strong + 1000)
+        for _ in 0..<1000 { Unmanaged.passUnretained(probe).release() }
+        unowned let u1 = probe
+        unowned let u2 = probe
+        XCTAssertEqual(check(raw, "two unowned references").unowned, fresh.unowned + 2)
+        weak var w = probe
+        XCTAssertEqual(raw.load(fromByteOffset: 8, as: UInt64.self) >> 63, 1, "the weak reference made a side table")
+        let withSideTable = check(raw, "side table")
+        XCTAssertGreaterThanOrEqual(withSideTable.weak, 1)
+        XCTAssertEqual(withSideTable.strong, fresh.strong)
+        _ = (u1, u2, w)
+        w = nil
+
+        // During deinit: the inline word says deiniting, the strong count is the runtime's.
+        final class Reporter {
+            nonisolated(unsafe) static var seen: (UnsafeMutableRawPointer) -> Void = { _ in }
+            deinit { Reporter.seen(Unmanaged.passUnretained(self).toOpaque()) }
+        }
+        var checked = false
+        Reporter.seen = { raw in
+            _ = check(raw, "in deinit", deinitializing: true)
+            checked = true
+        }
+        do { _ = Reporter() }
+        Reporter.seen = { _ in }
+        XCTAssertTrue(checked, "deinit ran")
+    }
+
     /// Section 4: a weak reference stores a side-table pointer, never the object's address, so
     /// the heap scan cannot mistake it for a strong edge.
     func testWeakReferenceDoesNotStoreTheAddress() {

@@ -14,4 +14,9 @@ int ogr_agent_watch_sigusr1(int fd);
 /// handler (or the default action) run. `path` is copied.
 void ogr_agent_watch_crashes(const char *path);
 
+/// Before the exit analysis: keep glibc malloc from returning freed memory to the kernel and
+/// from giving large arrays their own mappings, so each phase reuses the pages the previous one
+/// freed instead of faulting in fresh zeroed ones. The program is done with its heap by then.
+void ogr_agent_keep_freed_memory(void);
+
 #endif

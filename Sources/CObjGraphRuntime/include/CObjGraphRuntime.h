@@ -165,6 +165,11 @@ int ogr_readable(const void *address, size_t length);
 
 /// Raw reference-count words, for `retainCount(of:)`.
 void ogr_retain_counts(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak);
+/// The same counts as the capture reads them: decoded from the inline refcount word, through the
+/// runtime only when the object has a side table. `deinitializing` is `swift_isDeallocating`.
+/// For the test that keeps the decoding honest.
+void ogr_retain_counts_inline(const void *object, uint32_t *strong, uint32_t *unowned, uint32_t *weak,
+                              int *deinitializing);
 
 #ifdef __cplusplus
 }

@@ -51,71 +51,85 @@ extension ObjectGraph {
     /// Tarjan's algorithm over strong edges, iterative (deep object chains must not overflow the
     /// stack). Components come out in reverse topological order.
     func stronglyConnectedComponents(among subset: [Bool]? = nil) -> Components {
+        if let subset {
+            return subset.withUnsafeBufferPointer { included in stronglyConnectedComponents { included[$0] } }
+        }
+        return stronglyConnectedComponents { _ in true }
+    }
+
+    /// Tarjan's algorithm among the objects for which `included` is true.
+    @inline(__always)
+    func stronglyConnectedComponents(where included: (Int) -> Bool) -> Components {
         let n = count
-        var componentStart: [Int32] = [0]
-        let included = subset ?? [Bool](repeating: true, count: n)
-        // Scratch in one allocation: per object its component, Tarjan index and low link, the
-        // members in component order, the Tarjan stack and the work stack (node, next edge).
-        // None of the stacks ever holds more than n entries.
-        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 7 * max(n, 1))
+        // Scratch in one allocation: per object its Tarjan index and low link, the Tarjan stack
+        // and the work stack (node, next edge). None of the stacks ever holds more than n
+        // entries. Each object's component and the members in component order are written
+        // straight into the arrays returned.
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 5 * max(n, 1))
         defer { scratch.deallocate() }
-        let componentOf = scratch, index = scratch + n, low = scratch + 2 * n, members = scratch + 3 * n
-        let stack = scratch + 4 * n, workNode = scratch + 5 * n, workEdge = scratch + 6 * n
-        componentOf.initialize(repeating: -1, count: n)
+        let index = scratch, low = scratch + n
+        let stack = scratch + 2 * n, workNode = scratch + 3 * n, workEdge = scratch + 4 * n
         index.initialize(repeating: -1, count: n)
-        var onStack = [Bool](repeating: false, count: n)
-        var memberCount = 0
-        strongStart.withUnsafeBufferPointer { start in
-        strongTo.withUnsafeBufferPointer { to in
-            var counter: Int32 = 0
-            var stackTop = 0, workTop = 0
-            for root in 0..<n where index[root] < 0 && included[root] {
-                workNode[0] = Int32(root); workEdge[0] = start[root]; workTop = 1
-                index[root] = counter; low[root] = counter; counter += 1
-                stack[stackTop] = Int32(root); stackTop += 1; onStack[root] = true
-                while workTop > 0 {
-                    let v = Int(workNode[workTop - 1])
-                    var e = Int(workEdge[workTop - 1])
-                    let end = Int(start[v + 1])
-                    var descended = false
-                    while e < end {
-                        let w = Int(to[e])
-                        e += 1
-                        guard included[w] else { continue }
-                        if index[w] < 0 {
-                            workEdge[workTop - 1] = Int32(e)
-                            index[w] = counter; low[w] = counter; counter += 1
-                            stack[stackTop] = Int32(w); stackTop += 1; onStack[w] = true
-                            workNode[workTop] = Int32(w); workEdge[workTop] = start[w]; workTop += 1
-                            descended = true
-                            break
-                        } else if onStack[w] {
-                            low[v] = min(low[v], index[w])
+        var componentStart: [Int32] = [0]
+        var componentOf: [Int32] = []
+        let members = [Int32](unsafeUninitializedCapacity: n) { membersOut, membersInitialized in
+            var memberCount = 0
+            componentOf = [Int32](unsafeUninitializedCapacity: n) { componentOf, initialized in
+                componentOf.baseAddress!.initialize(repeating: -1, count: n)
+                initialized = n
+                strongStart.withUnsafeBufferPointer { start in
+                strongTo.withUnsafeBufferPointer { to in
+                    // -2 marks an object on the Tarjan stack (no finished object has it).
+                    var counter: Int32 = 0
+                    var stackTop = 0, workTop = 0
+                    for root in 0..<n where index[root] < 0 && included(root) {
+                        workNode[0] = Int32(root); workEdge[0] = start[root]; workTop = 1
+                        index[root] = counter; low[root] = counter; counter += 1
+                        stack[stackTop] = Int32(root); stackTop += 1; componentOf[root] = -2
+                        while workTop > 0 {
+                            let v = Int(workNode[workTop - 1])
+                            var e = Int(workEdge[workTop - 1])
+                            let end = Int(start[v + 1])
+                            var descended = false
+                            while e < end {
+                                let w = Int(to[e])
+                                e += 1
+                                if index[w] < 0 {
+                                    guard included(w) else { continue }
+                                    workEdge[workTop - 1] = Int32(e)
+                                    index[w] = counter; low[w] = counter; counter += 1
+                                    stack[stackTop] = Int32(w); stackTop += 1; componentOf[w] = -2
+                                    workNode[workTop] = Int32(w); workEdge[workTop] = start[w]; workTop += 1
+                                    descended = true
+                                    break
+                                } else if componentOf[w] == -2 {
+                                    low[v] = min(low[v], index[w])
+                                }
+                            }
+                            if descended { continue }
+                            workTop -= 1
+                            if low[v] == index[v] {
+                                let component = Int32(componentStart.count - 1)
+                                while true {
+                                    stackTop -= 1
+                                    let w = Int(stack[stackTop])
+                                    membersOut[memberCount] = Int32(w); memberCount += 1
+                                    componentOf[w] = component
+                                    if w == v { break }
+                                }
+                                componentStart.append(Int32(memberCount))
+                            }
+                            if workTop > 0 {
+                                let parent = Int(workNode[workTop - 1])
+                                low[parent] = min(low[parent], low[v])
+                            }
                         }
                     }
-                    if descended { continue }
-                    workTop -= 1
-                    if low[v] == index[v] {
-                        let component = Int32(componentStart.count - 1)
-                        while true {
-                            stackTop -= 1
-                            let w = Int(stack[stackTop])
-                            onStack[w] = false
-                            members[memberCount] = Int32(w); memberCount += 1
-                            componentOf[w] = component
-                            if w == v { break }
-                        }
-                        componentStart.append(Int32(memberCount))
-                    }
-                    if workTop > 0 {
-                        let parent = Int(workNode[workTop - 1])
-                        low[parent] = min(low[parent], low[v])
-                    }
-                }
+                } }
             }
-        } }
-        return Components(componentOf: Array(UnsafeBufferPointer(start: componentOf, count: n)), start: componentStart,
-                          members: Array(UnsafeBufferPointer(start: members, count: memberCount)))
+            membersInitialized = memberCount
+        }
+        return Components(componentOf: componentOf, start: componentStart, members: members)
     }
 
     /// Orders a component as a walk from its canonical start (``cycleStartRank(_:)``) along

@@ -44,94 +44,143 @@ extension ObjectGraph {
     /// except for cycles of more than two objects.
     func leakForest(discountingRetains callerRetains: Set<ObjectID> = []) -> LeakForest {
         let n = count
-        let objects = snapshot.objects
+        // Per-object state bits, in one byte each.
+        let live: UInt8 = 1, closed: UInt8 = 2, reached: UInt8 = 4, leaked: UInt8 = 8
+        let state = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
+        defer { state.deallocate() }
         // Zombies are neither live nor leaked: components are taken among the other objects.
         // A component is all reachable or all unreachable, so the leaked objects are a union of
         // these components and one Tarjan pass serves both questions below.
-        let live = objects.map { !$0.isZombie }
-        let components = stronglyConnectedComponents(among: live)
-        let componentOf = components.componentOf
-        var cyclic = [Bool](repeating: false, count: components.count)
-        var closed = [Bool](repeating: false, count: n)
-        var inside = [Int32](repeating: 0, count: n)
-        var leaked = [Bool](repeating: false, count: n)
-        var isTop = [Bool](repeating: false, count: components.count)
+        snapshot.objects.withUnsafeBufferPointer { objects in
+            for i in 0..<n { state[i] = objects[i].isZombie ? 0 : live }
+        }
+        let components = stronglyConnectedComponents { state[$0] & live != 0 }
         var forest = LeakForest(objectCount: n)
+        let componentCount = components.count
+        // Per component: 1 = a retain cycle, 2 = a top (no other leaked component refers to it).
+        let cyclic: UInt8 = 1, top: UInt8 = 2
+        let kind = UnsafeMutablePointer<UInt8>.allocate(capacity: max(componentCount, 1))
+        kind.initialize(repeating: 0, count: componentCount)
+        defer { kind.deallocate() }
+        let inside = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        defer { inside.deallocate() }
 
         strongStart.withUnsafeBufferPointer { start in
         strongTo.withUnsafeBufferPointer { to in
-        objects.withUnsafeBufferPointer { objects in
-        componentOf.withUnsafeBufferPointer { componentOf in
+        snapshot.objects.withUnsafeBufferPointer { objects in
+        components.componentOf.withUnsafeBufferPointer { componentOf in
+        components.start.withUnsafeBufferPointer { componentStart in
+        components.members.withUnsafeBufferPointer { componentMembers in
             // Retain-closed cycles: every member's strong count is exactly the number of strong
             // references from inside the cycle. Such a cycle is garbage even when a
             // conservatively scanned root (a stale stack word) seems to reach it.
-            for c in 0..<components.count {
-                let members = components.members(of: c)
-                guard isCycle(members) else { continue }
-                cyclic[c] = true
-                for v in members {
-                    for e in Int(start[Int(v)])..<Int(start[Int(v) + 1]) where componentOf[Int(to[e])] == Int32(c) {
+            for c in 0..<componentCount {
+                let first = Int(componentStart[c]), end = Int(componentStart[c + 1])
+                if end - first == 1 {
+                    // One object: a cycle only if it refers to itself.
+                    let v = Int(componentMembers[first])
+                    var selfReference = false
+                    for e in Int(start[v])..<Int(start[v + 1]) where Int(to[e]) == v { selfReference = true; break }
+                    guard selfReference else { continue }
+                }
+                kind[c] = cyclic
+                for m in first..<end { inside[Int(componentMembers[m])] = 0 }
+                for m in first..<end {
+                    let v = Int(componentMembers[m])
+                    for e in Int(start[v])..<Int(start[v + 1]) where componentOf[Int(to[e])] == Int32(c) {
                         inside[Int(to[e])] += 1
                     }
                 }
-                let isClosed = members.allSatisfy { v in
-                    let held = !callerRetains.isEmpty && callerRetains.contains(Int(v)) ? 1 : 0
-                    let strong = Int(objects[Int(v)].strongCount) - held
-                    return strong > 0 && strong == Int(inside[Int(v)])
+                var isClosed = true
+                for m in first..<end {
+                    let v = Int(componentMembers[m])
+                    let held = !callerRetains.isEmpty && callerRetains.contains(v) ? 1 : 0
+                    let strong = Int(objects[v].strongCount) - held
+                    if !(strong > 0 && strong == Int(inside[v])) { isClosed = false; break }
                 }
-                if isClosed { for v in members { closed[Int(v)] = true } }
+                if isClosed { for m in first..<end { state[Int(componentMembers[m])] |= closed } }
             }
 
-            let reachable = reachableFromRoots(excluding: closed)
-            for i in 0..<n where !reachable[i] && live[i] { leaked[i] = true }
+            // Reachable from the roots without entering retain-closed cycles.
+            var stackTop = 0
+            let stack = inside   // reused: at most n objects are ever pushed
+            for root in snapshot.roots {
+                let r = Int(root.target)
+                guard state[r] & (reached | closed) == 0 else { continue }
+                state[r] |= reached
+                stack[stackTop] = root.target; stackTop += 1
+            }
+            while stackTop > 0 {
+                stackTop -= 1
+                let v = Int(stack[stackTop])
+                for e in Int(start[v])..<Int(start[v + 1]) {
+                    let w = Int(to[e])
+                    guard state[w] & (reached | closed) == 0 else { continue }
+                    state[w] |= reached
+                    stack[stackTop] = Int32(w); stackTop += 1
+                }
+            }
+            var leakedCount = 0
+            for i in 0..<n where state[i] & (live | reached) == live {
+                state[i] |= leaked
+                leakedCount += 1
+            }
 
             // A leaked component is a top when no other leaked component refers to it. A
             // retain-closed cycle is always a top: its retain counts are all explained inside
             // it, so a word elsewhere that holds a member's address (a stale word in a malloc
             // block's slack) is no reference, and must not hide the cycle inside another group.
-            for v in 0..<n where leaked[v] { isTop[Int(componentOf[v])] = true }
-            for v in 0..<n where leaked[v] {
+            for v in 0..<n where state[v] & leaked != 0 { kind[Int(componentOf[v])] |= top }
+            for v in 0..<n where state[v] & leaked != 0 {
                 for e in Int(start[v])..<Int(start[v + 1]) {
                     let w = Int(to[e])
-                    if leaked[w] && !closed[w] && componentOf[w] != componentOf[v] { isTop[Int(componentOf[w])] = false }
+                    if state[w] & (leaked | closed) == leaked && componentOf[w] != componentOf[v] {
+                        kind[Int(componentOf[w])] &= ~top
+                    }
                 }
             }
 
             // Groups in the order of their tops' lowest addresses: objects are in address
             // order, so that is the order in which a scan meets each top component first.
-            forest.members.reserveCapacity(leaked.lazy.filter { $0 }.count)
-            for first in 0..<n where leaked[first] && forest.groupOf[first] < 0 && isTop[Int(componentOf[first])] {
-                let c = Int(componentOf[first])
-                let members = components.members(of: c)
-                let g = Int32(forest.count)
-                let groupStart = forest.members.count
-                if !cyclic[c] {
-                    forest.members.append(Int32(first))
-                } else if members.count == 2 {
-                    let (x, y) = pairOrder(Int(members[members.startIndex]), Int(members[members.startIndex + 1]))
-                    forest.members.append(Int32(x))
-                    forest.members.append(Int32(y))
-                } else {
-                    forest.members.append(contentsOf: cycleOrder(members).lazy.map(Int32.init))
-                }
-                let topCount = forest.members.count - groupStart
-                for i in groupStart..<forest.members.count { forest.groupOf[Int(forest.members[i])] = g }
-                // Everything the tops keep alive, breadth-first, edges in offset order.
-                var next = groupStart
-                while next < forest.members.count {
-                    let v = Int(forest.members[next]); next += 1
-                    for e in Int(start[v])..<Int(start[v + 1]) {
-                        let w = Int(to[e])
-                        guard leaked[w] && forest.groupOf[w] < 0 && !(closed[w] && componentOf[w] != Int32(c)) else { continue }
-                        forest.groupOf[w] = g
-                        forest.members.append(Int32(w))
+            forest.reserve(members: leakedCount)
+            var groupOfArray = forest.groupOf
+            forest.groupOf = []   // groupOfArray is now the only reference: written in place
+            defer { forest.groupOf = groupOfArray }
+            groupOfArray.withUnsafeMutableBufferPointer { groupOf in
+                for first in 0..<n where state[first] & leaked != 0 && groupOf[first] < 0 && kind[Int(componentOf[first])] & top != 0 {
+                    let c = Int(componentOf[first])
+                    let g = Int32(forest.count)
+                    let groupStart = forest.members.count
+                    let memberFirst = Int(componentStart[c]), memberEnd = Int(componentStart[c + 1])
+                    if kind[c] & cyclic == 0 {
+                        forest.members.append(Int32(first))
+                    } else if memberEnd - memberFirst == 2 {
+                        let (x, y) = pairOrder(Int(componentMembers[memberFirst]), Int(componentMembers[memberFirst + 1]))
+                        forest.members.append(Int32(x))
+                        forest.members.append(Int32(y))
+                    } else {
+                        forest.members.append(contentsOf: cycleOrder(components.members(of: c)).lazy.map(Int32.init))
                     }
+                    let topCount = forest.members.count - groupStart
+                    for i in groupStart..<forest.members.count { groupOf[Int(forest.members[i])] = g }
+                    // Everything the tops keep alive, breadth-first, edges in offset order.
+                    var next = groupStart
+                    var bytes = 0
+                    while next < forest.members.count {
+                        let v = Int(forest.members[next]); next += 1
+                        bytes += Int(objects[v].size)
+                        for e in Int(start[v])..<Int(start[v + 1]) {
+                            let w = Int(to[e])
+                            guard state[w] & leaked != 0 && groupOf[w] < 0
+                                && !(state[w] & closed != 0 && componentOf[w] != Int32(c)) else { continue }
+                            groupOf[w] = g
+                            forest.members.append(Int32(w))
+                        }
+                    }
+                    forest.closeGroup(topCount: topCount, isCycle: kind[c] & cyclic != 0, bytes: bytes)
                 }
-                var bytes = 0
-                for i in groupStart..<forest.members.count { bytes += Int(objects[Int(forest.members[i])].size) }
-                forest.closeGroup(topCount: topCount, isCycle: cyclic[c], bytes: bytes)
             }
-        } } } }
+        } } } } } }
         return forest
     }
 
@@ -163,6 +212,16 @@ struct LeakForest {
 
     init(objectCount: Int) {
         groupOf = [Int32](repeating: -1, count: objectCount)
+    }
+
+    /// Room for `members` leaked objects (and as many groups at most), so building the forest
+    /// never copies its arrays to grow them.
+    mutating func reserve(members count: Int) {
+        members.reserveCapacity(count)
+        memberStart.reserveCapacity(count + 1)
+        topCount.reserveCapacity(count)
+        isCycle.reserveCapacity(count)
+        bytes.reserveCapacity(count)
     }
 
     /// The forest of groups computed elsewhere (for reports over a chosen subset of groups).

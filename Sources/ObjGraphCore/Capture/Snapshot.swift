@@ -34,6 +34,7 @@ struct SnapshotBuilder {
         _ = registry.descriptions()   // make sure every known type has a scan plan
         var capture = ogr_capture_result()
         ogr_capture(&capture, flags)
+        ExitPhases.mark("capture")
         defer { ogr_capture_free(&capture) }
         let descriptions = registry.descriptions()
 
@@ -42,43 +43,50 @@ struct SnapshotBuilder {
         let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
         let headers = UnsafeBufferPointer(start: capture.headers, count: capture.header_count * 6)
 
+        // Types in order of first appearance, then every object and edge written in place
+        // (no per-element append: a capture has hundreds of thousands of each).
         var typeMap = [Int32](repeating: -1, count: descriptions.count)
         var types: [HeapSnapshot.TypeInfo] = []
-        var snapshotObjects: [HeapSnapshot.Object] = []
-        snapshotObjects.reserveCapacity(objects.count)
-        for o in objects {
-            let registryType = Int(o.type)
-            if typeMap[registryType] < 0 {
-                typeMap[registryType] = Int32(types.count)
-                let d = descriptions[registryType]
-                types.append(HeapSnapshot.TypeInfo(name: d.name, shortName: d.shortName, kind: d.kind))
+        for o in objects where typeMap[Int(o.type)] < 0 {
+            typeMap[Int(o.type)] = Int32(types.count)
+            let d = descriptions[Int(o.type)]
+            types.append(HeapSnapshot.TypeInfo(name: d.name, shortName: d.shortName, kind: d.kind))
+        }
+        var snapshotObjects = typeMap.withUnsafeBufferPointer { typeMap in
+            [HeapSnapshot.Object](unsafeUninitializedCapacity: objects.count) { buffer, initialized in
+                for (i, o) in objects.enumerated() {
+                    (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Object(
+                        address: o.address, typeIndex: typeMap[Int(o.type)], size: o.size,
+                        strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0,
+                        weakCount: o.weak > 0 ? o.weak - 1 : 0,
+                        isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0, allocationEpoch: UInt8(truncatingIfNeeded: o.epoch)))
+                }
+                initialized = objects.count
             }
-            snapshotObjects.append(HeapSnapshot.Object(
-                address: o.address, typeIndex: typeMap[registryType], size: o.size,
-                strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0, weakCount: o.weak > 0 ? o.weak - 1 : 0,
-                isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0, allocationEpoch: UInt8(truncatingIfNeeded: o.epoch)))
         }
 
         var labeller = EdgeLabeller(descriptions: descriptions)
-        var snapshotEdges: [HeapSnapshot.Edge] = []
-        snapshotEdges.reserveCapacity(edges.count)
-        var header: [UInt64] = []
-        var headerOf = UInt32.max   // the object whose header words `header` holds
-        for e in edges {
-            let from = objects[Int(e.from)]
-            if from.header != UInt32.max && headerOf != e.from {
-                let start = Int(from.header) * 6
-                header = Array(headers[start..<start + 6])
-                headerOf = e.from
+        let snapshotEdges = [HeapSnapshot.Edge](unsafeUninitializedCapacity: edges.count) { buffer, initialized in
+            for (i, e) in edges.enumerated() {
+                let from = objects[Int(e.from)]
+                let (label, kind): (Int32, HeapSnapshot.EdgeKind)
+                if from.header != UInt32.max {
+                    // Dictionary and set storage: the label depends on the header words.
+                    let start = Int(from.header) * 6
+                    (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset), previousWord: e.previous_word,
+                                                   header: Array(headers[start..<start + 6]))
+                } else {
+                    (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset), previousWord: e.previous_word)
+                }
+                (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Edge(
+                    from: Int32(e.from), to: Int32(e.to), offset: e.offset, label: label, kind: kind))
             }
-            let (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset),
-                                               previousWord: e.previous_word, header: header)
-            snapshotEdges.append(HeapSnapshot.Edge(from: Int32(e.from), to: Int32(e.to), offset: e.offset,
-                                                   label: label, kind: kind))
+            initialized = edges.count
         }
+        ExitPhases.mark("snapshot objects and edges")
 
         nameClassArrays(objects: &snapshotObjects, types: &types, edges: snapshotEdges,
-                        registryTypes: objects.map { Int($0.type) }, descriptions: descriptions)
+                        registryTypes: objects, descriptions: descriptions, typeMap: typeMap)
         nameClosureContexts(objects: &snapshotObjects, types: &types, edges: edges)
 
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
@@ -90,6 +98,7 @@ struct SnapshotBuilder {
                                                    target: Int32(r.to)))
         }
 
+        ExitPhases.mark("snapshot names and roots")
         var notes: [String] = []
         let inexact = capture.threads_seen - capture.threads_exact
         if inexact > 0 {
@@ -107,7 +116,10 @@ extension SnapshotBuilder {
     /// Every array of class references is stored as `Array<AnyObject> storage`; name each one
     /// after its elements when they all have one type: `Array<Session> storage`.
     func nameClassArrays(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
-                         edges: [HeapSnapshot.Edge], registryTypes: [Int], descriptions: [TypeDescription]) {
+                         edges: [HeapSnapshot.Edge], registryTypes: UnsafeBufferPointer<ogr_object>,
+                         descriptions: [TypeDescription], typeMap: [Int32]) {
+        // Only when the capture has such arrays at all (most edges come from other objects).
+        guard descriptions.indices.contains(where: { typeMap[$0] >= 0 && descriptions[$0].isAnyObjectArrayStorage }) else { return }
         var renamed = TypeRenamer()
         let isAnyObjectArray = descriptions.map(\.isAnyObjectArrayStorage)
         var index = 0
@@ -116,10 +128,10 @@ extension SnapshotBuilder {
             var end = index
             while end < edges.count && Int(edges[end].from) == from { end += 1 }
             defer { index = end }
-            guard isAnyObjectArray[registryTypes[from]] else { continue }
-            let elementTypes = Set(edges[index..<end].map { objects[Int($0.to)].typeIndex })
-            guard elementTypes.count == 1, let element = elementTypes.first else { continue }
-            let elementInfo = types[Int(element)]
+            guard isAnyObjectArray[Int(registryTypes[from].type)] else { continue }
+            let first = objects[Int(edges[index].to)].typeIndex
+            guard edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == first }) else { continue }
+            let elementInfo = types[Int(first)]
             guard elementInfo.kind == .classInstance else { continue }
             objects[from].typeIndex = renamed.index(
                 of: HeapSnapshot.TypeInfo(name: "Array<\(elementInfo.name)> storage",
@@ -135,10 +147,11 @@ extension SnapshotBuilder {
     /// `closure context of closure #1 in Screen.bind()`.
     func nameClosureContexts(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
                              edges: UnsafeBufferPointer<ogr_edge>) {
+        var isContext = types.map { $0.kind == .closureContext }
+        guard isContext.contains(true) else { return }
         var functionNames: [UInt64: String?] = [:]
         var renamed = TypeRenamer()
         var done = [Bool](repeating: false, count: objects.count)
-        var isContext = types.map { $0.kind == .closureContext }
         for e in edges where !done[Int(e.to)] {
             let target = Int(e.to)
             guard isContext[Int(objects[target].typeIndex)], e.previous_word != 0 else { continue }
@@ -221,14 +234,24 @@ struct EdgeLabeller {
         return plan
     }
 
+    /// The label of a reference in an object whose type needs its header words (dictionary and
+    /// set storage: words 2..<8).
     mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
+        guard plan(type).wantsHeader else { return label(type: type, offset: offset, previousWord: previousWord) }
+        let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
+        return (intern(text), kind)
+    }
+
+    /// The label of a reference at `offset` in an object of registry type `type`.
+    mutating func label(type: Int, offset: Int, previousWord: UInt64) -> (Int32, HeapSnapshot.EdgeKind) {
         let plan = plan(type)
         // Plain reference arrays: `[i]` is computed on demand from a negative label.
         if plan.arrayStart >= 0 && offset >= Int(plan.arrayStart) {
             return (-Int32((offset - Int(plan.arrayStart)) / 8) - 1, plan.arrayKind)
         }
         if plan.wantsHeader {
-            let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
+            // Without the header words the layout can only give the generic label.
+            let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: [])
             return (intern(text), kind)
         }
         let context = plan.usesPreviousWord ? previousWord : 0
@@ -238,7 +261,7 @@ struct EdgeLabeller {
         if slot.type == Int32(type) && slot.offset == Int32(offset) && slot.context == context {
             return (slot.label, slot.kind)
         }
-        let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
+        let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord)
         let label = intern(text)
         slots[index] = Slot(type: Int32(type), offset: Int32(offset), context: context, label: label, kind: kind)
         return (label, kind)

@@ -23,7 +23,12 @@ public enum AtomicFile {
 
     /// Writes `bytes` to `path` atomically. On failure the temporary file is removed and `path`
     /// is left as it was.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    ///
+    /// - Parameter durable: flush the data to disk (`fsync`) before the rename, so the file
+    ///   survives a power loss too. Hand-off files that another process reads at once and then
+    ///   deletes (the agent's reports) skip it: the rename alone makes them atomic for readers,
+    ///   and a crash of the writing process cannot lose them.
+    public static func write(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -40,7 +45,7 @@ public enum AtomicFile {
             try writeAll(fd, bytes, path: tempPath)
             // mkstemp creates files 0600; reports and drawings are ordinary output files.
             _ = fchmod(fd, 0o644)
-            guard fsync(fd) == 0 else { throw systemError("fsync", tempPath) }
+            guard !durable || fsync(fd) == 0 else { throw systemError("fsync", tempPath) }
         }
         guard rename(tempPath, path) == 0 else { throw systemError("rename", path) }
         committed = true
@@ -60,9 +65,9 @@ public enum AtomicFile {
         }
     }
 
-    /// Writes `text` as UTF-8 to `path` atomically.
-    public static func write(_ text: String, to path: String) throws {
-        try write(Array(text.utf8), to: path)
+    /// Writes `text` as UTF-8 to `path` atomically; `durable` as for the byte overload.
+    public static func write(_ text: String, to path: String, durable: Bool = true) throws {
+        try write(Array(text.utf8), to: path, durable: durable)
     }
 
     private static func systemError(_ call: String, _ path: String) -> FileError {

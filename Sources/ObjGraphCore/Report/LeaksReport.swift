@@ -38,27 +38,30 @@ public struct LeaksReport: Sendable {
         var entries: [Entry] = []
         var last = -1
         var shapes = ShapeKeys(graph: graph, forest: forest)
-        for g in 0..<forest.count {
-            shapes.computeKey(of: g)
-            let objects = forest.members(of: g).count
-            let found: Int?
-            if last >= 0 && keys[last] == shapes.key {
-                found = last
-            } else {
-                found = entryOf[shapes.hash]?.first { keys[$0] == shapes.key }
-            }
-            if let e = found {
-                last = e
-                entries[e].instances += 1
-                entries[e].objects += objects
-                entries[e].bytes += forest.bytes[g]
-            } else {
-                last = entries.count
-                entryOf[shapes.hash, default: []].append(entries.count)
-                keys.append(shapes.key)
-                let example = graph.group(g, of: forest)
-                entries.append(Entry(instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
-                                     tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
+        shapes.withKeys { shapes in
+            for g in 0..<forest.count {
+                shapes.computeKey(of: g)
+                let objects = Int(forest.memberStart[g + 1] - forest.memberStart[g])
+                let found: Int?
+                if last >= 0 && keys[last] == shapes.key {
+                    found = last
+                } else {
+                    let hash = shapes.hash
+                    found = entryOf[hash]?.first { keys[$0] == shapes.key }
+                }
+                if let e = found {
+                    last = e
+                    entries[e].instances += 1
+                    entries[e].objects += objects
+                    entries[e].bytes += forest.bytes[g]
+                } else {
+                    last = entries.count
+                    entryOf[shapes.hash, default: []].append(entries.count)
+                    keys.append(shapes.key)
+                    let example = graph.group(g, of: forest)
+                    entries.append(Entry(instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
+                                         tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
+                }
             }
         }
         self.entries = entries.sorted {
@@ -147,77 +150,122 @@ public struct LeaksReport: Sendable {
 /// numbers removed (`value[3]` and `value[5]` are the same shape) and where each edge leads.
 /// Addresses and block sizes are left out (malloc may give one type blocks of different sizes).
 ///
-/// Works in buffers reused from group to group: computing a key allocates nothing.
+/// Works in buffers reused from group to group: computing a key allocates nothing and touches
+/// no reference count (a program that leaked 100,000 pairs has 100,000 keys to compute).
 struct ShapeKeys {
     let graph: ObjectGraph
     let forest: LeakForest
-    /// The key of the group passed to the last ``computeKey(of:)``.
-    private(set) var key: [Int32] = []
-    /// A 64-bit hash of ``key`` (FNV-1a over its elements).
-    var hash: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for v in key { h = (h ^ UInt64(UInt32(bitPattern: v))) &* 0x100_0000_01b3 }
-        return h
-    }
-    private var labelIDs: [Int32: Int32] = [:]
+    /// Label index -> normalized label id; -2 until first needed.
+    private var labelIDs: [Int32]
     private var normalized: [String: Int32] = [:]
-    /// Order in which the walk reached each object of the current group, -1 elsewhere.
-    private var position: [Int32]
-    private var work: [(node: Int32, edge: Int32)] = []
 
     init(graph: ObjectGraph, forest: LeakForest) {
         self.graph = graph
         self.forest = forest
-        position = [Int32](repeating: -1, count: graph.count)
+        labelIDs = [Int32](repeating: -2, count: graph.snapshot.labels.count)
     }
 
-    mutating func computeKey(of g: Int) {
-        let snapshot = graph.snapshot
-        let objects = snapshot.objects, edges = snapshot.edges, outStart = graph.outStart
-        let groupOf = forest.groupOf
-        let group = Int32(g)
-        let top = Int(forest.tops(of: g).first!)
-        key.removeAll(keepingCapacity: true)
-        key.append(forest.isCycle[g] ? 1 : 0)
-        key.append(Int32(forest.members(of: g).count))
-        key.append(objects[top].typeIndex)
-        var placed: Int32 = 1
-        position[top] = 0
-        work.append((Int32(top), outStart[top]))
-        while let frame = work.last {
-            // The next edge of this node that stays inside the group.
-            var e = Int(frame.edge)
-            let end = Int(outStart[Int(frame.node) + 1])
-            while e < end && groupOf[Int(edges[e].to)] != group { e += 1 }
-            guard e < end else {
-                work.removeLast()
-                key.append(-1)   // end of this node's children
-                continue
-            }
-            work[work.count - 1].edge = Int32(e + 1)
-            let edge = edges[e]
-            let target = Int(edge.to)
-            key.append(Int32(edge.kind.rawValue))
-            key.append(labelID(edge.label))
-            if position[target] >= 0 {
-                key.append(-2 - position[target])   // back to an object already printed
-            } else {
-                position[target] = placed
-                placed += 1
-                key.append(objects[target].typeIndex)
-                work.append((edge.to, outStart[target]))
-            }
+    /// Runs `body` with a key computer over raw views of the graph and the forest.
+    mutating func withKeys<R>(_ body: (inout Computer) throws -> R) rethrows -> R {
+        let n = graph.count
+        // Scratch: walk position per object (-1 outside the current group) and the walk's
+        // stack. Sized for the worst case; only the pages a walk reaches are ever touched.
+        let position = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        position.initialize(repeating: -1, count: n)
+        let stack = UnsafeMutablePointer<(node: Int32, edge: Int32)>.allocate(capacity: max(n, 1))
+        defer { position.deallocate(); stack.deallocate() }
+        let labels = graph.snapshot.labels
+        return try graph.snapshot.objects.withUnsafeBufferPointer { objects in
+        try graph.snapshot.edges.withUnsafeBufferPointer { edges in
+        try graph.outStart.withUnsafeBufferPointer { outStart in
+        try forest.groupOf.withUnsafeBufferPointer { groupOf in
+        try forest.members.withUnsafeBufferPointer { members in
+        try forest.memberStart.withUnsafeBufferPointer { memberStart in
+        try forest.topCount.withUnsafeBufferPointer { topCount in
+        try forest.isCycle.withUnsafeBufferPointer { isCycle in
+            var computer = Computer(objects: objects, edges: edges, outStart: outStart, groupOf: groupOf,
+                                    members: members, memberStart: memberStart, topCount: topCount, isCycle: isCycle,
+                                    position: position, stack: stack, labelIDs: labelIDs, normalized: normalized,
+                                    labels: labels)
+            defer { labelIDs = computer.labelIDs; normalized = computer.normalized }
+            return try body(&computer)
+        } } } } } } } }
+    }
+
+    struct Computer {
+        let objects: UnsafeBufferPointer<HeapSnapshot.Object>
+        let edges: UnsafeBufferPointer<HeapSnapshot.Edge>
+        let outStart: UnsafeBufferPointer<Int32>
+        let groupOf: UnsafeBufferPointer<Int32>
+        let members: UnsafeBufferPointer<Int32>
+        let memberStart: UnsafeBufferPointer<Int32>
+        let topCount: UnsafeBufferPointer<Int32>
+        let isCycle: UnsafeBufferPointer<Bool>
+        let position: UnsafeMutablePointer<Int32>
+        let stack: UnsafeMutablePointer<(node: Int32, edge: Int32)>
+        var labelIDs: [Int32]
+        var normalized: [String: Int32]
+        let labels: [String]
+        /// The key of the group passed to the last ``computeKey(of:)``.
+        private(set) var key: [Int32] = []
+
+        /// A 64-bit hash of ``key`` (FNV-1a over its elements).
+        var hash: UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for v in key { h = (h ^ UInt64(UInt32(bitPattern: v))) &* 0x100_0000_01b3 }
+            return h
         }
-        for m in forest.members(of: g) { position[Int(m)] = -1 }
-    }
 
-    private mutating func labelID(_ label: Int32) -> Int32 {
-        if label < 0 { return -1 }   // `[i]`: any array slot
-        if let known = labelIDs[label] { return known }
-        let text = LeaksReport.withoutIndices(graph.snapshot.labels[Int(label)])
-        let id = normalized[text] ?? Int32(normalized.count)
-        normalized[text] = id
-        labelIDs[label] = id
-        return id
+        mutating func computeKey(of g: Int) {
+            let group = Int32(g)
+            let first = Int(memberStart[g]), end = Int(memberStart[g + 1])
+            let top = Int(members[first])
+            key.removeAll(keepingCapacity: true)
+            key.append(isCycle[g] ? 1 : 0)
+            key.append(Int32(end - first))
+            key.append(objects[top].typeIndex)
+            var placed: Int32 = 1
+            position[top] = 0
+            stack[0] = (Int32(top), outStart[top])
+            var depth = 1
+            while depth > 0 {
+                let frame = stack[depth - 1]
+                // The next edge of this node that stays inside the group.
+                var e = Int(frame.edge)
+                let last = Int(outStart[Int(frame.node) + 1])
+                while e < last && groupOf[Int(edges[e].to)] != group { e += 1 }
+                guard e < last else {
+                    depth -= 1
+                    key.append(-1)   // end of this node's children
+                    continue
+                }
+                stack[depth - 1].edge = Int32(e + 1)
+                let edge = edges[e]
+                let target = Int(edge.to)
+                key.append(Int32(edge.kind.rawValue))
+                key.append(labelID(edge.label))
+                if position[target] >= 0 {
+                    key.append(-2 - position[target])   // back to an object already printed
+                } else {
+                    position[target] = placed
+                    placed += 1
+                    key.append(objects[target].typeIndex)
+                    stack[depth] = (edge.to, outStart[target])
+                    depth += 1
+                }
+            }
+            for i in first..<end { position[Int(members[i])] = -1 }
+        }
+
+        private mutating func labelID(_ label: Int32) -> Int32 {
+            if label < 0 { return -1 }   // `[i]`: any array slot
+            let known = labelIDs[Int(label)]
+            if known != -2 { return known }
+            let text = LeaksReport.withoutIndices(labels[Int(label)])
+            let id = normalized[text] ?? Int32(normalized.count)
+            normalized[text] = id
+            labelIDs[Int(label)] = id
+            return id
+        }
     }
 }

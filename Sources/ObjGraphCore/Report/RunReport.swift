@@ -121,7 +121,9 @@ extension RunReport {
         let types = tally(snapshot.objects.indices.lazy.filter { !snapshot.objects[$0].isZombie })
             .map { TypeRow(name: $0.name, count: $0.count, bytes: $0.bytes) }
 
+        ExitPhases.mark("census")
         let forest = graph.leakForest()
+        ExitPhases.mark("leak forest")
         let leaks = tally(forest.members).map { LeakRow(type: $0.name, count: $0.count, bytes: $0.bytes) }
 
         var cycles: [Cycle] = []
@@ -142,6 +144,7 @@ extension RunReport {
                 leakedObjects: forest.members(of: g).count, leakedBytes: forest.bytes[g]))
         }
         let omitted = cycleGroups - cycles.count
+        ExitPhases.mark("cycle list")
 
         // A chain for one surviving, reachable instance of each of the fastest-growing types.
         let reachable = graph.reachableFromRoots()
@@ -152,10 +155,13 @@ extension RunReport {
             chains.append(Chain(type: row.name, chain: ChainText.line(chain, in: snapshot)))
         }
 
+        ExitPhases.mark("chains")
+        let leaksText = LeaksReport(graph: graph, forest: forest, shortNames: true).text
+        ExitPhases.mark("leak text")
         self.init(program: program, durationSeconds: duration, types: types,
                   growth: growth.map { GrowthEntry(name: $0.name, count: $0.count, delta: $0.delta) },
                   leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
-                  leaksText: LeaksReport(graph: graph, forest: forest, shortNames: true).text, exit: nil, notes: snapshot.notes)
+                  leaksText: leaksText, exit: nil, notes: snapshot.notes)
     }
 
     /// The report as JSON, written without Foundation.
@@ -222,7 +228,7 @@ extension RunReport {
         let rows = growth.prefix(15).map { GrowthRow(name: $0.name, count: $0.count, delta: $0.delta, bytes: 0, bytesDelta: 0) }
         out += rows.isEmpty ? "   (none)\n" : TextTable.growth(Array(rows))
         out += "\nLeaks:\n" + (leaksText.isEmpty ? "   (not analysed)\n" : leaksText)
-        if cyclesOmitted > 0 { out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n" }
+        if !cycles.isEmpty && cyclesOmitted > 0 { out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n" }
         if !chains.isEmpty {
             out += "\nWho holds the fastest-growing types:\n"
             for c in chains { out += "   \(c.type): \(c.chain)\n" }
