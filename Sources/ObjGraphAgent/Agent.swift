@@ -160,6 +160,7 @@ final class Agent: @unchecked Sendable {
     /// At exit: final snapshot, analyses, report files, optional snapshot and drawing.
     func finish() {
         guard getpid() == startPid else { return }   // a forked child exiting: not our report
+        if getenv("SKIPEXIT") != nil { return }
         ObjGraph.stopTracking()
         ogr_suppress_begin()
         ogr_scrub_stack()

@@ -32,6 +32,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
 extension ObjgraphCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "Census of a snapshot: count, bytes and average size per type (like Apple's `heap`).",
             discussion: "Example:\n  objgraph stats end.ogs --limit 20")
 
@@ -57,6 +58,7 @@ extension ObjgraphCommand {
 
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Compare two snapshots type by type: new, deleted, delta and size delta (like Chrome's Comparison view).",
             discussion: "Example:\n  objgraph diff start.ogs end.ogs --limit 10")
 
@@ -84,6 +86,7 @@ extension ObjgraphCommand {
 
     struct Leaks: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "leaks",
             abstract: "Leaked objects in a snapshot, grouped by retain cycle, in the style of Apple's `leaks`.",
             discussion: "Example:\n  objgraph leaks end.ogs")
 
@@ -103,6 +106,7 @@ extension ObjgraphCommand {
 
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Draw what holds objects of a type (or one object) in a snapshot: objgraph's show_backrefs.",
             discussion: """
                 Examples:

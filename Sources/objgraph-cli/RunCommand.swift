@@ -12,6 +12,7 @@ import ObjGraph
 extension ObjgraphCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a program under heap tracking and report what grew and what leaked.",
             discussion: """
                 The program is started with the objgraph agent preloaded (LD_PRELOAD): no change to its \

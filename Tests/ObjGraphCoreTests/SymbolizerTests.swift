@@ -51,6 +51,33 @@ final class SymbolizerTests: XCTestCase {
         XCTAssertGreaterThan(symbol.size, 0)
     }
 
+    /// A table answers its first lookups by scanning and later ones from an address-sorted
+    /// index: both must name the same symbol for every address (function starts, interiors,
+    /// data, gaps).
+    func testScanAndSortedIndexAgree() throws {
+        let retain = try XCTUnwrap(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "swift_retain"))
+        let image = try XCTUnwrap(SymbolImage.all().images.first { $0.contains(UInt(bitPattern: retain)) })
+        let path = image.path, bias = image.bias
+        let names = ["swift_retain", "swift_release", "swift_allocObject", "swift_demangle", "swift_retainCount",
+                     "swift_unownedRetainCount", "swift_weakRetainCount", "swift_isDeallocating",
+                     "_swift_allocObject", "_swift_retain"]
+        var addresses: [UInt] = []
+        for name in names {
+            let start = UInt(bitPattern: try XCTUnwrap(dlsym(UnsafeMutableRawPointer(bitPattern: 0), name), name)) - bias
+            addresses += [start, start + 1, start + 7, start - 1]
+        }
+        let sorted = try XCTUnwrap(ELFSymbolTable(path: path))
+        for _ in 0..<16 { _ = sorted.index(containing: 0) }   // past the scanning lookups
+        for address in addresses {
+            let scanned = try XCTUnwrap(ELFSymbolTable(path: path)).index(containing: address)   // a first lookup
+            let indexed = sorted.index(containing: address)
+            XCTAssertEqual(scanned.map(sorted.name(at:)), indexed.map(sorted.name(at:)), "address 0x\(String(address, radix: 16))")
+        }
+        let first = try XCTUnwrap(sorted.index(containing: addresses[0]))
+        XCTAssertEqual(sorted.name(at: first), "swift_retain")
+        XCTAssertEqual(sorted.value(at: first), UInt(bitPattern: retain) - bias)
+    }
+
     func testUnknownAddressesGiveNil() {
         let heap = malloc(64)!
         defer { free(heap) }

@@ -1,116 +1,168 @@
 import Glibc
 
-/// The defined function and data symbols of one ELF64 file, sorted by address.
+/// The defined function and data symbols of one ELF64 file.
 ///
-/// Read with `pread` from the file on disk: `.symtab` when present (it has local symbols such
-/// as closures and `static var` storage), else `.dynsym`. Names stay in the string table until
-/// asked for.
-struct ELFSymbolTable: Sendable {
-    /// Link-time addresses (`st_value`), ascending.
-    private(set) var values: [UInt] = []
-    private(set) var sizes: [UInt] = []
-    private var nameOffsets: [UInt32] = []
-    private var strings: [UInt8] = []
+/// The file is mapped read-only (its pages come from the page cache: nothing is copied) and
+/// `.symtab` is used when present (it has local symbols such as closures and `static var`
+/// storage), else `.dynsym`. A snapshot usually names a handful of roots per library, so the
+/// first lookups scan the table directly; only a table asked often is sorted by address
+/// (libswiftCore has ~50,000 symbols: sorting them costs more than a few scans).
+///
+/// Lookups mutate the lazily built index: callers serialize them (``Symbolizer`` holds its
+/// lock, ``OfflineTypeNames`` is not shared).
+struct ELFSymbolTable: @unchecked Sendable {
+    private let storage: Storage
 
-    var count: Int { values.count }
+    /// Number of defined function and data symbols.
+    var count: Int { storage.defined }
 
-    /// Parses the file at `path`; nil when it is unreadable, not ELF64 little-endian, or stripped
+    /// Maps the file at `path`; nil when it is unreadable, not ELF64 little-endian, or stripped
     /// of both symbol tables.
     init?(path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
-        let fileSize = Int(st.st_size)
-        guard let ehdr = Self.read(fd, offset: 0, count: 64, fileSize: fileSize),
-              ehdr[0] == 0x7F, ehdr[1] == 0x45, ehdr[2] == 0x4C, ehdr[3] == 0x46, // "\x7fELF"
-              ehdr[4] == 2, ehdr[5] == 1 // ELFCLASS64, little-endian
-        else { return nil }
-        let shoff = Int(Self.u64(ehdr, 0x28))
-        let shentsize = Int(Self.u16(ehdr, 0x3A))
-        let shnum = Int(Self.u16(ehdr, 0x3C))
-        guard shentsize >= 64, shnum > 0,
-              let shdrs = Self.read(fd, offset: shoff, count: shnum * shentsize, fileSize: fileSize)
-        else { return nil }
-        func section(_ i: Int) -> (type: UInt32, offset: Int, size: Int, link: Int, entsize: Int) {
-            let b = i * shentsize
-            return (Self.u32(shdrs, b + 4), Int(Self.u64(shdrs, b + 24)), Int(Self.u64(shdrs, b + 32)),
-                    Int(Self.u32(shdrs, b + 40)), Int(Self.u64(shdrs, b + 56)))
-        }
-        let sections = (0..<shnum).map(section)
-        // SHT_SYMTAB = 2, SHT_DYNSYM = 11.
-        guard let symIndex = sections.firstIndex(where: { $0.type == 2 && $0.size > 0 })
-                ?? sections.firstIndex(where: { $0.type == 11 && $0.size > 0 })
-        else { return nil }
-        let sym = sections[symIndex]
-        guard sym.link < shnum, sym.entsize >= 24,
-              let symbols = Self.read(fd, offset: sym.offset, count: sym.size, fileSize: fileSize),
-              let strings = Self.read(fd, offset: sections[sym.link].offset, count: sections[sym.link].size,
-                                      fileSize: fileSize)
-        else { return nil }
-
-        var rows: [(value: UInt, size: UInt, name: UInt32)] = []
-        rows.reserveCapacity(symbols.count / sym.entsize)
-        var b = 0
-        while b + 24 <= symbols.count {
-            let type = symbols[b + 4] & 0xF // STT_OBJECT = 1, STT_FUNC = 2
-            let shndx = Self.u16(symbols, b + 6)
-            let value = UInt(Self.u64(symbols, b + 8))
-            if (type == 1 || type == 2), shndx != 0, shndx < 0xFF00, value != 0 {
-                rows.append((value, UInt(Self.u64(symbols, b + 16)), Self.u32(symbols, b)))
-            }
-            b += sym.entsize
-        }
-        rows.sort { $0.value != $1.value ? $0.value < $1.value : $0.size > $1.size }
-        values = rows.map(\.value)
-        sizes = rows.map(\.size)
-        nameOffsets = rows.map(\.name)
-        self.strings = strings
+        guard let storage = Storage(path: path) else { return nil }
+        self.storage = storage
     }
 
     /// Index of the symbol whose `[value, value + size)` holds `address` (a link-time address);
-    /// a zero-size symbol matches only its own address.
-    func index(containing address: UInt) -> Int? {
-        var lo = 0, hi = values.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if values[mid] <= address { lo = mid + 1 } else { hi = mid }
-        }
-        var i = lo - 1
-        while i >= 0, lo - i <= 16 {
-            if address < values[i] + max(sizes[i], 1) { return i }
-            i -= 1
-        }
-        return nil
-    }
+    /// a zero-size symbol matches only its own address. Among overlapping symbols, the one that
+    /// starts last wins (then the smallest).
+    func index(containing address: UInt) -> Int? { storage.index(containing: address) }
 
-    func name(at index: Int) -> String {
-        let start = Int(nameOffsets[index])
-        guard start < strings.count else { return "" }
-        var end = start
-        while end < strings.count, strings[end] != 0 { end += 1 }
-        return String(decoding: strings[start..<end], as: UTF8.self)
-    }
+    /// Link-time address and size of symbol `index`.
+    func value(at index: Int) -> UInt { storage.value(at: index) }
+    func size(at index: Int) -> UInt { storage.size(at: index) }
 
-    private static func read(_ fd: Int32, offset: Int, count: Int, fileSize: Int) -> [UInt8]? {
-        guard offset >= 0, count >= 0, offset + count <= fileSize, count <= 1 << 30 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        let ok = buffer.withUnsafeMutableBytes { raw -> Bool in
-            while done < count {
-                let n = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
-                if n <= 0 { return false }
-                done += n
+    func name(at index: Int) -> String { storage.name(at: index) }
+
+    private final class Storage {
+        let base: UnsafeRawPointer
+        let length: Int
+        /// Byte ranges of the symbol table and its string table inside the file.
+        let symbols: Range<Int>
+        let strings: Range<Int>
+        let entsize: Int
+        let defined: Int
+        /// Symbol indices of the defined symbols sorted by (value, size descending), built on
+        /// the `sortAfter`-th lookup.
+        private var sorted: [Int32]?
+        private var lookups = 0
+        private static let sortAfter = 8
+
+        init?(path: String) {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 64 else { return nil }
+            let length = Int(st.st_size)
+            guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else { return nil }
+            base = UnsafeRawPointer(mapped)
+            self.length = length
+            func fail() -> Bool { munmap(mapped, length); return false }
+            let b = base
+            guard b.load(as: UInt32.self) == 0x464C_457F, b.load(fromByteOffset: 4, as: UInt8.self) == 2,
+                  b.load(fromByteOffset: 5, as: UInt8.self) == 1 // "\x7fELF", ELFCLASS64, little-endian
+            else { _ = fail(); return nil }
+            let shoff = Int(b.loadUnaligned(fromByteOffset: 0x28, as: UInt64.self))
+            let shentsize = Int(b.loadUnaligned(fromByteOffset: 0x3A, as: UInt16.self))
+            let shnum = Int(b.loadUnaligned(fromByteOffset: 0x3C, as: UInt16.self))
+            guard shentsize >= 64, shnum > 0, shoff >= 0, shoff <= length, shnum * shentsize <= length - shoff
+            else { _ = fail(); return nil }
+            func section(_ i: Int) -> (type: UInt32, offset: Int, size: Int, link: Int, entsize: Int) {
+                let h = shoff + i * shentsize
+                return (b.loadUnaligned(fromByteOffset: h + 4, as: UInt32.self),
+                        Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 24, as: UInt64.self)),
+                        Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 32, as: UInt64.self)),
+                        Int(b.loadUnaligned(fromByteOffset: h + 40, as: UInt32.self)),
+                        Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 56, as: UInt64.self)))
             }
-            return true
+            func inFile(_ offset: Int, _ size: Int) -> Bool { offset >= 0 && size >= 0 && offset <= length && size <= length - offset }
+            let sections = (0..<shnum).map(section)
+            // SHT_SYMTAB = 2, SHT_DYNSYM = 11.
+            guard let symIndex = sections.firstIndex(where: { $0.type == 2 && $0.size > 0 })
+                    ?? sections.firstIndex(where: { $0.type == 11 && $0.size > 0 })
+            else { _ = fail(); return nil }
+            let sym = sections[symIndex]
+            guard sym.link < shnum, sym.entsize >= 24, inFile(sym.offset, sym.size),
+                  inFile(sections[sym.link].offset, sections[sym.link].size)
+            else { _ = fail(); return nil }
+            symbols = sym.offset..<(sym.offset + sym.size)
+            strings = sections[sym.link].offset..<(sections[sym.link].offset + sections[sym.link].size)
+            entsize = sym.entsize
+            var defined = 0
+            for i in 0..<(symbols.count / entsize) where Storage.isDefined(b, symbols.lowerBound + i * entsize) { defined += 1 }
+            self.defined = defined
         }
-        return ok ? buffer : nil
-    }
 
-    private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
-    private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { UInt32(u16(b, o)) | UInt32(u16(b, o + 2)) << 16 }
-    private static func u64(_ b: [UInt8], _ o: Int) -> UInt64 { UInt64(u32(b, o)) | UInt64(u32(b, o + 4)) << 32 }
+        deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
+
+        /// A function or data symbol with a section and an address (STT_OBJECT = 1, STT_FUNC = 2).
+        private static func isDefined(_ b: UnsafeRawPointer, _ at: Int) -> Bool {
+            let type = b.load(fromByteOffset: at + 4, as: UInt8.self) & 0xF
+            let shndx = b.loadUnaligned(fromByteOffset: at + 6, as: UInt16.self)
+            return (type == 1 || type == 2) && shndx != 0 && shndx < 0xFF00
+                && b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self) != 0
+        }
+
+        private func entry(_ index: Int) -> Int { symbols.lowerBound + index * entsize }
+        func value(at index: Int) -> UInt { UInt(base.loadUnaligned(fromByteOffset: entry(index) + 8, as: UInt64.self)) }
+        func size(at index: Int) -> UInt { UInt(base.loadUnaligned(fromByteOffset: entry(index) + 16, as: UInt64.self)) }
+
+        func name(at index: Int) -> String {
+            let start = strings.lowerBound + Int(base.loadUnaligned(fromByteOffset: entry(index), as: UInt32.self))
+            guard start < strings.upperBound else { return "" }
+            var end = start
+            while end < strings.upperBound, base.load(fromByteOffset: end, as: UInt8.self) != 0 { end += 1 }
+            return String(decoding: UnsafeRawBufferPointer(start: base + start, count: end - start), as: UTF8.self)
+        }
+
+        func index(containing address: UInt) -> Int? {
+            lookups += 1
+            if sorted == nil && lookups >= Storage.sortAfter { sorted = sortedIndices() }
+            guard let sorted else { return scan(for: address) }
+            var lo = 0, hi = sorted.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if value(at: Int(sorted[mid])) <= address { lo = mid + 1 } else { hi = mid }
+            }
+            var i = lo - 1
+            while i >= 0, lo - i <= 16 {
+                let s = Int(sorted[i])
+                if address < value(at: s) + max(size(at: s), 1) { return s }
+                i -= 1
+            }
+            return nil
+        }
+
+        /// One pass over the table: the containing symbol that starts last, then the smallest.
+        private func scan(for address: UInt) -> Int? {
+            var best: Int?
+            var bestValue: UInt = 0, bestSize: UInt = 0
+            for i in 0..<(symbols.count / entsize) {
+                let at = entry(i)
+                let value = UInt(base.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+                guard value <= address, value >= bestValue, Storage.isDefined(base, at) else { continue }
+                let size = UInt(base.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self))
+                guard address < value + max(size, 1) else { continue }
+                if best == nil || value > bestValue || size < bestSize {
+                    best = i
+                    bestValue = value
+                    bestSize = size
+                }
+            }
+            return best
+        }
+
+        private func sortedIndices() -> [Int32] {
+            var rows: [(value: UInt, size: UInt, index: Int32)] = []
+            rows.reserveCapacity(defined)
+            for i in 0..<(symbols.count / entsize) where Storage.isDefined(base, entry(i)) {
+                rows.append((value(at: i), size(at: i), Int32(i)))
+            }
+            rows.sort { $0.value != $1.value ? $0.value < $1.value : $0.size > $1.size }
+            return rows.map(\.index)
+        }
+    }
 }
 
 /// An ELF image mapped into this process, as `dl_iterate_phdr` reports it.

@@ -106,7 +106,7 @@ public final class Symbolizer: @unchecked Sendable {
             image.tableLoaded = true
         }
         guard let table = image.table, let i = table.index(containing: address &- image.bias) else { return nil }
-        return (table.name(at: i), table.values[i] &+ image.bias, table.sizes[i])
+        return (table.name(at: i), table.value(at: i) &+ image.bias, table.size(at: i))
     }
 
     private typealias DemangleFn = @convention(c) (
