@@ -66,6 +66,9 @@ static uint32_t *ranks[OGR_TOP_ENTRIES];
 static int64_t object_index(uintptr_t address) {
     if ((address & 15) || (address >> OGR_ADDRESS_BITS)) return -1;
     size_t top = address >> OGR_CHUNK_SHIFT;
+    // The leaf bitmap first: random words point all over the address space, and reading
+    // the top table's entry for each would fault in pages of it that nothing else uses.
+    if (!(atomic_load_explicit(&ogr_leaf_bits[top / 64], memory_order_relaxed) & (1ull << (top % 64)))) return -1;
     ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_relaxed);
     if (!leaf || !ranks[top]) return -1;
     size_t offset = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4;
@@ -75,13 +78,24 @@ static int64_t object_index(uintptr_t address) {
     return (int64_t)ranks[top][offset >> 3] + __builtin_popcountll(below);
 }
 
+/// Calls `body` with each top-table index that has a leaf, in address order.
+#define FOR_EACH_LEAF(top, body)                                                          \
+    for (size_t word_ = 0; word_ < OGR_TOP_ENTRIES / 64; word_++) {                      \
+        uint64_t bits_ = atomic_load_explicit(&ogr_leaf_bits[word_], memory_order_acquire); \
+        while (bits_) {                                                                   \
+            size_t top = word_ * 64 + (size_t)__builtin_ctzll(bits_);                     \
+            bits_ &= bits_ - 1;                                                           \
+            body                                                                          \
+        }                                                                                 \
+    }
+
 static void release_ranks(void) {
-    for (size_t top = 0; top < OGR_TOP_ENTRIES; top++) {
+    FOR_EACH_LEAF(top, {
         if (ranks[top]) {
             munmap(ranks[top], RANK_GROUPS * sizeof(uint32_t));
             ranks[top] = NULL;
         }
-    }
+    })
 }
 
 // ---- Walking the live map --------------------------------------------------------------------
@@ -91,7 +105,7 @@ typedef void (*object_visitor)(uintptr_t address, uint8_t state, void *context);
 static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
     size_t n = 0;
     const size_t groups_per_summary = ((size_t)1 << (OGR_SUMMARY_SHIFT - 4)) / 8;
-    for (size_t top = 0; top < OGR_TOP_ENTRIES; top++) {
+    FOR_EACH_LEAF(top, {
         ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_acquire);
         if (!leaf) continue;
         uint32_t *rank = NULL;
@@ -119,13 +133,15 @@ static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
                 }
             }
         }
-    }
+    })
     return n;
 }
 
 // ---- Scanning one object ---------------------------------------------------------------------
 typedef struct {
-    vec objects, edges, headers;
+    ogr_object *objects;       // the caller's array, room for `capacity` records
+    size_t object_count, capacity;
+    vec edges, headers, header_objects;
     uint32_t current;
     uintptr_t base, end;
     uintptr_t last_metadata;   // neighbours in the heap are often of one type
@@ -213,6 +229,9 @@ static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size
 
 static void visit_object(uintptr_t address, uint8_t state, void *context) {
     capture_state *s = context;
+    // The world is paused, so pass 2 meets exactly the objects pass 1 counted; the bound only
+    // guards against a caller that freed a tracked object in between.
+    if (s->object_count == s->capacity) return;
     uintptr_t metadata = *(const uintptr_t *)address;
     uint32_t type = s->last_type;
     if (metadata != s->last_metadata) {
@@ -222,22 +241,25 @@ static void visit_object(uintptr_t address, uint8_t state, void *context) {
         s->last_type = type;
     }
     size_t block = ogr_block_size((void *)address);
-    ogr_object o = {
-        .address = address, .type = type, .size = (uint32_t)block, .header = UINT32_MAX,
-        .epoch = (uint32_t)(state >> OGR_EPOCH_SHIFT),
-    };
     ogr_counts counts = ogr_read_counts((void *)address);
-    if ((state & OGR_ZOMBIE) || counts.deinitializing) o.flags |= OGR_OBJ_DEINITIALIZED;
-    o.strong = (o.flags & OGR_OBJ_DEINITIALIZED) ? 0 : counts.strong;
-    o.unowned = counts.unowned;
-    o.weak = counts.weak;
+    int deinitialized = (state & OGR_ZOMBIE) || counts.deinitializing;
+    ogr_object *o = &s->objects[s->object_count];
+    o->address = address;
+    o->type = type;
+    o->size = (uint32_t)block;
+    o->strong = deinitialized ? 0 : counts.strong;
+    o->unowned = counts.unowned > 0 ? counts.unowned - 1 : 0;
+    o->weak = counts.weak > 0 ? counts.weak - 1 : 0;
+    o->deinitialized = (uint8_t)deinitialized;
+    o->epoch = (uint8_t)(state >> OGR_EPOCH_SHIFT);
+    o->reserved[0] = o->reserved[1] = 0;
     uint32_t mode = __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE);
     if ((mode == OGR_SCAN_DICTIONARY || mode == OGR_SCAN_SET) && block >= 64) {
-        o.header = (uint32_t)(s->headers.count / 6);
+        uint32_t index = (uint32_t)s->object_count;
+        vec_push(&s->header_objects, &index);
         for (int i = 2; i < 8; i++) vec_push(&s->headers, (const uint64_t *)address + i);
     }
-    vec_push(&s->objects, &o);
-    s->current = (uint32_t)(s->objects.count - 1);
+    s->current = (uint32_t)s->object_count++;
     size_t before = s->edges.count;
     scan_object(s, address, type, block);
     // Dictionary buckets are visited key then value: put this object's edges in offset order.
@@ -261,14 +283,47 @@ static void scan_root_range(vec *roots, uintptr_t from, uintptr_t to, uint32_t k
     }
 }
 
+// Writable data of loaded images is mostly never touched (a library's .bss, data it never
+// writes): reading those pages would fault each one in just to find zeros or the file's
+// original bytes, neither of which can hold the address of a heap object. /proc/self/pagemap
+// says which pages are in memory (bit 63) or swapped out (bit 62); only those are scanned.
+// Without pagemap (no /proc), every page is scanned as before.
+typedef struct { vec *roots; int pagemap; } image_scan;
+
+#define PAGEMAP_IN_MEMORY (1ull << 63 | 1ull << 62)
+
+static void scan_resident(image_scan *scan, uintptr_t from, uintptr_t to) {
+    const uintptr_t page = 4096;
+    uint64_t entries[512];
+    uintptr_t p = from & ~(page - 1);
+    while (p < to) {
+        size_t pages = (size_t)((to - p + page - 1) / page);
+        if (pages > 512) pages = 512;
+        ssize_t got = scan->pagemap >= 0
+            ? pread(scan->pagemap, entries, pages * 8, (off_t)(p / page * 8)) : -1;
+        if (got != (ssize_t)(pages * 8)) {
+            // No page information: scan this stretch whole.
+            uintptr_t end = p + pages * page;
+            scan_root_range(scan->roots, p > from ? p : from, end < to ? end : to, OGR_ROOT_GLOBAL, 0);
+            p = end;
+            continue;
+        }
+        for (size_t i = 0; i < pages; i++, p += page) {
+            if (!(entries[i] & PAGEMAP_IN_MEMORY)) continue;
+            uintptr_t a = p > from ? p : from, b = p + page < to ? p + page : to;
+            scan_root_range(scan->roots, a, b, OGR_ROOT_GLOBAL, 0);
+        }
+    }
+}
+
 static int scan_image(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
-    vec *roots = data;
+    image_scan *scan = data;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
         uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        scan_root_range(roots, start, start + ph->p_memsz, OGR_ROOT_GLOBAL, 0);
+        scan_resident(scan, start, start + ph->p_memsz);
     }
     return 0;
 }
@@ -405,42 +460,65 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
 }
 
 // ---- Entry points ------------------------------------------------------------------------------
-int ogr_capture(ogr_capture_result *out, uint32_t flags) {
-    memset(out, 0, sizeof *out);
+// One capture at a time: the pause mutex, held from ogr_capture_begin to ogr_capture_finish,
+// guards this state.
+static struct { uint32_t flags; size_t count; } pending;
+
+int64_t ogr_capture_begin(uint32_t flags) {
     if (!atomic_load(&ogr_installed_flag)) return -1;
     ogr_thread *self = ogr_self();
     if (self) self->suppress++;
     ogr_pause_world();
+    // Pass 1 numbers the objects (ranks) and counts them.
+    pending.flags = flags;
+    pending.count = walk_live(NULL, NULL, 1);
+    return (int64_t)pending.count;
+}
+
+void ogr_capture_finish(ogr_object *objects, ogr_capture_result *out) {
+    memset(out, 0, sizeof *out);
     capture_state s = {
-        .objects = { .elem = sizeof(ogr_object) },
+        .objects = objects, .capacity = objects ? pending.count : 0,
         .edges = { .elem = sizeof(ogr_edge) },
         .headers = { .elem = sizeof(uint64_t) },
+        .header_objects = { .elem = sizeof(uint32_t) },
     };
     vec roots = { .elem = sizeof(ogr_root) };
-    // Pass 1 numbers the objects (ranks); pass 2 records them and their references. The
-    // count from pass 1 sizes the arrays, so pass 2 never copies them to grow (most objects
-    // have at most a reference or two; the edge array still grows when they have more).
-    size_t count = walk_live(NULL, NULL, 1);
-    vec_reserve(&s.objects, count);
-    vec_reserve(&s.edges, count + 1024);
+    // Pass 2 records the objects and their references. Most objects have at most a reference
+    // or two: sized for one each, the edge array rarely has to grow.
+    vec_reserve(&s.edges, pending.count + 1024);
     walk_live(visit_object, &s, 0);
-    dl_iterate_phdr(scan_image, &roots);
-    scan_threads(&roots, out, flags);
+    image_scan images = { &roots, open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) };
+    dl_iterate_phdr(scan_image, &images);
+    if (images.pagemap >= 0) close(images.pagemap);
+    scan_threads(&roots, out, pending.flags);
     release_ranks();
     // Objects allocated from here on carry a new epoch: a later capture can tell them from
     // an object this capture saw at the same address.
     (void)ogr_advance_epoch();
     ogr_resume_world();
+    ogr_thread *self = ogr_self();
     if (self) self->suppress--;
-    out->objects = s.objects.data; out->object_count = s.objects.count;
+    out->object_count = s.object_count;
     out->edges = s.edges.data; out->edge_count = s.edges.count;
     out->headers = s.headers.data; out->header_count = s.headers.count / 6;
+    out->header_objects = s.header_objects.data;
     out->roots = roots.data; out->root_count = roots.count;
+}
+
+int ogr_capture(ogr_capture_result *out, uint32_t flags) {
+    memset(out, 0, sizeof *out);
+    int64_t count = ogr_capture_begin(flags);
+    if (count < 0) return -1;
+    ogr_object *objects = malloc((size_t)(count > 0 ? count : 1) * sizeof(ogr_object));
+    ogr_capture_finish(objects, out);
+    out->objects = objects;
     return 0;
 }
 
 void ogr_capture_free(ogr_capture_result *r) {
     free(r->objects);
+    free(r->header_objects);
     free(r->edges);
     free(r->roots);
     free(r->headers);

@@ -42,6 +42,9 @@ typedef struct {
 } ogr_leaf;
 
 extern _Atomic(ogr_leaf *) ogr_map[OGR_TOP_ENTRIES];
+/// One bit per `ogr_map` entry that has a leaf: walks visit the few chunks in use without
+/// reading the whole 1 MiB top table (every page of which would fault in on first read).
+extern _Atomic uint64_t ogr_leaf_bits[OGR_TOP_ENTRIES / 64];
 
 /// Maps the leaf for `address`'s chunk (first use of the chunk). NULL if it cannot.
 ogr_leaf *ogr_leaf_create(uintptr_t address);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 _Atomic(ogr_leaf *) ogr_map[OGR_TOP_ENTRIES];
+_Atomic uint64_t ogr_leaf_bits[OGR_TOP_ENTRIES / 64];
 ogr_counters_t ogr_diag;
 
 static void *map_zeroed(size_t bytes) {
@@ -34,7 +35,10 @@ ogr_leaf *ogr_leaf_create(uintptr_t address) {
     fresh->bytes = bytes;
     fresh->summary = summary;
     ogr_leaf *expected = NULL;
-    if (atomic_compare_exchange_strong(&ogr_map[top], &expected, fresh)) return fresh;
+    if (atomic_compare_exchange_strong(&ogr_map[top], &expected, fresh)) {
+        atomic_fetch_or(&ogr_leaf_bits[top / 64], 1ull << (top % 64));
+        return fresh;
+    }
     munmap(bytes, OGR_LEAF_BYTES);   // another thread won the race
     munmap(summary, OGR_SUMMARY_BYTES);
     munmap(fresh, sizeof(ogr_leaf));

@@ -151,6 +151,33 @@ final class TrackingTests: XCTestCase {
         XCTAssertNotNil(w)
     }
 
+    /// The capture writes its object records straight into the snapshot's array: the C record
+    /// and `HeapSnapshot.Object` must agree field by field (else a slower copy is used), and
+    /// the counts must arrive as the snapshot defines them (the runtime's implicit +1s removed).
+    func testSnapshotRecordsCarryTheObjectsCounts() throws {
+        XCTAssertTrue(SnapshotBuilder.objectLayoutsAgree, "ogr_object and HeapSnapshot.Object have one layout")
+        let owner = ZombieOwner()
+        let holders = [ZombieHolder(owner: owner), ZombieHolder(owner: owner)]
+        weak let w = owner
+        let snapshot = try ObjGraph.snapshot()
+        let id = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(owner).toOpaque()))))
+        let object = snapshot.objects[id]
+        XCTAssertEqual(snapshot.type(of: id).shortName, "ZombieOwner")
+        XCTAssertGreaterThanOrEqual(object.strongCount, 1)
+        XCTAssertEqual(object.unownedCount, 2)
+        XCTAssertEqual(object.weakCount, 1)
+        XCTAssertFalse(object.isZombie)
+        XCTAssertGreaterThanOrEqual(Int(object.size), MemoryLayout<Int>.size * 3, "header, refcounts, tag")
+        for holder in holders {
+            let hid = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque()))))
+            XCTAssertEqual(snapshot.edges(from: hid).map { Int($0.to) }, [id])
+            XCTAssertEqual(snapshot.edges(from: hid).map { snapshot.label(of: $0) }, ["owner"])
+            XCTAssertEqual(snapshot.edges(from: hid).map(\.kind), [.unowned])
+        }
+        withExtendedLifetime((owner, holders)) {}
+        XCTAssertNotNil(w)
+    }
+
     /// RUNTIME-FACTS 3: an object deinitialized while `unowned` references remain is not freed;
     /// the registry must stop counting it at deinit (the swift_deallocClassInstance interposer), and not count it twice
     /// when it is finally freed.

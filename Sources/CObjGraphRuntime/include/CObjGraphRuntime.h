@@ -66,20 +66,20 @@ enum ogr_scan_mode {
 void ogr_set_scan_plan(uint32_t type_index, uint32_t mode, uint32_t a, uint32_t b);
 uint32_t ogr_scan_plan_mode(uint32_t type_index);
 
-/// Record of one captured object.
+/// Record of one captured object. The layout is that of the Swift `HeapSnapshot.Object`
+/// (fields in declaration order, 32-byte stride), so a capture can write straight into the
+/// snapshot's array; `SnapshotBuilder` checks that the two layouts agree before relying on it.
 typedef struct {
     uint64_t address;
-    uint32_t type;
+    uint32_t type;          ///< registry type index (the snapshot renumbers its types)
     uint32_t size;          ///< allocator block size (malloc_usable_size)
-    uint32_t strong;
-    uint32_t unowned;
-    uint32_t weak;
-    uint32_t flags;         ///< OGR_OBJ_* bits
-    uint32_t header;        ///< index into `headers` (6 words each) or UINT32_MAX
-    uint32_t epoch;         ///< allocation epoch modulo 64 (every capture starts a new one)
+    uint32_t strong;        ///< strong retain count (0 once deinitialized)
+    uint32_t unowned;       ///< unowned count, less the runtime's +1 for strong references
+    uint32_t weak;          ///< weak references, less the side table's own +1
+    uint8_t deinitialized;  ///< 1 when deinit has run (zombies kept by `unowned`, or deiniting now)
+    uint8_t epoch;          ///< allocation epoch modulo 64 (every capture starts a new one)
+    uint8_t reserved[2];
 } ogr_object;
-
-#define OGR_OBJ_DEINITIALIZED 1u
 
 /// A reference from one captured object to another.
 typedef struct {
@@ -101,12 +101,14 @@ typedef struct {
     uint32_t reserved;
 } ogr_root;
 
-/// Everything a capture found. Arrays are malloc'd; release with `ogr_capture_free`.
+/// Everything a capture found besides the objects. Arrays are malloc'd; release with
+/// `ogr_capture_free`.
 typedef struct {
-    ogr_object *objects; size_t object_count;   ///< sorted by address
+    ogr_object *objects; size_t object_count;   ///< sorted by address (set by `ogr_capture` only)
     ogr_edge *edges; size_t edge_count;         ///< sorted by (from, offset)
     ogr_root *roots; size_t root_count;
     uint64_t *headers; size_t header_count;     ///< 6 words (bytes 16..<64) per dictionary/set storage
+    uint32_t *header_objects;                   ///< the object each 6 header words belong to, ascending
     int32_t threads_seen;                       ///< threads in the process
     int32_t threads_exact;                      ///< threads whose stack pointer was known exactly
     int32_t self_thread;                        ///< kernel thread id of the capturing thread
@@ -115,8 +117,16 @@ typedef struct {
 
 /// Capture every tracked object, every reference between them and every root, with
 /// allocation recording and frees of tracked objects held off for the duration. Returns 0 on
-/// success, -1 if tracking is not installed.
+/// success, -1 if tracking is not installed. The objects are malloc'd into `out->objects`.
 int ogr_capture(ogr_capture_result *out, uint32_t flags);
+
+/// The same capture in two steps, so the caller can provide the object array itself:
+/// `ogr_capture_begin` holds off recording and frees, numbers the live objects and returns
+/// how many there are (-1 if tracking is not installed); `ogr_capture_finish` writes exactly
+/// that many records to `objects`, fills `out` with everything else and lets the program go
+/// on. Between the two the caller may allocate, but must not free tracked objects.
+int64_t ogr_capture_begin(uint32_t flags);
+void ogr_capture_finish(ogr_object *objects, ogr_capture_result *out);
 
 /// Leave the calling thread's stack out of the roots. Its frames above the caller were set up
 /// before the objects being examined existed, so any word there that matches such an object's

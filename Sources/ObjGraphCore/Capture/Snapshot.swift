@@ -33,61 +33,68 @@ struct SnapshotBuilder {
     func build(flags: UInt32) -> HeapSnapshot {
         _ = registry.descriptions()   // make sure every known type has a scan plan
         var capture = ogr_capture_result()
-        ogr_capture(&capture, flags)
+        var objects = SnapshotBuilder.captureObjects(flags: flags, into: &capture)
         ExitPhases.mark("capture")
         defer { ogr_capture_free(&capture) }
         let descriptions = registry.descriptions()
 
-        let objects = UnsafeBufferPointer(start: capture.objects, count: capture.object_count)
         let edges = UnsafeBufferPointer(start: capture.edges, count: capture.edge_count)
         let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
         let headers = UnsafeBufferPointer(start: capture.headers, count: capture.header_count * 6)
+        let headerObjects = UnsafeBufferPointer(start: capture.header_objects, count: capture.header_count)
 
-        // Types in order of first appearance, then every object and edge written in place
-        // (no per-element append: a capture has hundreds of thousands of each).
+        // The objects' `typeIndex` holds registry type indices until they are renumbered below.
+        var labeller = EdgeLabeller(descriptions: descriptions)
+        let snapshotEdges = objects.withUnsafeBufferPointer { objects in
+            [HeapSnapshot.Edge](unsafeUninitializedCapacity: edges.count) { buffer, initialized in
+                var nextHeader = 0   // edges come in object order, and so do the header records
+                for (i, e) in edges.enumerated() {
+                    let registryType = Int(objects[Int(e.from)].typeIndex)
+                    while nextHeader < headerObjects.count && headerObjects[nextHeader] < e.from { nextHeader += 1 }
+                    let (label, kind): (Int32, HeapSnapshot.EdgeKind)
+                    if nextHeader < headerObjects.count && headerObjects[nextHeader] == e.from {
+                        // Dictionary and set storage: the label depends on the header words.
+                        let start = nextHeader * 6
+                        (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: e.previous_word,
+                                                       header: Array(headers[start..<start + 6]))
+                    } else {
+                        (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: e.previous_word)
+                    }
+                    (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Edge(
+                        from: Int32(e.from), to: Int32(e.to), offset: e.offset, label: label, kind: kind))
+                }
+                initialized = edges.count
+            }
+        }
+        let arrayRenames = classArrayRenames(objects: objects, edges: snapshotEdges, descriptions: descriptions)
+
+        // Types in order of first appearance; registry type indices become snapshot ones.
         var typeMap = [Int32](repeating: -1, count: descriptions.count)
         var types: [HeapSnapshot.TypeInfo] = []
-        for o in objects where typeMap[Int(o.type)] < 0 {
-            typeMap[Int(o.type)] = Int32(types.count)
-            let d = descriptions[Int(o.type)]
-            types.append(HeapSnapshot.TypeInfo(name: d.name, shortName: d.shortName, kind: d.kind))
-        }
-        var snapshotObjects = typeMap.withUnsafeBufferPointer { typeMap in
-            [HeapSnapshot.Object](unsafeUninitializedCapacity: objects.count) { buffer, initialized in
-                for (i, o) in objects.enumerated() {
-                    (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Object(
-                        address: o.address, typeIndex: typeMap[Int(o.type)], size: o.size,
-                        strongCount: o.strong, unownedCount: o.unowned > 0 ? o.unowned - 1 : 0,
-                        weakCount: o.weak > 0 ? o.weak - 1 : 0,
-                        isZombie: o.flags & OGR_OBJ_DEINITIALIZED != 0, allocationEpoch: UInt8(truncatingIfNeeded: o.epoch)))
+        objects.withUnsafeMutableBufferPointer { objects in
+            for i in objects.indices {
+                let registryType = Int(objects[i].typeIndex)
+                var type = typeMap[registryType]
+                if type < 0 {
+                    type = Int32(types.count)
+                    typeMap[registryType] = type
+                    let d = descriptions[registryType]
+                    types.append(HeapSnapshot.TypeInfo(name: d.name, shortName: d.shortName, kind: d.kind))
                 }
-                initialized = objects.count
+                objects[i].typeIndex = type
             }
-        }
-
-        var labeller = EdgeLabeller(descriptions: descriptions)
-        let snapshotEdges = [HeapSnapshot.Edge](unsafeUninitializedCapacity: edges.count) { buffer, initialized in
-            for (i, e) in edges.enumerated() {
-                let from = objects[Int(e.from)]
-                let (label, kind): (Int32, HeapSnapshot.EdgeKind)
-                if from.header != UInt32.max {
-                    // Dictionary and set storage: the label depends on the header words.
-                    let start = Int(from.header) * 6
-                    (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset), previousWord: e.previous_word,
-                                                   header: Array(headers[start..<start + 6]))
-                } else {
-                    (label, kind) = labeller.label(type: Int(from.type), offset: Int(e.offset), previousWord: e.previous_word)
-                }
-                (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Edge(
-                    from: Int32(e.from), to: Int32(e.to), offset: e.offset, label: label, kind: kind))
-            }
-            initialized = edges.count
         }
         ExitPhases.mark("snapshot objects and edges")
 
-        nameClassArrays(objects: &snapshotObjects, types: &types, edges: snapshotEdges,
-                        registryTypes: objects, descriptions: descriptions, typeMap: typeMap)
-        nameClosureContexts(objects: &snapshotObjects, types: &types, edges: edges)
+        var renamed = TypeRenamer()
+        for (object, elementRegistryType) in arrayRenames {
+            let element = types[Int(typeMap[elementRegistryType])]
+            objects[object].typeIndex = renamed.index(
+                of: HeapSnapshot.TypeInfo(name: "Array<\(element.name)> storage",
+                                          shortName: "Array<\(element.shortName)> storage", kind: .classInstance),
+                in: &types)
+        }
+        nameClosureContexts(objects: &objects, types: &types, edges: edges)
 
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
         var snapshotRoots: [HeapSnapshot.Root] = []
@@ -106,38 +113,74 @@ struct SnapshotBuilder {
         }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return HeapSnapshot(types: types, objects: snapshotObjects, edges: snapshotEdges,
+        return HeapSnapshot(types: types, objects: objects, edges: snapshotEdges,
                             labels: labeller.labels, roots: snapshotRoots,
                             timestamp: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9, notes: notes)
     }
 }
 
 extension SnapshotBuilder {
-    /// Every array of class references is stored as `Array<AnyObject> storage`; name each one
-    /// after its elements when they all have one type: `Array<Session> storage`.
-    func nameClassArrays(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
-                         edges: [HeapSnapshot.Edge], registryTypes: UnsafeBufferPointer<ogr_object>,
-                         descriptions: [TypeDescription], typeMap: [Int32]) {
-        // Only when the capture has such arrays at all (most edges come from other objects).
-        guard descriptions.indices.contains(where: { typeMap[$0] >= 0 && descriptions[$0].isAnyObjectArrayStorage }) else { return }
-        var renamed = TypeRenamer()
+    /// Runs the capture, writing the object records straight into the snapshot's array when
+    /// the C record and ``HeapSnapshot/Object`` have one layout (they are declared to), else
+    /// through a C array. `typeIndex` holds registry type indices.
+    static func captureObjects(flags: UInt32, into capture: inout ogr_capture_result) -> [HeapSnapshot.Object] {
+        guard objectLayoutsAgree else {
+            ogr_capture(&capture, flags)
+            let records = UnsafeBufferPointer(start: capture.objects, count: capture.object_count)
+            return records.map {
+                HeapSnapshot.Object(address: $0.address, typeIndex: Int32(bitPattern: $0.type), size: $0.size,
+                                    strongCount: $0.strong, unownedCount: $0.unowned, weakCount: $0.weak,
+                                    isZombie: $0.deinitialized != 0, allocationEpoch: $0.epoch)
+            }
+        }
+        let count = ogr_capture_begin(flags)
+        guard count >= 0 else { return [] }
+        var captured = capture
+        let objects = [HeapSnapshot.Object](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
+            buffer.withMemoryRebound(to: ogr_object.self) { ogr_capture_finish($0.baseAddress, &captured) }
+            initialized = captured.object_count
+        }
+        capture = captured
+        return objects
+    }
+
+    /// True when `ogr_object` and ``HeapSnapshot/Object`` agree field by field (checked by a
+    /// test too; this keeps a compiler that lays structs out differently correct, only slower).
+    static let objectLayoutsAgree: Bool = {
+        typealias O = HeapSnapshot.Object
+        return MemoryLayout<O>.stride == MemoryLayout<ogr_object>.stride
+            && MemoryLayout<O>.offset(of: \.address) == MemoryLayout<ogr_object>.offset(of: \.address)
+            && MemoryLayout<O>.offset(of: \.typeIndex) == MemoryLayout<ogr_object>.offset(of: \.type)
+            && MemoryLayout<O>.offset(of: \.size) == MemoryLayout<ogr_object>.offset(of: \.size)
+            && MemoryLayout<O>.offset(of: \.strongCount) == MemoryLayout<ogr_object>.offset(of: \.strong)
+            && MemoryLayout<O>.offset(of: \.unownedCount) == MemoryLayout<ogr_object>.offset(of: \.unowned)
+            && MemoryLayout<O>.offset(of: \.weakCount) == MemoryLayout<ogr_object>.offset(of: \.weak)
+            && MemoryLayout<O>.offset(of: \.isZombie) == MemoryLayout<ogr_object>.offset(of: \.deinitialized)
+            && MemoryLayout<O>.offset(of: \.allocationEpoch) == MemoryLayout<ogr_object>.offset(of: \.epoch)
+            && MemoryLayout<Bool>.size == 1 && MemoryLayout<O>.size <= MemoryLayout<ogr_object>.size
+    }()
+
+    /// Every array of class references is stored as `Array<AnyObject> storage`: the arrays
+    /// whose elements all have one class, with that class's registry type, to be named after
+    /// it (`Array<Session> storage`). `objects` still carry registry type indices.
+    func classArrayRenames(objects: [HeapSnapshot.Object], edges: [HeapSnapshot.Edge],
+                           descriptions: [TypeDescription]) -> [(object: Int, element: Int)] {
         let isAnyObjectArray = descriptions.map(\.isAnyObjectArrayStorage)
+        guard isAnyObjectArray.contains(true) else { return [] }
+        var renames: [(object: Int, element: Int)] = []
         var index = 0
         while index < edges.count {
             let from = Int(edges[index].from)
             var end = index
             while end < edges.count && Int(edges[end].from) == from { end += 1 }
             defer { index = end }
-            guard isAnyObjectArray[Int(registryTypes[from].type)] else { continue }
-            let first = objects[Int(edges[index].to)].typeIndex
-            guard edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == first }) else { continue }
-            let elementInfo = types[Int(first)]
-            guard elementInfo.kind == .classInstance else { continue }
-            objects[from].typeIndex = renamed.index(
-                of: HeapSnapshot.TypeInfo(name: "Array<\(elementInfo.name)> storage",
-                                          shortName: "Array<\(elementInfo.shortName)> storage", kind: .classInstance),
-                in: &types)
+            guard isAnyObjectArray[Int(objects[from].typeIndex)] else { continue }
+            let element = objects[Int(edges[index].to)].typeIndex
+            guard descriptions[Int(element)].kind == .classInstance,
+                  edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == element }) else { continue }
+            renames.append((from, Int(element)))
         }
+        return renames
     }
 }
 
