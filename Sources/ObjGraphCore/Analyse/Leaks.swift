@@ -55,7 +55,7 @@ extension ObjectGraph {
             for i in 0..<n { state[i] = objects[i].isZombie ? 0 : live }
         }
         let components = stronglyConnectedComponents { state[$0] & live != 0 }
-        var forest = LeakForest(objectCount: n)
+        var forest = LeakForest(objectCount: 0)
         let componentCount = components.count
         // Per component: 1 = a retain cycle, 2 = a top (no other leaked component refers to it).
         let cyclic: UInt8 = 1, top: UInt8 = 2
@@ -142,44 +142,64 @@ extension ObjectGraph {
 
             // Groups in the order of their tops' lowest addresses: objects are in address
             // order, so that is the order in which a scan meets each top component first.
-            forest.reserve(members: leakedCount)
-            var groupOfArray = forest.groupOf
-            forest.groupOf = []   // groupOfArray is now the only reference: written in place
-            defer { forest.groupOf = groupOfArray }
-            groupOfArray.withUnsafeMutableBufferPointer { groupOf in
-                for first in 0..<n where state[first] & leaked != 0 && groupOf[first] < 0 && kind[Int(componentOf[first])] & top != 0 {
+            // There are at most as many groups as leaked objects: the arrays are sized for
+            // that and written through pointers.
+            var groupCount = 0, memberCount = 0
+            var groupOf = [Int32](repeating: -1, count: n)
+            var memberStart: [Int32] = [], topCount: [Int32] = [], isCycle: [Bool] = [], bytes: [Int] = []
+            // Only the pages actually written are ever touched: the arrays start uninitialized.
+            let members = [Int32](unsafeUninitializedCapacity: leakedCount) { out, initializedMembers in
+            memberStart = [Int32](unsafeUninitializedCapacity: leakedCount + 1) { memberStart, initializedStarts in
+            topCount = [Int32](unsafeUninitializedCapacity: leakedCount) { topCount, initializedTops in
+            isCycle = [Bool](unsafeUninitializedCapacity: leakedCount) { isCycle, initializedCycles in
+            bytes = [Int](unsafeUninitializedCapacity: leakedCount) { bytes, initializedBytes in
+            groupOf.withUnsafeMutableBufferPointer { groupOf in
+                func add(_ v: Int) { out[memberCount] = Int32(v); memberCount += 1 }
+                memberStart[0] = 0
+                for first in 0..<n where state[first] & leaked != 0 && groupOf[first] < 0
+                    && kind[Int(componentOf[first])] & top != 0 {
                     let c = Int(componentOf[first])
-                    let g = Int32(forest.count)
-                    let groupStart = forest.members.count
+                    let g = Int32(groupCount)
+                    let groupStart = memberCount
                     let memberFirst = Int(componentStart[c]), memberEnd = Int(componentStart[c + 1])
                     if kind[c] & cyclic == 0 {
-                        forest.members.append(Int32(first))
+                        add(first)
                     } else if memberEnd - memberFirst == 2 {
                         let (x, y) = pairOrder(Int(componentMembers[memberFirst]), Int(componentMembers[memberFirst + 1]))
-                        forest.members.append(Int32(x))
-                        forest.members.append(Int32(y))
+                        add(x)
+                        add(y)
                     } else {
-                        forest.members.append(contentsOf: cycleOrder(components.members(of: c)).lazy.map(Int32.init))
+                        for v in cycleOrder(components.members(of: c)) { add(v) }
                     }
-                    let topCount = forest.members.count - groupStart
-                    for i in groupStart..<forest.members.count { groupOf[Int(forest.members[i])] = g }
+                    for i in groupStart..<memberCount { groupOf[Int(out[i])] = g }
+                    topCount[groupCount] = Int32(memberCount - groupStart)
                     // Everything the tops keep alive, breadth-first, edges in offset order.
                     var next = groupStart
-                    var bytes = 0
-                    while next < forest.members.count {
-                        let v = Int(forest.members[next]); next += 1
-                        bytes += Int(objects[v].size)
+                    var total = 0
+                    while next < memberCount {
+                        let v = Int(out[next]); next += 1
+                        total += Int(objects[v].size)
                         for e in Int(start[v])..<Int(start[v + 1]) {
                             let w = Int(to[e])
                             guard state[w] & leaked != 0 && groupOf[w] < 0
                                 && !(state[w] & closed != 0 && componentOf[w] != Int32(c)) else { continue }
                             groupOf[w] = g
-                            forest.members.append(Int32(w))
+                            add(w)
                         }
                     }
-                    forest.closeGroup(topCount: topCount, isCycle: kind[c] & cyclic != 0, bytes: bytes)
+                    isCycle[groupCount] = kind[c] & cyclic != 0
+                    bytes[groupCount] = total
+                    groupCount += 1
+                    memberStart[groupCount] = Int32(memberCount)
                 }
             }
+            initializedBytes = groupCount }
+            initializedCycles = groupCount }
+            initializedTops = groupCount }
+            initializedStarts = groupCount + 1 }
+            initializedMembers = memberCount }
+            forest = LeakForest(memberStart: memberStart, members: members, topCount: topCount, isCycle: isCycle,
+                                bytes: bytes, groupOf: groupOf)
         } } } } } }
         return forest
     }
@@ -214,15 +234,15 @@ struct LeakForest {
         groupOf = [Int32](repeating: -1, count: objectCount)
     }
 
-    /// Room for `members` leaked objects (and as many groups at most), so building the forest
-    /// never copies its arrays to grow them.
-    mutating func reserve(members count: Int) {
-        members.reserveCapacity(count)
-        memberStart.reserveCapacity(count + 1)
-        topCount.reserveCapacity(count)
-        isCycle.reserveCapacity(count)
-        bytes.reserveCapacity(count)
+    init(memberStart: [Int32], members: [Int32], topCount: [Int32], isCycle: [Bool], bytes: [Int], groupOf: [Int32]) {
+        self.memberStart = memberStart
+        self.members = members
+        self.topCount = topCount
+        self.isCycle = isCycle
+        self.bytes = bytes
+        self.groupOf = groupOf
     }
+
 
     /// The forest of groups computed elsewhere (for reports over a chosen subset of groups).
     init(groups: [LeakGroup], objectCount: Int) {

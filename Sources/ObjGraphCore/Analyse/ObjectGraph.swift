@@ -26,49 +26,72 @@ public final class ObjectGraph: Sendable {
     public init(_ snapshot: HeapSnapshot) {
         self.snapshot = snapshot
         let n = snapshot.objects.count
+        let edgeCount = snapshot.edges.count
+        // Counting sorts throughout, written through pointers: a snapshot has hundreds of
+        // thousands of edges.
         var outStart = [Int32](repeating: 0, count: n + 1)
-        var inCount = [Int32](repeating: 0, count: n + 1)
-        for edge in snapshot.edges {
-            outStart[Int(edge.from) + 1] += 1
-            inCount[Int(edge.to) + 1] += 1
+        var inStart = [Int32](repeating: 0, count: n + 1)
+        var strongStart = [Int32](repeating: 0, count: n + 1)
+        var strongCount = 0
+        snapshot.edges.withUnsafeBufferPointer { edges in
+            outStart.withUnsafeMutableBufferPointer { outStart in
+            inStart.withUnsafeMutableBufferPointer { inStart in
+            strongStart.withUnsafeMutableBufferPointer { strongStart in
+                for edge in edges {
+                    outStart[Int(edge.from) + 1] += 1
+                    inStart[Int(edge.to) + 1] += 1
+                    if edge.kind.isStrong { strongStart[Int(edge.from) + 1] += 1; strongCount += 1 }
+                }
+                for i in 0..<n {
+                    outStart[i + 1] += outStart[i]
+                    inStart[i + 1] += inStart[i]
+                    strongStart[i + 1] += strongStart[i]
+                }
+            } } }
         }
-        for i in 0..<n {
-            outStart[i + 1] += outStart[i]
-            inCount[i + 1] += inCount[i]
+        // Reverse edges: each object's slots are filled from the back, with its end position
+        // as the cursor; afterwards inStart[i + 1] holds object i's start, and one shift puts
+        // every start in place (no cursor array).
+        let inEdges = [Int32](unsafeUninitializedCapacity: edgeCount) { inEdges, initialized in
+            inStart.withUnsafeMutableBufferPointer { inStart in
+            snapshot.edges.withUnsafeBufferPointer { edges in
+                for index in stride(from: edgeCount - 1, through: 0, by: -1) {
+                    let to = Int(edges[index].to)
+                    inStart[to + 1] -= 1
+                    inEdges[Int(inStart[to + 1])] = Int32(index)
+                }
+                for i in 0..<n { inStart[i] = inStart[i + 1] }
+                inStart[n] = Int32(edgeCount)
+            } }
+            initialized = edgeCount
         }
-        var cursor = inCount
-        var inEdges = [Int32](repeating: 0, count: snapshot.edges.count)
-        for (index, edge) in snapshot.edges.enumerated() {
-            let slot = Int(cursor[Int(edge.to)])
-            inEdges[slot] = Int32(index)
-            cursor[Int(edge.to)] += 1
+        let strongTo = [Int32](unsafeUninitializedCapacity: strongCount) { strongTo, initialized in
+            var next = 0
+            snapshot.edges.withUnsafeBufferPointer { edges in
+                for edge in edges where edge.kind.isStrong {
+                    strongTo[next] = edge.to
+                    next += 1
+                }
+            }
+            initialized = next
         }
+        // Roots by target, the same way (there are few: globals and stack slots).
         var rootStart = [Int32](repeating: 0, count: n + 1)
         for root in snapshot.roots { rootStart[Int(root.target) + 1] += 1 }
         for i in 0..<n { rootStart[i + 1] += rootStart[i] }
-        var rootCursor = rootStart
+        var rootEnd = rootStart
         var rootRefs = [Int32](repeating: 0, count: snapshot.roots.count)
-        for (index, root) in snapshot.roots.enumerated() {
-            rootRefs[Int(rootCursor[Int(root.target)])] = Int32(index)
-            rootCursor[Int(root.target)] += 1
+        for index in snapshot.roots.indices.reversed() {
+            let target = Int(snapshot.roots[index].target)
+            rootEnd[target + 1] -= 1
+            rootRefs[Int(rootEnd[target + 1])] = Int32(index)
         }
         self.outStart = outStart
-        self.inStart = inCount
+        self.inStart = inStart
         self.inEdges = inEdges
         self.rootStart = rootStart
         self.rootRefs = rootRefs
         self.typeOrder = ObjectGraph.typeOrder(snapshot.types)
-        var strongStart = [Int32](repeating: 0, count: n + 1)
-        var strongTo: [Int32] = []
-        strongTo.reserveCapacity(snapshot.edges.count)
-        snapshot.edges.withUnsafeBufferPointer { edges in
-            for i in 0..<n {
-                for e in Int(outStart[i])..<Int(outStart[i + 1]) where edges[e].kind.isStrong {
-                    strongTo.append(edges[e].to)
-                }
-                strongStart[i + 1] = Int32(strongTo.count)
-            }
-        }
         self.strongStart = strongStart
         self.strongTo = strongTo
     }
