@@ -338,9 +338,14 @@ final class Orchestrator {
         let agent = String(objgraph.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")) + "/libObjGraphAgent.so"
         let agentDirectory = "\(directory)/agent"
         mkdir(agentDirectory, 0o755)
+        // As the command starts it (no cycle list), and printing where the exit analysis spends
+        // its time (OBJGRAPH_PROFILE: phases and the page faults of each).
+        var phases = ""
         runs.append(measure("  of which: program + agent", [fixture, pairs],
-                            env: ["LD_PRELOAD": agent, "OBJGRAPH_AGENT_DIR": agentDirectory],
-                            reps: options.leakReps) { _ in
+                            env: ["LD_PRELOAD": agent, "OBJGRAPH_AGENT_DIR": agentDirectory, "OBJGRAPH_MAX_CYCLES": "0",
+                                  "OBJGRAPH_PROFILE": "1"],
+                            reps: options.leakReps) { out in
+            phases = out.split(separator: "\n").last { $0.hasPrefix("objgraph: exit phases") }.map(String.init) ?? ""
             let report = readFile(agentDirectory + "/report.txt") ?? ""
             return ("-", firstNumber(report, before: " leaked objects").map { "\($0) leaked objects" } ?? "no report")
         })
@@ -379,6 +384,10 @@ final class Orchestrator {
         print(table.render())
         print("  commands:")
         for run in runs { print("    \(run.command)") }
+        if let detail = phases.split(separator: "(ms): ", maxSplits: 1).dropFirst().first {
+            print("  agent exit phases in ms, last run (OBJGRAPH_PROFILE=1):")
+            print("    " + detail)
+        }
         let speedup = (valgrindRun?.seconds ?? .nan) / objgraphRun.seconds
         verdicts.append(Verdict(target: "objgraph run >= 20x faster than valgrind", measured: ratio(speedup),
                                 pass: speedup.isFinite ? speedup >= 20 : nil))

@@ -141,12 +141,33 @@ static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
 typedef struct {
     ogr_object *objects;       // the caller's array, room for `capacity` records
     size_t object_count, capacity;
-    vec edges, headers, header_objects;
+    // Edges go to the caller's array while it has room, then (from the start of the object
+    // that did not fit) to `overflow`, so each object's edges stay contiguous in one of them.
+    ogr_edge *edges;
+    size_t edge_count, edge_capacity;
+    int overflowing;
+    vec overflow;
+    size_t object_first_edge;  // where the current object's edges start (in the active array)
     uint32_t current;
     uintptr_t base, end;
     uintptr_t last_metadata;   // neighbours in the heap are often of one type
     uint32_t last_type;
 } capture_state;
+
+static void push_edge(capture_state *s, const ogr_edge *e) {
+    if (OGR_LIKELY(!s->overflowing)) {
+        if (OGR_LIKELY(s->edge_count < s->edge_capacity)) {
+            s->edges[s->edge_count++] = *e;
+            return;
+        }
+        // Full: move the current object's edges so far to the overflow array and go on there.
+        s->overflowing = 1;
+        for (size_t i = s->object_first_edge; i < s->edge_count; i++) vec_push(&s->overflow, &s->edges[i]);
+        s->edge_count = s->object_first_edge;
+        s->object_first_edge = 0;
+    }
+    vec_push(&s->overflow, e);
+}
 
 /// The object a memory word refers to, or -1. Small values and tagged payloads are skipped
 /// before the live map is consulted.
@@ -162,11 +183,8 @@ static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
     for (uintptr_t p = from; p + 8 <= to; p += 8) {
         int64_t target = referenced_object(*(const uint64_t *)p);
         if (target < 0) continue;
-        ogr_edge e = {
-            .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base),
-            .previous_word = *(const uint64_t *)(p - 8),
-        };
-        vec_push(&s->edges, &e);
+        ogr_edge e = { .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base), .kind = 3 };
+        push_edge(s, &e);
     }
 }
 
@@ -253,18 +271,13 @@ static void visit_object(uintptr_t address, uint8_t state, void *context) {
     o->deinitialized = (uint8_t)deinitialized;
     o->epoch = (uint8_t)(state >> OGR_EPOCH_SHIFT);
     o->reserved[0] = o->reserved[1] = 0;
-    uint32_t mode = __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE);
-    if ((mode == OGR_SCAN_DICTIONARY || mode == OGR_SCAN_SET) && block >= 64) {
-        uint32_t index = (uint32_t)s->object_count;
-        vec_push(&s->header_objects, &index);
-        for (int i = 2; i < 8; i++) vec_push(&s->headers, (const uint64_t *)address + i);
-    }
     s->current = (uint32_t)s->object_count++;
-    size_t before = s->edges.count;
+    s->object_first_edge = s->overflowing ? s->overflow.count : s->edge_count;
     scan_object(s, address, type, block);
     // Dictionary buckets are visited key then value: put this object's edges in offset order.
-    ogr_edge *e = (ogr_edge *)s->edges.data;
-    for (size_t i = before + 1; i < s->edges.count; i++) {
+    ogr_edge *e = s->overflowing ? (ogr_edge *)s->overflow.data : s->edges;
+    size_t before = s->object_first_edge, end = s->overflowing ? s->overflow.count : s->edge_count;
+    for (size_t i = before + 1; i < end; i++) {
         ogr_edge x = e[i];
         size_t j = i;
         while (j > before && e[j - 1].offset > x.offset) { e[j] = e[j - 1]; j--; }
@@ -460,7 +473,7 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
 }
 
 // ---- Entry points ------------------------------------------------------------------------------
-// One capture at a time: the pause mutex, held from ogr_capture_begin to ogr_capture_finish,
+// One capture at a time: the pause mutex, held from ogr_capture_begin to ogr_capture_end,
 // guards this state.
 static struct { uint32_t flags; size_t count; } pending;
 
@@ -475,35 +488,34 @@ int64_t ogr_capture_begin(uint32_t flags) {
     return (int64_t)pending.count;
 }
 
-void ogr_capture_finish(ogr_object *objects, ogr_capture_result *out) {
+void ogr_capture_scan(ogr_object *objects, ogr_edge *edges, size_t edge_capacity, ogr_capture_result *out) {
     memset(out, 0, sizeof *out);
     capture_state s = {
         .objects = objects, .capacity = objects ? pending.count : 0,
-        .edges = { .elem = sizeof(ogr_edge) },
-        .headers = { .elem = sizeof(uint64_t) },
-        .header_objects = { .elem = sizeof(uint32_t) },
+        .edges = edges, .edge_capacity = edges ? edge_capacity : 0,
+        .overflow = { .elem = sizeof(ogr_edge) },
     };
     vec roots = { .elem = sizeof(ogr_root) };
-    // Pass 2 records the objects and their references. Most objects have at most a reference
-    // or two: sized for one each, the edge array rarely has to grow.
-    vec_reserve(&s.edges, pending.count + 1024);
+    // Pass 2 records the objects and their references.
     walk_live(visit_object, &s, 0);
     image_scan images = { &roots, open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) };
     dl_iterate_phdr(scan_image, &images);
     if (images.pagemap >= 0) close(images.pagemap);
     scan_threads(&roots, out, pending.flags);
     release_ranks();
+    out->object_count = s.object_count;
+    out->edge_count = s.edge_count;
+    out->overflow = s.overflow.data; out->overflow_count = s.overflow.count;
+    out->roots = roots.data; out->root_count = roots.count;
+}
+
+void ogr_capture_end(void) {
     // Objects allocated from here on carry a new epoch: a later capture can tell them from
     // an object this capture saw at the same address.
     (void)ogr_advance_epoch();
     ogr_resume_world();
     ogr_thread *self = ogr_self();
     if (self) self->suppress--;
-    out->object_count = s.object_count;
-    out->edges = s.edges.data; out->edge_count = s.edges.count;
-    out->headers = s.headers.data; out->header_count = s.headers.count / 6;
-    out->header_objects = s.header_objects.data;
-    out->roots = roots.data; out->root_count = roots.count;
 }
 
 int ogr_capture(ogr_capture_result *out, uint32_t flags) {
@@ -511,17 +523,16 @@ int ogr_capture(ogr_capture_result *out, uint32_t flags) {
     int64_t count = ogr_capture_begin(flags);
     if (count < 0) return -1;
     ogr_object *objects = malloc((size_t)(count > 0 ? count : 1) * sizeof(ogr_object));
-    ogr_capture_finish(objects, out);
+    ogr_capture_scan(objects, NULL, 0, out);   // every edge goes to out->overflow
+    ogr_capture_end();
     out->objects = objects;
     return 0;
 }
 
 void ogr_capture_free(ogr_capture_result *r) {
     free(r->objects);
-    free(r->header_objects);
-    free(r->edges);
+    free(r->overflow);
     free(r->roots);
-    free(r->headers);
     memset(r, 0, sizeof *r);
 }
 

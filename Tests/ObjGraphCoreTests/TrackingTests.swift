@@ -155,7 +155,7 @@ final class TrackingTests: XCTestCase {
     /// and `HeapSnapshot.Object` must agree field by field (else a slower copy is used), and
     /// the counts must arrive as the snapshot defines them (the runtime's implicit +1s removed).
     func testSnapshotRecordsCarryTheObjectsCounts() throws {
-        XCTAssertTrue(SnapshotBuilder.objectLayoutsAgree, "ogr_object and HeapSnapshot.Object have one layout")
+        XCTAssertTrue(SnapshotBuilder.layoutsAgree, "ogr_object and ogr_edge have the layouts of HeapSnapshot.Object and Edge")
         let owner = ZombieOwner()
         let holders = [ZombieHolder(owner: owner), ZombieHolder(owner: owner)]
         weak let w = owner
@@ -176,6 +176,35 @@ final class TrackingTests: XCTestCase {
         }
         withExtendedLifetime((owner, holders)) {}
         XCTAssertNotNil(w)
+    }
+
+    /// Edges go straight into the snapshot's array while it has room (three per object plus
+    /// 4096), the rest through an overflow array; an object whose edges straddle the boundary
+    /// moves to the overflow whole. One array holding more references than that must come out
+    /// complete and in order, the same as through the copying path.
+    func testEdgesBeyondTheReservedRoomAreKept() throws {
+        let target = ZombieOwner()
+        let many = [ZombieOwner](repeating: target, count: 100_000)
+        let holders = (0..<50).map { _ in ZombieHolder(owner: target) }
+        for copying in [false, true] {
+            let snapshot = try ObjGraph.untracked { ogr_scrub_stack(); return SnapshotBuilder(copyRecords: copying).build(flags: 0) }
+            let address = many.withUnsafeBufferPointer { UInt64(UInt(bitPattern: $0.baseAddress!)) } - 32
+            let arrayID = try XCTUnwrap(snapshot.object(at: address), "the array's storage")
+            let targetID = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(target).toOpaque()))))
+            XCTAssertLessThan(3 * snapshot.objects.count + 4096, 100_000, "the array's edges do not all fit the reserved room")
+            let edges = snapshot.edges(from: arrayID)
+            XCTAssertEqual(edges.count, 100_000, "copying: \(copying)")
+            XCTAssertTrue(edges.allSatisfy { Int($0.to) == targetID })
+            XCTAssertEqual(edges.map(\.offset), (0..<100_000).map { UInt32(32 + 8 * $0) })
+            XCTAssertEqual(snapshot.label(of: edges[edges.startIndex + 99_999]), "[99999]")
+            XCTAssertTrue(zip(snapshot.edges, snapshot.edges.dropFirst()).allSatisfy { ($0.from, $0.offset) < ($1.from, $1.offset) },
+                          "edges sorted by (from, offset)")
+            for holder in holders {
+                let id = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque()))))
+                XCTAssertEqual(snapshot.edges(from: id).map { snapshot.label(of: $0) }, ["owner"])
+            }
+        }
+        withExtendedLifetime((target, many, holders)) {}
     }
 
     /// RUNTIME-FACTS 3: an object deinitialized while `unowned` references remain is not freed;

@@ -81,13 +81,16 @@ typedef struct {
     uint8_t reserved[2];
 } ogr_object;
 
-/// A reference from one captured object to another.
+/// A reference from one captured object to another. The layout is that of the Swift
+/// `HeapSnapshot.Edge`, whose label and kind the snapshot fills in (the capture leaves label 0
+/// and kind 3, conservative).
 typedef struct {
     uint32_t from;
     uint32_t to;
     uint32_t offset;        ///< byte offset of the reference word inside `from`
-    uint32_t reserved;
-    uint64_t previous_word; ///< the word before it: a closure's function pointer when `to` is its context
+    int32_t label;
+    uint8_t kind;
+    uint8_t reserved[3];
 } ogr_edge;
 
 enum ogr_root_kind { OGR_ROOT_GLOBAL = 0, OGR_ROOT_STACK = 1, OGR_ROOT_REGISTER = 2, OGR_ROOT_OTHER = 3 };
@@ -104,11 +107,10 @@ typedef struct {
 /// Everything a capture found besides the objects. Arrays are malloc'd; release with
 /// `ogr_capture_free`.
 typedef struct {
-    ogr_object *objects; size_t object_count;   ///< sorted by address (set by `ogr_capture` only)
-    ogr_edge *edges; size_t edge_count;         ///< sorted by (from, offset)
+    ogr_object *objects; size_t object_count;   ///< sorted by address (malloc'd by `ogr_capture` only)
+    size_t edge_count;                          ///< edges written to the caller's buffer
+    ogr_edge *overflow; size_t overflow_count;  ///< the edges after those, when the buffer was full
     ogr_root *roots; size_t root_count;
-    uint64_t *headers; size_t header_count;     ///< 6 words (bytes 16..<64) per dictionary/set storage
-    uint32_t *header_objects;                   ///< the object each 6 header words belong to, ascending
     int32_t threads_seen;                       ///< threads in the process
     int32_t threads_exact;                      ///< threads whose stack pointer was known exactly
     int32_t self_thread;                        ///< kernel thread id of the capturing thread
@@ -117,16 +119,23 @@ typedef struct {
 
 /// Capture every tracked object, every reference between them and every root, with
 /// allocation recording and frees of tracked objects held off for the duration. Returns 0 on
-/// success, -1 if tracking is not installed. The objects are malloc'd into `out->objects`.
+/// success, -1 if tracking is not installed. Objects are malloc'd into `out->objects`, edges
+/// into `out->overflow` (sorted by (from, offset)).
 int ogr_capture(ogr_capture_result *out, uint32_t flags);
 
-/// The same capture in two steps, so the caller can provide the object array itself:
-/// `ogr_capture_begin` holds off recording and frees, numbers the live objects and returns
-/// how many there are (-1 if tracking is not installed); `ogr_capture_finish` writes exactly
-/// that many records to `objects`, fills `out` with everything else and lets the program go
-/// on. Between the two the caller may allocate, but must not free tracked objects.
+/// The same capture in three steps, so the caller provides the arrays and can read object
+/// memory (a closure's function pointer beside its context, a dictionary's header words)
+/// while nothing can be freed:
+///  1. `ogr_capture_begin` holds off recording and frees of tracked objects, numbers the live
+///     objects and returns how many there are (-1 if tracking is not installed);
+///  2. `ogr_capture_scan` writes exactly that many records to `objects`, up to
+///     `edge_capacity` edges to `edges` (sorted by (from, offset); the rest go to
+///     `out->overflow`), and the roots;
+///  3. `ogr_capture_end` lets the program go on.
+/// Between begin and end the caller may allocate but must not free tracked objects.
 int64_t ogr_capture_begin(uint32_t flags);
-void ogr_capture_finish(ogr_object *objects, ogr_capture_result *out);
+void ogr_capture_scan(ogr_object *objects, ogr_edge *edges, size_t edge_capacity, ogr_capture_result *out);
+void ogr_capture_end(void);
 
 /// Leave the calling thread's stack out of the roots. Its frames above the caller were set up
 /// before the objects being examined existed, so any word there that matches such an object's

@@ -25,17 +25,18 @@ extension ObjectGraph {
         // Arrays, not dictionaries: a search on a million-object graph touches many of them.
         var parentEdge = [Int32](repeating: -1, count: count)   // edge toward target
         var depth = [Int32](repeating: -1, count: count)
+        let reverse = reverseEdges()
         var queue: [Int32] = [Int32(target)]
         depth[target] = 0
         var head = 0
         while head < queue.count {
             let v = Int(queue[head]); head += 1
-            let isStart = predicate.map { $0(v) } ?? (rootStart[v] != rootStart[v + 1])
+            let isStart = predicate.map { $0(v) } ?? hasRoot(v)
             if isStart && (v != target || predicate == nil) {
                 return chain(from: v, parentEdge: parentEdge, useRoot: predicate == nil)
             }
             guard depth[v] < maxDepth else { continue }
-            for edgeIndex in inEdges[Int(inStart[v])..<Int(inStart[v + 1])] {
+            for edgeIndex in reverse.edges[Int(reverse.start[v])..<Int(reverse.start[v + 1])] {
                 let edge = snapshot.edges[Int(edgeIndex)]
                 guard !strongOnly || edge.kind.isStrong, depth[Int(edge.from)] < 0 else { continue }
                 depth[Int(edge.from)] = depth[v] + 1

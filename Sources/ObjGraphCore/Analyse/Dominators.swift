@@ -68,13 +68,14 @@ extension ObjectGraph {
             }
             return x
         }
+        let reverse = reverseEdges()
         var changed = true
         while changed {
             changed = false
             for v in postorder.reversed() {
                 let node = Int(v)
                 var newIdom: Int32 = fromSuperRoot[node] ? Int32(superRoot) : -1
-                for edgeIndex in inEdges[Int(inStart[node])..<Int(inStart[node + 1])] {
+                for edgeIndex in reverse.edges[Int(reverse.start[node])..<Int(reverse.start[node + 1])] {
                     let edge = snapshot.edges[Int(edgeIndex)]
                     guard edge.kind.isStrong else { continue }
                     let p = edge.from

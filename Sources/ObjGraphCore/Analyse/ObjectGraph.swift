@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Indexed view of a ``HeapSnapshot`` for graph questions: who refers to an object, what it
 /// refers to, which roots hold it.
 ///
@@ -9,12 +11,12 @@ public final class ObjectGraph: Sendable {
     public let snapshot: HeapSnapshot
     /// CSR forward adjacency: edges of object `i` are `snapshot.edges[outStart[i]..<outStart[i+1]]`.
     let outStart: [Int32]
-    /// CSR reverse adjacency: indices into `snapshot.edges` of the edges that point at object `i`.
-    let inStart: [Int32]
-    let inEdges: [Int32]
-    /// Indices into `snapshot.roots` of the roots that point at object `i`.
-    let rootStart: [Int32]
-    let rootRefs: [Int32]
+    /// CSR reverse adjacency, built on first use (``reverseEdges()``).
+    private let reverse = Mutex<ReverseEdges?>(nil)
+    /// Indices into `snapshot.roots` sorted by target, and those targets: the roots of object
+    /// `i` are a binary search away (a few hundred roots; no array per object).
+    let rootOrder: [Int32]
+    let rootTargets: [Int32]
     /// Rank of each type for choosing where a cycle starts (``cycleStartRank(_:)``).
     let typeOrder: [Int32]
     /// CSR of strong references only (strong and conservative edges), targets only: what the
@@ -30,40 +32,20 @@ public final class ObjectGraph: Sendable {
         // Counting sorts throughout, written through pointers: a snapshot has hundreds of
         // thousands of edges.
         var outStart = [Int32](repeating: 0, count: n + 1)
-        var inStart = [Int32](repeating: 0, count: n + 1)
         var strongStart = [Int32](repeating: 0, count: n + 1)
         var strongCount = 0
         snapshot.edges.withUnsafeBufferPointer { edges in
             outStart.withUnsafeMutableBufferPointer { outStart in
-            inStart.withUnsafeMutableBufferPointer { inStart in
             strongStart.withUnsafeMutableBufferPointer { strongStart in
                 for edge in edges {
                     outStart[Int(edge.from) + 1] += 1
-                    inStart[Int(edge.to) + 1] += 1
                     if edge.kind.isStrong { strongStart[Int(edge.from) + 1] += 1; strongCount += 1 }
                 }
                 for i in 0..<n {
                     outStart[i + 1] += outStart[i]
-                    inStart[i + 1] += inStart[i]
                     strongStart[i + 1] += strongStart[i]
                 }
-            } } }
-        }
-        // Reverse edges: each object's slots are filled from the back, with its end position
-        // as the cursor; afterwards inStart[i + 1] holds object i's start, and one shift puts
-        // every start in place (no cursor array).
-        let inEdges = [Int32](unsafeUninitializedCapacity: edgeCount) { inEdges, initialized in
-            inStart.withUnsafeMutableBufferPointer { inStart in
-            snapshot.edges.withUnsafeBufferPointer { edges in
-                for index in stride(from: edgeCount - 1, through: 0, by: -1) {
-                    let to = Int(edges[index].to)
-                    inStart[to + 1] -= 1
-                    inEdges[Int(inStart[to + 1])] = Int32(index)
-                }
-                for i in 0..<n { inStart[i] = inStart[i + 1] }
-                inStart[n] = Int32(edgeCount)
             } }
-            initialized = edgeCount
         }
         let strongTo = [Int32](unsafeUninitializedCapacity: strongCount) { strongTo, initialized in
             var next = 0
@@ -75,22 +57,10 @@ public final class ObjectGraph: Sendable {
             }
             initialized = next
         }
-        // Roots by target, the same way (there are few: globals and stack slots).
-        var rootStart = [Int32](repeating: 0, count: n + 1)
-        for root in snapshot.roots { rootStart[Int(root.target) + 1] += 1 }
-        for i in 0..<n { rootStart[i + 1] += rootStart[i] }
-        var rootEnd = rootStart
-        var rootRefs = [Int32](repeating: 0, count: snapshot.roots.count)
-        for index in snapshot.roots.indices.reversed() {
-            let target = Int(snapshot.roots[index].target)
-            rootEnd[target + 1] -= 1
-            rootRefs[Int(rootEnd[target + 1])] = Int32(index)
-        }
+        let rootOrder = snapshot.roots.indices.sorted { (snapshot.roots[$0].target, $0) < (snapshot.roots[$1].target, $1) }
+        self.rootOrder = rootOrder.map(Int32.init)
+        self.rootTargets = rootOrder.map { snapshot.roots[$0].target }
         self.outStart = outStart
-        self.inStart = inStart
-        self.inEdges = inEdges
-        self.rootStart = rootStart
-        self.rootRefs = rootRefs
         self.typeOrder = ObjectGraph.typeOrder(snapshot.types)
         self.strongStart = strongStart
         self.strongTo = strongTo
@@ -106,15 +76,75 @@ public final class ObjectGraph: Sendable {
 
     /// Edges arriving at `id` (who refers to `id`).
     public func incoming(_ id: ObjectID) -> [HeapSnapshot.Edge] {
-        inEdges[Int(inStart[id])..<Int(inStart[id + 1])].map { snapshot.edges[Int($0)] }
+        let reverse = reverseEdges()
+        return reverse.edges[Int(reverse.start[id])..<Int(reverse.start[id + 1])].map { snapshot.edges[Int($0)] }
     }
 
     /// Number of edges arriving at `id`, without building them.
-    public func incomingCount(_ id: ObjectID) -> Int { Int(inStart[id + 1] - inStart[id]) }
+    public func incomingCount(_ id: ObjectID) -> Int {
+        let reverse = reverseEdges()
+        return Int(reverse.start[id + 1] - reverse.start[id])
+    }
 
     /// Roots (globals, stack slots, registers) that point at `id`.
     public func roots(of id: ObjectID) -> [HeapSnapshot.Root] {
-        rootRefs[Int(rootStart[id])..<Int(rootStart[id + 1])].map { snapshot.roots[Int($0)] }
+        rootOrder[rootRange(of: id)].map { snapshot.roots[Int($0)] }
+    }
+
+    /// True when a root points at `id`.
+    func hasRoot(_ id: ObjectID) -> Bool { !rootRange(of: id).isEmpty }
+
+    /// Positions in `rootOrder` of the roots of `id`.
+    private func rootRange(of id: ObjectID) -> Range<Int> {
+        var lo = 0, hi = rootTargets.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if rootTargets[mid] < Int32(id) { lo = mid + 1 } else { hi = mid }
+        }
+        var end = lo
+        while end < rootTargets.count && rootTargets[end] == Int32(id) { end += 1 }
+        return lo..<end
+    }
+
+    /// Reverse adjacency: `edges[start[i]..<start[i + 1]]` are the indices into
+    /// `snapshot.edges` of the edges that point at object `i`, in edge order.
+    struct ReverseEdges: Sendable {
+        let start: [Int32]
+        let edges: [Int32]
+    }
+
+    /// The reverse adjacency, built on first use: the leak analysis never needs it, and an
+    /// exit report builds it only after the leak analysis has freed its scratch memory.
+    func reverseEdges() -> ReverseEdges {
+        reverse.withLock { cached in
+            if let cached { return cached }
+            let built = ObjectGraph.buildReverseEdges(snapshot)
+            cached = built
+            return built
+        }
+    }
+
+    /// A counting sort by target; each object's slots are filled from the back, with its end
+    /// position as the cursor, and one shift then puts every start in place.
+    private static func buildReverseEdges(_ snapshot: HeapSnapshot) -> ReverseEdges {
+        let n = snapshot.objects.count, edgeCount = snapshot.edges.count
+        var start = [Int32](repeating: 0, count: n + 1)
+        let edges = [Int32](unsafeUninitializedCapacity: edgeCount) { inEdges, initialized in
+            start.withUnsafeMutableBufferPointer { start in
+            snapshot.edges.withUnsafeBufferPointer { edges in
+                for edge in edges { start[Int(edge.to) + 1] += 1 }
+                for i in 0..<n { start[i + 1] += start[i] }
+                for index in stride(from: edgeCount - 1, through: 0, by: -1) {
+                    let to = Int(edges[index].to)
+                    start[to + 1] -= 1
+                    inEdges[Int(start[to + 1])] = Int32(index)
+                }
+                for i in 0..<n { start[i] = start[i + 1] }
+                start[n] = Int32(edgeCount)
+            } }
+            initialized = edgeCount
+        }
+        return ReverseEdges(start: start, edges: edges)
     }
 
     /// Objects that refer to `id`, without duplicates, in first-seen order. objgraph's `gc.get_referrers`.

@@ -36,7 +36,8 @@ extension ObjectGraph {
     /// objgraph's `get_leaking_objects()`: the tops of leaked structures, and objects held
     /// only by memory the capture cannot see.
     public func objectsWithoutReferrers() -> [ObjectID] {
-        (0..<count).filter { incomingCount($0) == 0 && rootStart[$0] == rootStart[$0 + 1] }
+        let reverse = reverseEdges()
+        return (0..<count).filter { reverse.start[$0 + 1] == reverse.start[$0] && !hasRoot($0) }
     }
 
     /// Shortest number of strong references from any root to each object (`nil` when

@@ -29,44 +29,45 @@ extension ObjGraph {
 /// Turns the C capture into a ``HeapSnapshot``: dense type table, labelled edges, named roots.
 struct SnapshotBuilder {
     let registry = TypeRegistry.shared
+    /// Go through C arrays and copy, as when the record layouts disagree (for tests).
+    var copyRecords = false
 
     func build(flags: UInt32) -> HeapSnapshot {
         _ = registry.descriptions()   // make sure every known type has a scan plan
         var capture = ogr_capture_result()
-        var objects = SnapshotBuilder.captureObjects(flags: flags, into: &capture)
-        ExitPhases.mark("capture")
+        guard var (objects, edges) = SnapshotBuilder.capture(flags: flags, into: &capture, copying: copyRecords) else {
+            return HeapSnapshot(types: [], objects: [], edges: [], labels: [], roots: [])
+        }
         defer { ogr_capture_free(&capture) }
+        ExitPhases.mark("capture")
         let descriptions = registry.descriptions()
 
-        let edges = UnsafeBufferPointer(start: capture.edges, count: capture.edge_count)
-        let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
-        let headers = UnsafeBufferPointer(start: capture.headers, count: capture.header_count * 6)
-        let headerObjects = UnsafeBufferPointer(start: capture.header_objects, count: capture.header_count)
-
-        // The objects' `typeIndex` holds registry type indices until they are renumbered below.
+        // Still paused: nothing tracked can be freed, so object memory can be read. Labels may
+        // depend on the word before a reference (a stored closure's function) or on a
+        // dictionary's header words. The objects' `typeIndex` holds registry type indices
+        // until they are renumbered below.
         var labeller = EdgeLabeller(descriptions: descriptions)
-        let snapshotEdges = objects.withUnsafeBufferPointer { objects in
-            [HeapSnapshot.Edge](unsafeUninitializedCapacity: edges.count) { buffer, initialized in
-                var nextHeader = 0   // edges come in object order, and so do the header records
-                for (i, e) in edges.enumerated() {
-                    let registryType = Int(objects[Int(e.from)].typeIndex)
-                    while nextHeader < headerObjects.count && headerObjects[nextHeader] < e.from { nextHeader += 1 }
-                    let (label, kind): (Int32, HeapSnapshot.EdgeKind)
-                    if nextHeader < headerObjects.count && headerObjects[nextHeader] == e.from {
-                        // Dictionary and set storage: the label depends on the header words.
-                        let start = nextHeader * 6
-                        (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: e.previous_word,
-                                                       header: Array(headers[start..<start + 6]))
-                    } else {
-                        (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: e.previous_word)
-                    }
-                    (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Edge(
-                        from: Int32(e.from), to: Int32(e.to), offset: e.offset, label: label, kind: kind))
+        let isContext = descriptions.map { $0.kind == .closureContext }
+        var contextCandidates: [(target: Int32, function: UInt64)] = []
+        objects.withUnsafeBufferPointer { objects in
+        edges.withUnsafeMutableBufferPointer { edges in
+            for i in edges.indices {
+                let e = edges[i]
+                let from = objects[Int(e.from)]
+                let registryType = Int(from.typeIndex)
+                let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
+                let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
+                let (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: previousWord,
+                                                   object: from)
+                edges[i].label = label
+                edges[i].kind = kind
+                if previousWord != 0 && isContext[Int(objects[Int(e.to)].typeIndex)] {
+                    contextCandidates.append((e.to, previousWord))
                 }
-                initialized = edges.count
             }
-        }
-        let arrayRenames = classArrayRenames(objects: objects, edges: snapshotEdges, descriptions: descriptions)
+        } }
+        ogr_capture_end()
+        let arrayRenames = classArrayRenames(objects: objects, edges: edges, descriptions: descriptions)
 
         // Types in order of first appearance; registry type indices become snapshot ones.
         var typeMap = [Int32](repeating: -1, count: descriptions.count)
@@ -94,8 +95,9 @@ struct SnapshotBuilder {
                                           shortName: "Array<\(element.shortName)> storage", kind: .classInstance),
                 in: &types)
         }
-        nameClosureContexts(objects: &objects, types: &types, edges: edges)
+        nameClosureContexts(objects: &objects, types: &types, candidates: contextCandidates)
 
+        let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
         var snapshotRoots: [HeapSnapshot.Root] = []
         snapshotRoots.reserveCapacity(roots.count)
@@ -113,42 +115,79 @@ struct SnapshotBuilder {
         }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return HeapSnapshot(types: types, objects: objects, edges: snapshotEdges,
+        return HeapSnapshot(types: types, objects: objects, edges: edges,
                             labels: labeller.labels, roots: snapshotRoots,
                             timestamp: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9, notes: notes)
     }
 }
 
 extension SnapshotBuilder {
-    /// Runs the capture, writing the object records straight into the snapshot's array when
-    /// the C record and ``HeapSnapshot/Object`` have one layout (they are declared to), else
-    /// through a C array. `typeIndex` holds registry type indices.
-    static func captureObjects(flags: UInt32, into capture: inout ogr_capture_result) -> [HeapSnapshot.Object] {
-        guard objectLayoutsAgree else {
-            ogr_capture(&capture, flags)
-            let records = UnsafeBufferPointer(start: capture.objects, count: capture.object_count)
-            return records.map {
+    /// Runs the capture up to its last step (the caller reads object memory, then calls
+    /// `ogr_capture_end`), writing object and edge records straight into the snapshot's arrays
+    /// when the C records and ``HeapSnapshot/Object`` / ``HeapSnapshot/Edge`` have one layout
+    /// (they are declared to), else through C arrays. Objects' `typeIndex` holds registry type
+    /// indices; edges have no labels yet. Nil when tracking is not installed.
+    static func capture(flags: UInt32, into capture: inout ogr_capture_result, copying: Bool = false)
+        -> (objects: [HeapSnapshot.Object], edges: [HeapSnapshot.Edge])?
+    {
+        let count = ogr_capture_begin(flags)
+        guard count >= 0 else { return nil }
+        var captured = capture
+        defer { capture = captured }
+        guard layoutsAgree && !copying else {
+            let records = UnsafeMutablePointer<ogr_object>.allocate(capacity: max(Int(count), 1))
+            defer { records.deallocate() }
+            ogr_capture_scan(records, nil, 0, &captured)
+            let objects = UnsafeBufferPointer(start: records, count: captured.object_count).map {
                 HeapSnapshot.Object(address: $0.address, typeIndex: Int32(bitPattern: $0.type), size: $0.size,
                                     strongCount: $0.strong, unownedCount: $0.unowned, weakCount: $0.weak,
                                     isZombie: $0.deinitialized != 0, allocationEpoch: $0.epoch)
             }
+            let edges = UnsafeBufferPointer(start: captured.overflow, count: captured.overflow_count).map {
+                HeapSnapshot.Edge(from: Int32(bitPattern: $0.from), to: Int32(bitPattern: $0.to), offset: $0.offset,
+                                  label: 0, kind: .conservative)
+            }
+            return (objects, edges)
         }
-        let count = ogr_capture_begin(flags)
-        guard count >= 0 else { return [] }
-        var captured = capture
-        let objects = [HeapSnapshot.Object](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
-            buffer.withMemoryRebound(to: ogr_object.self) { ogr_capture_finish($0.baseAddress, &captured) }
-            initialized = captured.object_count
+        // Room for three references per object, reserved but not touched: only the pages the
+        // capture writes are ever faulted in. Edges beyond that come back in `overflow`.
+        let edgeCapacity = 3 * Int(count) + 4096
+        var edges: [HeapSnapshot.Edge] = []
+        let objects = [HeapSnapshot.Object](unsafeUninitializedCapacity: Int(count)) { objectBuffer, objectCount in
+            edges = [HeapSnapshot.Edge](unsafeUninitializedCapacity: edgeCapacity) { edgeBuffer, edgeCount in
+                objectBuffer.withMemoryRebound(to: ogr_object.self) { objectRecords in
+                    edgeBuffer.withMemoryRebound(to: ogr_edge.self) { edgeRecords in
+                        ogr_capture_scan(objectRecords.baseAddress, edgeRecords.baseAddress, edgeCapacity, &captured)
+                    }
+                }
+                edgeCount = captured.edge_count
+            }
+            objectCount = captured.object_count
         }
-        capture = captured
-        return objects
+        if captured.overflow_count > 0 {
+            UnsafeRawPointer(captured.overflow).withMemoryRebound(to: HeapSnapshot.Edge.self, capacity: captured.overflow_count) {
+                edges.append(contentsOf: UnsafeBufferPointer(start: $0, count: captured.overflow_count))
+            }
+        }
+        return (objects, edges)
     }
 
-    /// True when `ogr_object` and ``HeapSnapshot/Object`` agree field by field (checked by a
-    /// test too; this keeps a compiler that lays structs out differently correct, only slower).
-    static let objectLayoutsAgree: Bool = {
+    /// True when `ogr_object` / `ogr_edge` and ``HeapSnapshot/Object`` / ``HeapSnapshot/Edge``
+    /// agree field by field (checked by a test too; this keeps a compiler that lays structs out
+    /// differently correct, only slower).
+    static let layoutsAgree: Bool = {
         typealias O = HeapSnapshot.Object
-        return MemoryLayout<O>.stride == MemoryLayout<ogr_object>.stride
+        typealias E = HeapSnapshot.Edge
+        let conservative = HeapSnapshot.EdgeKind.conservative
+        return MemoryLayout<E>.stride == MemoryLayout<ogr_edge>.stride
+            && MemoryLayout<E>.offset(of: \.from) == MemoryLayout<ogr_edge>.offset(of: \.from)
+            && MemoryLayout<E>.offset(of: \.to) == MemoryLayout<ogr_edge>.offset(of: \.to)
+            && MemoryLayout<E>.offset(of: \.offset) == MemoryLayout<ogr_edge>.offset(of: \.offset)
+            && MemoryLayout<E>.offset(of: \.label) == MemoryLayout<ogr_edge>.offset(of: \.label)
+            && MemoryLayout<E>.offset(of: \.kind) == MemoryLayout<ogr_edge>.offset(of: \.kind)
+            && MemoryLayout<HeapSnapshot.EdgeKind>.size == 1
+            && withUnsafeBytes(of: conservative) { $0[0] } == 3   // what the capture writes
+            && MemoryLayout<O>.stride == MemoryLayout<ogr_object>.stride
             && MemoryLayout<O>.offset(of: \.address) == MemoryLayout<ogr_object>.offset(of: \.address)
             && MemoryLayout<O>.offset(of: \.typeIndex) == MemoryLayout<ogr_object>.offset(of: \.type)
             && MemoryLayout<O>.offset(of: \.size) == MemoryLayout<ogr_object>.offset(of: \.size)
@@ -187,31 +226,28 @@ extension SnapshotBuilder {
 extension SnapshotBuilder {
     /// Closure context metadata has no symbol, but the function pointer stored beside a
     /// reference to a context names its closure: call the context after it,
-    /// `closure context of closure #1 in Screen.bind()`.
+    /// `closure context of closure #1 in Screen.bind()`. `candidates` are the (context,
+    /// word before the reference) pairs of every reference to a context, in edge order.
     func nameClosureContexts(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
-                             edges: UnsafeBufferPointer<ogr_edge>) {
-        var isContext = types.map { $0.kind == .closureContext }
-        guard isContext.contains(true) else { return }
+                             candidates: [(target: Int32, function: UInt64)]) {
+        guard !candidates.isEmpty else { return }
         var functionNames: [UInt64: String?] = [:]
         var renamed = TypeRenamer()
-        var done = [Bool](repeating: false, count: objects.count)
-        for e in edges where !done[Int(e.to)] {
-            let target = Int(e.to)
-            guard isContext[Int(objects[target].typeIndex)], e.previous_word != 0 else { continue }
+        var done = Set<Int32>()
+        for (target, function) in candidates where !done.contains(target) {
             let name: String?
-            if let known = functionNames[e.previous_word] {
+            if let known = functionNames[function] {
                 name = known
             } else {
-                name = registry.symbolizer.functionName(containing: UInt(e.previous_word))
-                functionNames[e.previous_word] = name
+                name = registry.symbolizer.functionName(containing: UInt(function))
+                functionNames[function] = name
             }
             guard let name else { continue }
-            done[target] = true
-            objects[target].typeIndex = renamed.index(
+            done.insert(target)
+            objects[Int(target)].typeIndex = renamed.index(
                 of: HeapSnapshot.TypeInfo(name: "closure context of \(name)",
                                           shortName: "closure context of \(TypeCatalog.shortName(name))", kind: .closureContext),
                 in: &types)
-            while isContext.count < types.count { isContext.append(true) }
         }
     }
 }
@@ -280,10 +316,17 @@ struct EdgeLabeller {
         return plan
     }
 
-    /// The label of a reference in an object whose type needs its header words (dictionary and
-    /// set storage: words 2..<8).
-    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
-        guard plan(type).wantsHeader else { return label(type: type, offset: offset, previousWord: previousWord) }
+    /// The label of a reference at `offset` in `object` (registry type `type`), reading the
+    /// object's header words when its type needs them (dictionary and set storage: words
+    /// 2..<8). Only while the capture still holds frees off.
+    mutating func label(type: Int, offset: Int, previousWord: UInt64, object: HeapSnapshot.Object) -> (Int32, HeapSnapshot.EdgeKind) {
+        if last.type == Int32(truncatingIfNeeded: type) && last.offset == Int32(truncatingIfNeeded: offset) {
+            return (last.label, last.kind)
+        }
+        guard plan(type).wantsHeader, object.size >= 64, let base = UnsafeRawPointer(bitPattern: UInt(object.address)) else {
+            return label(type: type, offset: offset, previousWord: previousWord)
+        }
+        let header = (2..<8).map { base.load(fromByteOffset: 8 * $0, as: UInt64.self) }
         let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
         return (intern(text), kind)
     }
