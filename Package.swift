@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
         // The preloaded agent: a C constructor and signal handlers, the rest in Swift.
         .target(name: "CObjGraphAgentInit", dependencies: ["CObjGraphRuntime"]),
-        .target(name: "ObjGraphAgent", dependencies: ["ObjGraph", "CObjGraphRuntime", "CObjGraphAgentInit"]),
+        // Core only: the program under `objgraph run` gets no Graphviz (the command draws).
+        .target(name: "ObjGraphAgent", dependencies: ["ObjGraphCore", "CObjGraphRuntime", "CObjGraphAgentInit"]),
         .executableTarget(
             name: "objgraph",
             dependencies: ["ObjGraph", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -8,14 +8,13 @@
 //   OBJGRAPH_AGENT_DIR   directory for census.json, report.json, report.txt, crash.bin
 //   OBJGRAPH_INTERVAL    seconds between growth tables printed to stderr (0: none)
 //   OBJGRAPH_SNAPSHOT    path for the final heap snapshot
-//   OBJGRAPH_SVG         path for a drawing of the leaked cycles and the top chains
 //   OBJGRAPH_TOP         how many growing types get a back-reference chain (default 5)
 //   OBJGRAPH_MAX_CYCLES  how many leaked cycles report.json lists in full (default 1000; the
 //                        `objgraph` command passes 0 unless --json asks for them)
 //   OBJGRAPH_PROFILE     print the time each phase of the exit analysis took to stderr
 import CObjGraphAgentInit
 import CObjGraphRuntime
-import ObjGraph
+import ObjGraphCore   // not the drawing module: Graphviz and its libraries stay out of the program
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +23,6 @@ struct AgentSettings: Sendable {
     var directory: String?
     var interval: Double = 0
     var snapshotPath: String?
-    var svgPath: String?
     var top = 5
     var maxCycles = 1000
     var profile = false
@@ -40,11 +38,10 @@ struct AgentSettings: Sendable {
         s.directory = env("OBJGRAPH_AGENT_DIR")
         s.interval = env("OBJGRAPH_INTERVAL").flatMap(Double.init) ?? 0
         s.snapshotPath = env("OBJGRAPH_SNAPSHOT")
-        s.svgPath = env("OBJGRAPH_SVG")
         s.top = env("OBJGRAPH_TOP").flatMap(Int.init) ?? 5
         s.maxCycles = max(0, env("OBJGRAPH_MAX_CYCLES").flatMap(Int.init) ?? 1000)
         s.profile = env("OBJGRAPH_PROFILE") != nil
-        for name in ["OBJGRAPH_AGENT_DIR", "OBJGRAPH_INTERVAL", "OBJGRAPH_SNAPSHOT", "OBJGRAPH_SVG", "OBJGRAPH_TOP",
+        for name in ["OBJGRAPH_AGENT_DIR", "OBJGRAPH_INTERVAL", "OBJGRAPH_SNAPSHOT", "OBJGRAPH_TOP",
                      "OBJGRAPH_MAX_CYCLES", "OBJGRAPH_PROFILE"] {
             unsetenv(name)
         }
@@ -186,7 +183,6 @@ final class Agent: @unchecked Sendable {
             if let text = path("report.txt") { try AtomicFile.write(report.text, to: text, durable: false) }
             ExitPhases.mark("report files")
             if let file = settings.snapshotPath { try snapshot.write(to: file) }
-            if let svg = settings.svgPath { try drawReport(graph: graph, report: report, to: svg) }
             if settings.directory == nil {
                 var err = StandardError()
                 err.write(report.text)
@@ -197,28 +193,13 @@ final class Agent: @unchecked Sendable {
             if let file = path("error.txt") { try? AtomicFile.write("\(String(describing: error))\n", to: file, durable: false) }
         }
     }
-
-    /// One drawing: every leaked cycle (red clusters, at most 20); when nothing leaked, who
-    /// holds the three fastest-growing types.
-    private func drawReport(graph: ObjectGraph, report: RunReport, to path: String) throws {
-        let cycles = graph.leakingObjects().compactMap(\.cycle).prefix(20)
-        if !cycles.isEmpty {
-            try graph.showCycles(Array(cycles), to: path)
-            return
-        }
-        let reachable = graph.reachableFromRoots()
-        let held = report.growth.prefix(3).compactMap { row in
-            graph.objects(ofType: row.name).last { reachable[$0] }
-        }
-        try graph.showBackrefs(held, maxDepth: 6, to: path)
-    }
 }
 
 /// Collects ``ExitPhases`` marks: `objgraph: exit phases (ms): capture 12.1 (3100 faults), ...`.
 /// Page faults are counted because first touches of fresh memory are a large share of the
 /// exit analysis on virtual machines (~2 µs per 4 KiB page).
 final class PhaseProfile: @unchecked Sendable {
-    private var last = Agent.now()
+    private var last = PhaseProfile.clock()
     private var lastFaults = PhaseProfile.minorFaults()
     private var laps: [(name: String, seconds: Double, faults: Int)] = []
 
@@ -228,8 +209,15 @@ final class PhaseProfile: @unchecked Sendable {
         return Int(usage.ru_minflt)
     }
 
+    private static func clock() -> Double {
+        guard getenv("OBJGRAPH_PROFILE_CPU") != nil else { return Agent.now() }
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
     func lap(_ name: String) {
-        let now = Agent.now(), faults = PhaseProfile.minorFaults()
+        let now = PhaseProfile.clock(), faults = PhaseProfile.minorFaults()
         laps.append((name, now - last, faults - lastFaults))
         last = now
         lastFaults = faults

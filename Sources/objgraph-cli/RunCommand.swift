@@ -83,8 +83,10 @@ extension ObjgraphCommand {
                 "OBJGRAPH_MAX_CYCLES": json == nil ? "0" : "1000",
             ]
             if let interval { environment["OBJGRAPH_INTERVAL"] = String(interval) }
-            if let snapshot { environment["OBJGRAPH_SNAPSHOT"] = ProgramRunner.absolute(snapshot) }
-            if let svg { environment["OBJGRAPH_SVG"] = ProgramRunner.absolute(svg) }
+            // The drawing is made here from the final snapshot, not in the program (which then
+            // loads no Graphviz): ask for one when --svg needs it and --snapshot did not.
+            let finalSnapshot = snapshot.map(ProgramRunner.absolute) ?? (svg != nil ? directory + "/final.ogs" : nil)
+            if let finalSnapshot { environment["OBJGRAPH_SNAPSHOT"] = finalSnapshot }
 
             let start = ProgramRunner.now()
             let termination = try ProgramRunner.run(path, arguments: Array(command.dropFirst()), extra: environment, timeout: timeout)
@@ -97,6 +99,13 @@ extension ObjgraphCommand {
                 description: termination.description)
             if snapshot != nil && report.leaksText.isEmpty {
                 report.notes.append("no snapshot was saved: the program ended before its exit handlers ran")
+            }
+            if let svg {
+                if let finalSnapshot, !report.leaksText.isEmpty, FileManager.default.fileExists(atPath: finalSnapshot) {
+                    try draw(snapshot: finalSnapshot, growth: report.growth, to: svg)
+                } else {
+                    report.notes.append("no drawing was made: the program ended before its exit handlers ran")
+                }
             }
             if let json { try AtomicFile.write(report.json, to: json) }
             if !quiet { printError(report.text) }
@@ -142,6 +151,26 @@ extension ObjgraphCommand {
             return RunReport(program: program, durationSeconds: elapsed, types: types,
                              growth: types.map { RunReport.GrowthEntry(name: $0.name, count: $0.count, delta: $0.count) },
                              leaks: [], cycles: [], cyclesOmitted: 0, chains: [], leaksText: "", exit: nil, notes: notes)
+        }
+
+        /// One drawing: every leaked cycle (red clusters, at most 20); when nothing leaked, who
+        /// holds the three fastest-growing types.
+        private func draw(snapshot path: String, growth: [RunReport.GrowthEntry], to output: String) throws {
+            let graph = ObjectGraph(try loadSnapshot(path))
+            do {
+                let cycles = graph.leakingObjects().compactMap(\.cycle).prefix(20)
+                if !cycles.isEmpty {
+                    try graph.showCycles(Array(cycles), to: output)
+                    return
+                }
+                let reachable = graph.reachableFromRoots()
+                let held = growth.prefix(3).compactMap { row in
+                    graph.objects(ofType: row.name).last { reachable[$0] }
+                }
+                try graph.showBackrefs(held, maxDepth: 6, to: output)
+            } catch {
+                throw CommandError("cannot draw \(output): \(error)")
+            }
         }
 
         private func agentLibrary() throws -> String {

@@ -43,6 +43,37 @@ final class RunCommandTests: CLITestCase {
         XCTAssertFalse(plain.stderr.contains("omitted"), plain.stderr)
     }
 
+    /// --svg: the command draws the leaked cycles from the program's final snapshot (the
+    /// program itself loads no Graphviz); a program that never reaches its exit handlers gets
+    /// a note instead of a drawing.
+    func testSVGOfLeakedCycles() throws {
+        let svg = dir + "/pairs.svg"
+        let result = try CLI.objgraph(["run", "--svg", svg, "--", CLI.path("leaky-pairs"), "30"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("<?xml"), String(text.prefix(80)))
+        XCTAssertEqual(text.components(separatedBy: "leaked cycle ").count - 1, 20, "at most 20 cycles are drawn")
+        XCTAssertTrue(text.contains(">Pair<"), "node labels name the type")
+        XCTAssertTrue(text.contains("> partner </text>"), "edges are labelled with the field")
+
+        let png = dir + "/crash.png"
+        let crashed = try CLI.objgraph(["run", "--svg", png, "--", CLI.path("crashy"), "crash", "5"],
+                                       environment: ["SWIFT_BACKTRACE": "enable=no"])
+        XCTAssertEqual(crashed.status, 128 + 4, crashed.stderr)
+        XCTAssertTrue(crashed.stderr.contains("no drawing was made"), crashed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: png))
+    }
+
+    /// The agent links the analysis but not the drawing module: Graphviz and its libraries are
+    /// never loaded into the program being observed.
+    func testTheProgramLoadsNoGraphviz() throws {
+        let result = try CLI.objgraph(["run", "--", "/bin/cat", "/proc/self/maps"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("libObjGraphAgent.so"), "the agent is loaded")
+        XCTAssertFalse(result.stdout.contains("libgvc"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("libcgraph"), result.stdout)
+    }
+
     func testClosureAndBoxCycles() throws {
         let (result, report) = try runFixture("leaky-closures", ["120"])
         XCTAssertEqual(result.status, 0, result.stderr)

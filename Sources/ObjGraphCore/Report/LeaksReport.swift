@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Leak reports in the style of Apple's `leaks`: each leaked structure as an indented tree,
 /// `ROOT CYCLE` at the top, one `--> ` line per reference, `CYCLE BACK TO` where a cycle closes.
 ///
@@ -43,11 +47,10 @@ public struct LeaksReport: Sendable {
                 shapes.computeKey(of: g)
                 let objects = Int(forest.memberStart[g + 1] - forest.memberStart[g])
                 let found: Int?
-                if last >= 0 && keys[last] == shapes.key {
+                if last >= 0 && shapes.keyEquals(keys[last]) {
                     found = last
                 } else {
-                    let hash = shapes.hash
-                    found = entryOf[hash]?.first { keys[$0] == shapes.key }
+                    found = entryOf[shapes.hash]?.first { shapes.keyEquals(keys[$0]) }
                 }
                 if let e = found {
                     last = e
@@ -57,7 +60,7 @@ public struct LeaksReport: Sendable {
                 } else {
                     last = entries.count
                     entryOf[shapes.hash, default: []].append(entries.count)
-                    keys.append(shapes.key)
+                    keys.append(Array(shapes.key))
                     let example = graph.group(g, of: forest)
                     entries.append(Entry(instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
                                          tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
@@ -187,7 +190,7 @@ struct ShapeKeys {
                                     members: members, memberStart: memberStart, topCount: topCount, isCycle: isCycle,
                                     position: position, stack: stack, labelIDs: labelIDs, normalized: normalized,
                                     labels: labels)
-            defer { labelIDs = computer.labelIDs; normalized = computer.normalized }
+            defer { labelIDs = computer.labelIDs; normalized = computer.normalized; computer.release() }
             return try body(&computer)
         } } } } } } } }
     }
@@ -206,8 +209,12 @@ struct ShapeKeys {
         var labelIDs: [Int32]
         var normalized: [String: Int32]
         let labels: [String]
+        /// Storage of the current key, grown as needed and reused from group to group.
+        var keyStorage = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+        var keyCount = 0
+
         /// The key of the group passed to the last ``computeKey(of:)``.
-        private(set) var key: [Int32] = []
+        var key: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: keyStorage[..<keyCount]) }
 
         /// A 64-bit hash of ``key`` (FNV-1a over its elements).
         var hash: UInt64 {
@@ -216,14 +223,35 @@ struct ShapeKeys {
             return h
         }
 
+        func keyEquals(_ other: [Int32]) -> Bool {
+            other.count == keyCount && other.withUnsafeBufferPointer {
+                memcmp($0.baseAddress!, keyStorage.baseAddress!, keyCount * MemoryLayout<Int32>.stride) == 0
+            }
+        }
+
+        /// Frees the key storage (the computer is done).
+        func release() { keyStorage.deallocate() }
+
+        @inline(__always)
+        private mutating func append(_ value: Int32) {
+            if keyCount == keyStorage.count {
+                let grown = UnsafeMutableBufferPointer<Int32>.allocate(capacity: keyStorage.count * 2)
+                _ = grown.initialize(from: keyStorage)
+                keyStorage.deallocate()
+                keyStorage = grown
+            }
+            keyStorage[keyCount] = value
+            keyCount += 1
+        }
+
         mutating func computeKey(of g: Int) {
             let group = Int32(g)
             let first = Int(memberStart[g]), end = Int(memberStart[g + 1])
             let top = Int(members[first])
-            key.removeAll(keepingCapacity: true)
-            key.append(isCycle[g] ? 1 : 0)
-            key.append(Int32(end - first))
-            key.append(objects[top].typeIndex)
+            keyCount = 0
+            append(isCycle[g] ? 1 : 0)
+            append(Int32(end - first))
+            append(objects[top].typeIndex)
             var placed: Int32 = 1
             position[top] = 0
             stack[0] = (Int32(top), outStart[top])
@@ -236,20 +264,20 @@ struct ShapeKeys {
                 while e < last && groupOf[Int(edges[e].to)] != group { e += 1 }
                 guard e < last else {
                     depth -= 1
-                    key.append(-1)   // end of this node's children
+                    append(-1)   // end of this node's children
                     continue
                 }
                 stack[depth - 1].edge = Int32(e + 1)
                 let edge = edges[e]
                 let target = Int(edge.to)
-                key.append(Int32(edge.kind.rawValue))
-                key.append(labelID(edge.label))
+                append(Int32(edge.kind.rawValue))
+                append(labelID(edge.label))
                 if position[target] >= 0 {
-                    key.append(-2 - position[target])   // back to an object already printed
+                    append(-2 - position[target])   // back to an object already printed
                 } else {
                     position[target] = placed
                     placed += 1
-                    key.append(objects[target].typeIndex)
+                    append(objects[target].typeIndex)
                     stack[depth] = (edge.to, outStart[target])
                     depth += 1
                 }
