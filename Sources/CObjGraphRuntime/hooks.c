@@ -183,7 +183,7 @@ static void *fixed_retain_adapter(void *raw) {
 }
 
 /// Look up local symbols in the ELF file at `path`. Fills `values` (st_value, 0 if absent).
-static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count) {
+static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count, int locals_only) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat st;
@@ -205,6 +205,9 @@ static int elf_symbols(const char *path, const char *const *names, uintptr_t *va
             const Elf64_Sym *syms = (const Elf64_Sym *)(file + sh[s].sh_offset);
             const char *strs = (const char *)(file + strtab->sh_offset);
             size_t n = sh[s].sh_size / sizeof(Elf64_Sym);
+            // Local symbols come first (sh_info is the first non-local one): when only local
+            // names are asked for, the rest of the table need not be read.
+            if (locals_only && sh[s].sh_info > 0 && sh[s].sh_info < n) n = sh[s].sh_info;
             for (size_t k = 0; k < n; k++) {
                 if (syms[k].st_name >= strtab->sh_size) continue;
                 const char *name = strs + syms[k].st_name;
@@ -308,24 +311,23 @@ int ogr_install(char *error, size_t error_len) {
         fail(error, error_len, "cannot locate libswiftCore", NULL);
         goto out;
     }
-    enum { ADAPTER, ADAPTER_IMPL, ALLOC, RETAIN, RELEASE, RETAIN_N, RELEASE_N, TRY_RETAIN, SYMBOL_COUNT };
+    // All local (static) symbols of libswiftCore's .symtab: local symbols come first in the
+    // table, so only that part is read. `_swift_allocObject` is exported: dlsym gave it above.
+    enum { ADAPTER, ADAPTER_IMPL, RETAIN, RELEASE, RETAIN_N, RELEASE_N, TRY_RETAIN, SYMBOL_COUNT };
     const char *names[SYMBOL_COUNT] = {
         "_ZL21_swift_retain_adapter",
         "_ZL25_swift_retain_adapterImplPN5swift10HeapObjectE",
-        "_swift_allocObject",
         "__swift_retain_", "__swift_release_", "__swift_retain_n_", "__swift_release_n_", "__swift_tryRetain_",
     };
     uintptr_t values[SYMBOL_COUNT];
-    if (elf_symbols(info.dli_fname, names, values, SYMBOL_COUNT) != 0 || !values[ADAPTER] || !values[ADAPTER_IMPL] || !values[ALLOC]) {
+    if (elf_symbols(info.dli_fname, names, values, SYMBOL_COUNT, 1) != 0 || !values[ADAPTER] || !values[ADAPTER_IMPL]) {
         fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", info.dli_fname);
         goto out;
     }
     uintptr_t base = (uintptr_t)info.dli_fbase;
     // dli_fbase is the load address; for a shared object the symbol values are relative to it.
-    if (base + values[ALLOC] != (uintptr_t)alloc_pointer) {
-        fail(error, error_len, "libswiftCore's symbol table does not match the loaded image", info.dli_fname);
-        goto out;
-    }
+    // (A symbol table that does not match the loaded image fails the checks below: the
+    // adapter pointer must be writable data holding one of the three known adapters.)
     retain_fn *adapter_pointer = (retain_fn *)(base + values[ADAPTER]);
     retain_fn adapter_impl = (retain_fn)(base + values[ADAPTER_IMPL]);
     segment_query q = { (uintptr_t)adapter_pointer, 0 };
@@ -337,7 +339,7 @@ int ogr_install(char *error, size_t error_len) {
     retain_fn current = __atomic_load_n(adapter_pointer, __ATOMIC_ACQUIRE);
     retain_fn real_retain = values[RETAIN] ? (retain_fn)(base + values[RETAIN]) : NULL;
     if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter && current != real_retain) {
-        fail(error, error_len, "the retain adapter was already replaced by another tool", NULL);
+        fail(error, error_len, "the retain adapter was already replaced by another tool (or libswiftCore on disk is not the loaded one)", NULL);
         goto out;
     }
 

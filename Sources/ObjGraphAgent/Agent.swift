@@ -11,7 +11,8 @@
 //   OBJGRAPH_TOP         how many growing types get a back-reference chain (default 5)
 //   OBJGRAPH_MAX_CYCLES  how many leaked cycles report.json lists in full (default 1000; the
 //                        `objgraph` command passes 0 unless --json asks for them)
-//   OBJGRAPH_PROFILE     print the time each phase of the exit analysis took to stderr
+//   OBJGRAPH_PROFILE     print the time each phase of the exit analysis took to stderr, with
+//                        its page faults (OBJGRAPH_PROFILE_CPU=1: thread CPU time, not wall time)
 import CObjGraphAgentInit
 import CObjGraphRuntime
 import ObjGraphCore   // not the drawing module: Graphviz and its libraries stay out of the program
@@ -90,6 +91,8 @@ final class Agent: @unchecked Sendable {
             _ = fcntl(wakeFDs[1], F_SETFL, O_NONBLOCK)
             _ = ogr_agent_watch_sigusr1(wakeFDs[1])
         }
+        // The first census now, not from the agent thread: a program killed at once must still
+        // leave one (it names the types of the crash handler's counters).
         writeCensus()
         startThread()
         atexit { Agent.current?.finish() }
@@ -157,7 +160,6 @@ final class Agent: @unchecked Sendable {
     /// At exit: final snapshot, analyses, report files, optional snapshot and drawing.
     func finish() {
         guard getpid() == startPid else { return }   // a forked child exiting: not our report
-        if getenv("SKIPEXIT") != nil { return }
         ObjGraph.stopTracking()
         ogr_suppress_begin()
         ogr_scrub_stack()

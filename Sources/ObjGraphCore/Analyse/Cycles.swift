@@ -58,34 +58,32 @@ extension ObjectGraph {
     }
 
     /// Tarjan's algorithm among the objects for which `included` is true.
+    ///
+    /// One array serves as Tarjan's index and as the result: -1 for an object not reached yet,
+    /// its DFS index (>= 0) while it is on the Tarjan stack, and -2 - c once it belongs to
+    /// component c (turned into c at the end). With the low links, the Tarjan stack and the
+    /// DFS stack that makes five words per object, one of them returned.
     @inline(__always)
     func stronglyConnectedComponents(where included: (Int) -> Bool) -> Components {
         let n = count
-        // Scratch in one allocation: per object its Tarjan index and low link, the Tarjan stack
-        // and the work stack (node, next edge). None of the stacks ever holds more than n
-        // entries. Each object's component and the members in component order are written
-        // straight into the arrays returned.
-        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 5 * max(n, 1))
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * max(n, 1))
         defer { scratch.deallocate() }
-        let index = scratch, low = scratch + n
-        let stack = scratch + 2 * n, workNode = scratch + 3 * n, workEdge = scratch + 4 * n
-        index.initialize(repeating: -1, count: n)
+        let low = scratch, stack = scratch + n, workNode = scratch + 2 * n, workEdge = scratch + 3 * n
         var componentStart: [Int32] = [0]
         var componentOf: [Int32] = []
         let members = [Int32](unsafeUninitializedCapacity: n) { membersOut, membersInitialized in
             var memberCount = 0
-            componentOf = [Int32](unsafeUninitializedCapacity: n) { componentOf, initialized in
-                componentOf.baseAddress!.initialize(repeating: -1, count: n)
+            componentOf = [Int32](unsafeUninitializedCapacity: n) { state, initialized in
+                state.baseAddress!.initialize(repeating: -1, count: n)
                 initialized = n
                 strongStart.withUnsafeBufferPointer { start in
                 strongTo.withUnsafeBufferPointer { to in
-                    // -2 marks an object on the Tarjan stack (no finished object has it).
                     var counter: Int32 = 0
                     var stackTop = 0, workTop = 0
-                    for root in 0..<n where index[root] < 0 && included(root) {
+                    for root in 0..<n where state[root] == -1 && included(root) {
                         workNode[0] = Int32(root); workEdge[0] = start[root]; workTop = 1
-                        index[root] = counter; low[root] = counter; counter += 1
-                        stack[stackTop] = Int32(root); stackTop += 1; componentOf[root] = -2
+                        state[root] = counter; low[root] = counter; counter += 1
+                        stack[stackTop] = Int32(root); stackTop += 1
                         while workTop > 0 {
                             let v = Int(workNode[workTop - 1])
                             var e = Int(workEdge[workTop - 1])
@@ -94,27 +92,28 @@ extension ObjectGraph {
                             while e < end {
                                 let w = Int(to[e])
                                 e += 1
-                                if index[w] < 0 {
+                                let s = state[w]
+                                if s == -1 {
                                     guard included(w) else { continue }
                                     workEdge[workTop - 1] = Int32(e)
-                                    index[w] = counter; low[w] = counter; counter += 1
-                                    stack[stackTop] = Int32(w); stackTop += 1; componentOf[w] = -2
+                                    state[w] = counter; low[w] = counter; counter += 1
+                                    stack[stackTop] = Int32(w); stackTop += 1
                                     workNode[workTop] = Int32(w); workEdge[workTop] = start[w]; workTop += 1
                                     descended = true
                                     break
-                                } else if componentOf[w] == -2 {
-                                    low[v] = min(low[v], index[w])
+                                } else if s >= 0 {   // on the Tarjan stack
+                                    low[v] = min(low[v], s)
                                 }
                             }
                             if descended { continue }
                             workTop -= 1
-                            if low[v] == index[v] {
-                                let component = Int32(componentStart.count - 1)
+                            if low[v] == state[v] {
+                                let done = -2 - Int32(componentStart.count - 1)
                                 while true {
                                     stackTop -= 1
                                     let w = Int(stack[stackTop])
                                     membersOut[memberCount] = Int32(w); memberCount += 1
-                                    componentOf[w] = component
+                                    state[w] = done
                                     if w == v { break }
                                 }
                                 componentStart.append(Int32(memberCount))
@@ -126,6 +125,8 @@ extension ObjectGraph {
                         }
                     }
                 } }
+                // -2 - c becomes c; objects never included stay -1.
+                for i in 0..<n where state[i] <= -2 { state[i] = -2 - state[i] }
             }
             membersInitialized = memberCount
         }
