@@ -218,7 +218,12 @@ final class PhaseProfile: @unchecked Sendable {
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
+    /// The exiting thread, the only one whose marks count (a snapshot another thread takes
+    /// meanwhile passes the same marks).
+    private let thread = pthread_self()
+
     func lap(_ name: String) {
+        guard pthread_equal(pthread_self(), thread) != 0 else { return }
         let now = PhaseProfile.clock(), faults = PhaseProfile.minorFaults()
         laps.append((name, now - last, faults - lastFaults))
         last = now
