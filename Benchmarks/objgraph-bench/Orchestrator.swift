@@ -305,71 +305,85 @@ final class Orchestrator {
     func leakTools() {
         heading("5. Leak finding on leaky-pairs \(options.pairs) (\(2 * options.pairs) leaked Pair objects)")
         print("  The fixture also makes \(options.pairs) weak pairs and \(options.pairs) unowned families that do not leak.")
+        print("  The tools take turns in \(max(1, options.leakReps)) rounds (each round: 3 runs of the short ones, 1 of valgrind")
+        print("  and of ASan), so load that comes and goes falls on all of them; medians over all runs.")
         flush()
         guard let fixture = options.fixture, let objgraph = options.objgraph else {
             print("  n/a: --fixture and --objgraph not given")
             return
         }
         let pairs = String(options.pairs)
-        var runs: [ToolRun] = []
-        func measure(_ name: String, _ argv: [String], env: [String: String] = [:], reps: Int,
-                     check: (String) -> (String, String)) -> ToolRun {
+        // The tools take turns: every round runs each of them (the short ones several times),
+        // so a burst of load on this machine falls on all of them alike instead of on whichever
+        // tool happened to be measured then. Medians over all rounds.
+        struct Tool {
+            var name: String
+            var argv: [String]
+            var env: [String: String] = [:]
+            var perRound: Int
+            var check: (String) -> (String, String)
             var times: [Double] = []
             var last: ChildResult? = nil
-            for _ in 0..<reps {
-                let result = runChild(argv, environment: env, outputPath: outputPath(String(name.map { $0 == " " ? "_" : $0 })))
-                times.append(result.seconds)
-                last = result
-            }
-            let (names, found) = check(last?.output ?? "")
-            let shown = argv.map { $0.hasPrefix("/") ? String($0.split(separator: "/").last!) : $0 }
-            let prefix = env.map { "\($0.key)=\($0.value.hasPrefix("/") ? String($0.value.split(separator: "/").last!) : $0.value) " }.sorted().joined()
-            return ToolRun(name: name, command: prefix + shown.joined(separator: " "), seconds: median(times),
-                           status: last?.statusText ?? "?", namesType: names, found: found)
         }
-        runs.append(measure("plain run (no tool)", [fixture, pairs], reps: options.leakReps) { _ in ("-", "-") })
-        let objgraphRun = measure("objgraph run", [objgraph, "run", "--", fixture, pairs], reps: options.leakReps) { out in
+        var tools: [Tool] = []
+        let short = 3   // runs per round of the tools that take a fraction of a second
+        tools.append(Tool(name: "plain run (no tool)", argv: [fixture, pairs], perRound: short) { _ in ("-", "-") })
+        tools.append(Tool(name: "objgraph run", argv: [objgraph, "run", "--", fixture, pairs], perRound: short) { out in
             let leaked = firstNumber(out, before: " leaked objects")
             return (namesType(out), leaked.map { "\($0) leaked objects" } ?? "no leak line")
-        }
-        runs.append(objgraphRun)
+        })
         // The same without the objgraph command around it: the agent preloaded by hand, its
-        // report files written to a scratch directory. The difference is the command's own cost.
+        // report files written to a scratch directory, with the settings the command gives it,
+        // printing where the exit analysis spends its time (phases and their page faults). The
+        // difference from the row above is the command's own cost.
         let agent = String(objgraph.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")) + "/libObjGraphAgent.so"
         let agentDirectory = "\(directory)/agent"
         mkdir(agentDirectory, 0o755)
-        // As the command starts it (no cycle list), and printing where the exit analysis spends
-        // its time (OBJGRAPH_PROFILE: phases and the page faults of each).
         var phases = ""
-        runs.append(measure("  of which: program + agent", [fixture, pairs],
-                            env: ["LD_PRELOAD": agent, "OBJGRAPH_AGENT_DIR": agentDirectory, "OBJGRAPH_MAX_CYCLES": "0",
-                                  "OBJGRAPH_PROFILE": "1"],
-                            reps: options.leakReps) { out in
+        tools.append(Tool(name: "  of which: program + agent", argv: [fixture, pairs],
+                          env: ["LD_PRELOAD": agent, "OBJGRAPH_AGENT_DIR": agentDirectory, "OBJGRAPH_MAX_CYCLES": "0",
+                                "OBJGRAPH_PROFILE": "1"], perRound: short) { out in
             phases = out.split(separator: "\n").last { $0.hasPrefix("objgraph: exit phases") }.map(String.init) ?? ""
             let report = readFile(agentDirectory + "/report.txt") ?? ""
             return ("-", firstNumber(report, before: " leaked objects").map { "\($0) leaked objects" } ?? "no report")
         })
-        var valgrindRun: ToolRun? = nil
         if options.valgrindUnavailable == nil {
-            let run = measure("valgrind memcheck", [options.valgrind, "--leak-check=full", fixture, pairs],
-                              reps: max(1, options.leakReps)) { out in
+            tools.append(Tool(name: "valgrind memcheck", argv: [options.valgrind, "--leak-check=full", fixture, pairs], perRound: 1) { out in
                 let direct = blocks(out, "definitely lost:"), indirect = blocks(out, "indirectly lost:")
                 return (namesType(out), "\(direct ?? "?") definite + \(indirect ?? "?") indirect blocks")
-            }
-            runs.append(run)
-            valgrindRun = run
+            })
         }
-        var asanRun: ToolRun? = nil
         if let asan = options.asanFixture {
-            let run = measure("ASan + LeakSanitizer", [asan, pairs], env: ["ASAN_OPTIONS": "detect_leaks=1"],
-                              reps: options.leakReps) { out in
+            tools.append(Tool(name: "ASan + LeakSanitizer", argv: [asan, pairs], env: ["ASAN_OPTIONS": "detect_leaks=1"], perRound: 1) { out in
                 let summary = out.split(separator: "\n").first { $0.contains("SUMMARY: AddressSanitizer") }
                 let allocations = summary.flatMap { firstNumber(String($0), before: " allocation(s)") }
                 return (namesType(out), allocations.map { "\($0) allocations" } ?? "no summary")
-            }
-            runs.append(run)
-            asanRun = run
+            })
         }
+        let rounds = max(1, options.leakReps)
+        for round in 0..<rounds {
+            for t in tools.indices {
+                for _ in 0..<tools[t].perRound {
+                    let result = runChild(tools[t].argv, environment: tools[t].env,
+                                          outputPath: outputPath(String(tools[t].name.map { $0 == " " ? "_" : $0 })))
+                    tools[t].times.append(result.seconds)
+                    tools[t].last = result
+                }
+            }
+            print("  round \(round + 1)/\(rounds) done")
+            flush()
+        }
+        var runs: [ToolRun] = []
+        for tool in tools {
+            let (names, found) = tool.check(tool.last?.output ?? "")
+            let shown = tool.argv.map { $0.hasPrefix("/") ? String($0.split(separator: "/").last!) : $0 }
+            let prefix = tool.env.map { "\($0.key)=\($0.value.hasPrefix("/") ? String($0.value.split(separator: "/").last!) : $0.value) " }.sorted().joined()
+            runs.append(ToolRun(name: tool.name, command: prefix + shown.joined(separator: " "), seconds: median(tool.times),
+                                status: tool.last?.statusText ?? "?", namesType: names, found: found))
+        }
+        let objgraphRun = runs[1]
+        let valgrindRun = runs.first { $0.name == "valgrind memcheck" }
+        let asanRun = runs.first { $0.name == "ASan + LeakSanitizer" }
         var table = Table(["tool", "wall time (median)", "vs objgraph run", "names the Swift type?", "reported", "status"],
                           leftAligned: [0, 3, 4, 5])
         for run in runs {

@@ -19,7 +19,8 @@ default:
     print("""
         usage: objgraph-bench all [--reps N] [--sizes 10000,100000,1000000] [--objgraph PATH] [--fixture PATH]
                                   [--asan-fixture PATH | --asan-unavailable REASON]
-                                  [--python PATH | --python-unavailable REASON] [--pairs N] [--machine TEXT]
+                                  [--python PATH | --python-unavailable REASON] [--pairs N] [--leak-reps ROUNDS]
+                                  [--machine TEXT]
                                   [--only 1,2,4,5,6] (sections)
                objgraph-bench workload \(workloads.map(\.name).joined(separator: "|")) [--tracked]
                objgraph-bench heap N
