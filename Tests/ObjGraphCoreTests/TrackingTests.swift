@@ -207,6 +207,38 @@ final class TrackingTests: XCTestCase {
         withExtendedLifetime((target, many, holders)) {}
     }
 
+    /// A type first seen during a capture is described only once frees are let through again
+    /// (no Swift runtime work while other threads may be held in the middle of theirs), from
+    /// the words the capture kept: its edges get the same labels, kinds and closure names as
+    /// when every type was described beforehand.
+    func testTypesFirstSeenDuringTheCaptureAreLabelledAfterIt() throws {
+        makeClosureCycles(3)
+        makeDictionaryCycles(3)
+        makeArrayCycles(3)
+        makeBoxCycles(3)
+        let interesting: Set<String> = ["Screen", "Directory", "Dictionary<String, Entry> storage", "Team",
+                                        "Array<Member> storage", "Counter", "closure context of closure #1 in Screen.bind()"]
+        func labels(describedBeforeCapture: Int?) -> [String: String] {
+            let snapshot = ObjGraph.untracked {
+                ogr_scrub_stack()
+                return SnapshotBuilder(describedBeforeCapture: describedBeforeCapture).build(flags: 0)
+            }
+            var out: [String: String] = [:]
+            for e in snapshot.edges where interesting.contains(snapshot.type(of: Int(e.from)).shortName) {
+                let key = "\(snapshot.objects[Int(e.from)].address)+\(e.offset)"
+                out[key] = "\(snapshot.type(of: Int(e.from)).shortName).\(snapshot.label(of: e)) \(e.kind) -> \(snapshot.type(of: Int(e.to)).shortName)"
+            }
+            return out
+        }
+        let before = labels(describedBeforeCapture: nil)
+        let after = labels(describedBeforeCapture: 0)
+        XCTAssertGreaterThanOrEqual(before.count, 20)
+        XCTAssertEqual(before, after)
+        XCTAssertTrue(before.values.contains { $0.hasPrefix("Screen.onTap (closure #1 in Screen.bind()) strong -> closure context of closure #1 in Screen.bind()") },
+                      "\(before.values.sorted())")
+        XCTAssertTrue(before.values.contains { $0.hasPrefix("Dictionary<String, Entry> storage.value[") }, "\(before.values.sorted())")
+    }
+
     /// RUNTIME-FACTS 3: an object deinitialized while `unowned` references remain is not freed;
     /// the registry must stop counting it at deinit (the swift_deallocClassInstance interposer), and not count it twice
     /// when it is finally freed.

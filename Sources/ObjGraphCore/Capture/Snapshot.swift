@@ -31,24 +31,33 @@ struct SnapshotBuilder {
     let registry = TypeRegistry.shared
     /// Go through C arrays and copy, as when the record layouts disagree (for tests).
     var copyRecords = false
+    /// Take only this many registry types as described before the capture, as if the rest
+    /// had been registered while it ran (for tests of that path).
+    var describedBeforeCapture: Int? = nil
 
     func build(flags: UInt32) -> HeapSnapshot {
-        _ = registry.descriptions()   // make sure every known type has a scan plan
+        // Every type known now is described before the capture: while it holds frees off, no
+        // Swift runtime work (reflection, metadata lookups) is done, since a paused thread
+        // could be holding a runtime lock that work would need.
+        var descriptions = registry.descriptions()
+        if let known = describedBeforeCapture { descriptions = Array(descriptions.prefix(known)) }
         var capture = ogr_capture_result()
         guard var (objects, edges) = SnapshotBuilder.capture(flags: flags, into: &capture, copying: copyRecords) else {
             return HeapSnapshot(types: [], objects: [], edges: [], labels: [], roots: [])
         }
         defer { ogr_capture_free(&capture) }
         ExitPhases.mark("capture")
-        let descriptions = registry.descriptions()
 
         // Still paused: nothing tracked can be freed, so object memory can be read. Labels may
         // depend on the word before a reference (a stored closure's function) or on a
         // dictionary's header words. The objects' `typeIndex` holds registry type indices
-        // until they are renumbered below.
+        // until they are renumbered below. Edges from or to a type first seen during the
+        // capture keep the words they need and are labelled once it is over.
         var labeller = EdgeLabeller(descriptions: descriptions)
+        let described = descriptions.count
         let isContext = descriptions.map { $0.kind == .closureContext }
         var contextCandidates: [(target: Int32, function: UInt64)] = []
+        var later: [(edge: Int, previousWord: UInt64, header: [UInt64])] = []
         objects.withUnsafeBufferPointer { objects in
         edges.withUnsafeMutableBufferPointer { edges in
             for i in edges.indices {
@@ -57,29 +66,58 @@ struct SnapshotBuilder {
                 let registryType = Int(from.typeIndex)
                 let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
                 let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
+                let targetType = Int(objects[Int(e.to)].typeIndex)
+                guard registryType < described && targetType < described else {
+                    later.append((i, previousWord, SnapshotBuilder.headerWords(of: from)))
+                    continue
+                }
                 let (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: previousWord,
                                                    object: from)
                 edges[i].label = label
                 edges[i].kind = kind
-                if previousWord != 0 && isContext[Int(objects[Int(e.to)].typeIndex)] {
+                if previousWord != 0 && isContext[targetType] {
                     contextCandidates.append((e.to, previousWord))
                 }
             }
         } }
         ogr_capture_end()
+        // Types registered since the descriptions were taken (by other threads just before the
+        // capture, or by the capture for objects of types never counted) are described now.
+        if Int(ogr_type_count()) > descriptions.count { descriptions = registry.descriptions() }
+        if !later.isEmpty {
+            labeller.add(descriptions)
+            labeller.forgetLast()
+            for (i, previousWord, header) in later {
+                let e = edges[i]
+                let registryType = Int(objects[Int(e.from)].typeIndex)
+                guard registryType < descriptions.count else {
+                    // Still not described (its metadata was not published yet): a bare offset.
+                    (edges[i].label, edges[i].kind) = labeller.unexplained(offset: Int(e.offset))
+                    continue
+                }
+                (edges[i].label, edges[i].kind) = labeller.label(type: registryType, offset: Int(e.offset),
+                                                                 previousWord: previousWord, header: header)
+                let targetType = Int(objects[Int(e.to)].typeIndex)
+                if previousWord != 0 && targetType < descriptions.count && descriptions[targetType].kind == .closureContext {
+                    contextCandidates.append((e.to, previousWord))
+                }
+            }
+        }
         let arrayRenames = classArrayRenames(objects: objects, edges: edges, descriptions: descriptions)
 
-        // Types in order of first appearance; registry type indices become snapshot ones.
-        var typeMap = [Int32](repeating: -1, count: descriptions.count)
+        // Types in order of first appearance; registry type indices become snapshot ones. A
+        // type still undescribed (its metadata not yet published by the thread registering it)
+        // is listed as "(other types)" rather than trusted.
+        var typeMap = [Int32](repeating: -1, count: max(descriptions.count, Int(ogr_type_count())))
         var types: [HeapSnapshot.TypeInfo] = []
         objects.withUnsafeMutableBufferPointer { objects in
             for i in objects.indices {
-                let registryType = Int(objects[i].typeIndex)
+                let registryType = min(Int(objects[i].typeIndex), typeMap.count - 1)
                 var type = typeMap[registryType]
                 if type < 0 {
                     type = Int32(types.count)
                     typeMap[registryType] = type
-                    let d = descriptions[registryType]
+                    let d = registryType < descriptions.count ? descriptions[registryType] : TypeDescription.overflow
                     types.append(HeapSnapshot.TypeInfo(name: d.name, shortName: d.shortName, kind: d.kind))
                 }
                 objects[i].typeIndex = type
@@ -172,6 +210,13 @@ extension SnapshotBuilder {
         return (objects, edges)
     }
 
+    /// Words 2..<8 of `object` (a dictionary's or set's header), or none when the block is
+    /// smaller. Only while the capture still holds frees off.
+    static func headerWords(of object: HeapSnapshot.Object) -> [UInt64] {
+        guard object.size >= 64, let base = UnsafeRawPointer(bitPattern: UInt(object.address)) else { return [] }
+        return (2..<8).map { base.load(fromByteOffset: 8 * $0, as: UInt64.self) }
+    }
+
     /// True when `ogr_object` / `ogr_edge` and ``HeapSnapshot/Object`` / ``HeapSnapshot/Edge``
     /// agree field by field (checked by a test too; this keeps a compiler that lays structs out
     /// differently correct, only slower).
@@ -213,9 +258,10 @@ extension SnapshotBuilder {
             var end = index
             while end < edges.count && Int(edges[end].from) == from { end += 1 }
             defer { index = end }
-            guard isAnyObjectArray[Int(objects[from].typeIndex)] else { continue }
+            let type = Int(objects[from].typeIndex)
+            guard type < descriptions.count, isAnyObjectArray[type] else { continue }
             let element = objects[Int(edges[index].to)].typeIndex
-            guard descriptions[Int(element)].kind == .classInstance,
+            guard Int(element) < descriptions.count, descriptions[Int(element)].kind == .classInstance,
                   edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == element }) else { continue }
             renames.append((from, Int(element)))
         }
@@ -273,7 +319,7 @@ struct TypeRenamer {
 /// reference counting) and a direct-mapped cache indexed by a multiplicative hash of (type,
 /// offset). The descriptions are consulted once per distinct label.
 struct EdgeLabeller {
-    let descriptions: [TypeDescription]
+    private(set) var descriptions: [TypeDescription]
     private(set) var labels: [String] = []
     private var interned: [String: Int32] = [:]
 
@@ -302,6 +348,19 @@ struct EdgeLabeller {
         plans = [Plan?](repeating: nil, count: descriptions.count)
     }
 
+    /// The label of a word no layout explains: `+40`, conservative.
+    mutating func unexplained(offset: Int) -> (Int32, HeapSnapshot.EdgeKind) { (intern("+\(offset)"), .conservative) }
+
+    /// Drops the remembered last answer (before labelling edges out of order).
+    mutating func forgetLast() { last = Slot() }
+
+    /// Takes a longer list of descriptions (types registered since), keeping what it learnt.
+    mutating func add(_ longer: [TypeDescription]) {
+        guard longer.count > descriptions.count else { return }
+        plans += [Plan?](repeating: nil, count: longer.count - descriptions.count)
+        descriptions = longer
+    }
+
     private mutating func plan(_ type: Int) -> Plan {
         if let known = plans[type] { return known }
         let description = descriptions[type]
@@ -323,10 +382,16 @@ struct EdgeLabeller {
         if last.type == Int32(truncatingIfNeeded: type) && last.offset == Int32(truncatingIfNeeded: offset) {
             return (last.label, last.kind)
         }
-        guard plan(type).wantsHeader, object.size >= 64, let base = UnsafeRawPointer(bitPattern: UInt(object.address)) else {
+        guard plan(type).wantsHeader, object.size >= 64 else {
             return label(type: type, offset: offset, previousWord: previousWord)
         }
-        let header = (2..<8).map { base.load(fromByteOffset: 8 * $0, as: UInt64.self) }
+        return label(type: type, offset: offset, previousWord: previousWord, header: SnapshotBuilder.headerWords(of: object))
+    }
+
+    /// The label of a reference at `offset`, given the object's header words (dictionary and
+    /// set storage: words 2..<8; empty for other types or a block too small to have them).
+    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
+        guard plan(type).wantsHeader, header.count == 6 else { return label(type: type, offset: offset, previousWord: previousWord) }
         let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
         return (intern(text), kind)
     }
