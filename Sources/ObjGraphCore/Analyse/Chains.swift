@@ -22,25 +22,49 @@ extension ObjectGraph {
     /// is false. Returns `nil` when no root or matching object is within `maxDepth` references.
     public func findBackrefChain(to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
                                  maxDepth: Int = 50, strongOnly: Bool = true) -> ReferenceChain? {
-        // Arrays, not dictionaries: a search on a million-object graph touches many of them.
-        var parentEdge = [Int32](repeating: -1, count: count)   // edge toward target
-        var depth = [Int32](repeating: -1, count: count)
+        var scratch = BackrefSearch(count: count)
+        return findBackrefChain(to: target, where: predicate, maxDepth: maxDepth, strongOnly: strongOnly, using: &scratch)
+    }
+
+    /// Per-object arrays of a back-reference search, reset after each search to what it
+    /// found them (only the entries it visited are touched), so one set serves many searches.
+    struct BackrefSearch {
+        /// Edge toward the target, -1 when not visited.
+        var parentEdge: [Int32]
+        /// References from the target, -1 when not visited.
+        var depth: [Int32]
+
+        init(count: Int) {
+            parentEdge = [Int32](repeating: -1, count: count)
+            depth = [Int32](repeating: -1, count: count)
+        }
+    }
+
+    /// ``findBackrefChain(to:where:maxDepth:strongOnly:)`` with arrays shared between searches.
+    func findBackrefChain(to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
+                          maxDepth: Int = 50, strongOnly: Bool = true, using search: inout BackrefSearch) -> ReferenceChain? {
         let reverse = reverseEdges()
         var queue: [Int32] = [Int32(target)]
-        depth[target] = 0
+        search.depth[target] = 0
+        defer {
+            for v in queue {
+                search.depth[Int(v)] = -1
+                search.parentEdge[Int(v)] = -1
+            }
+        }
         var head = 0
         while head < queue.count {
             let v = Int(queue[head]); head += 1
             let isStart = predicate.map { $0(v) } ?? hasRoot(v)
             if isStart && (v != target || predicate == nil) {
-                return chain(from: v, parentEdge: parentEdge, useRoot: predicate == nil)
+                return chain(from: v, parentEdge: search.parentEdge, useRoot: predicate == nil)
             }
-            guard depth[v] < maxDepth else { continue }
+            guard search.depth[v] < maxDepth else { continue }
             for edgeIndex in reverse.edges[Int(reverse.start[v])..<Int(reverse.start[v + 1])] {
                 let edge = snapshot.edges[Int(edgeIndex)]
-                guard !strongOnly || edge.kind.isStrong, depth[Int(edge.from)] < 0 else { continue }
-                depth[Int(edge.from)] = depth[v] + 1
-                parentEdge[Int(edge.from)] = edgeIndex
+                guard !strongOnly || edge.kind.isStrong, search.depth[Int(edge.from)] < 0 else { continue }
+                search.depth[Int(edge.from)] = search.depth[v] + 1
+                search.parentEdge[Int(edge.from)] = edgeIndex
                 queue.append(edge.from)
             }
         }

@@ -169,8 +169,9 @@ extension RunReport {
                 }
                 id -= 1
             }
+            var search = ObjectGraph.BackrefSearch(count: graph.count)
             for (r, row) in rows.enumerated() {
-                guard let id = found[r], let chain = graph.findBackrefChain(to: id) else { continue }
+                guard let id = found[r], let chain = graph.findBackrefChain(to: id, using: &search) else { continue }
                 chains.append(Chain(type: row.name, chain: ChainText.line(chain, in: snapshot)))
             }
         }
