@@ -30,9 +30,6 @@
 typedef void *(*alloc_fn)(const void *metadata, size_t size, size_t align_mask);
 typedef void *(*retain_fn)(void *object);
 
-extern size_t swift_retainCount(void *object);
-extern size_t swift_unownedRetainCount(void *object);
-extern size_t swift_weakRetainCount(void *object);
 
 _Atomic int ogr_installed_flag;
 _Atomic int ogr_recording_flag;

@@ -27,6 +27,7 @@ struct AgentSettings: Sendable {
     var top = 5
     var maxCycles = 1000
     var profile = false
+    var profileCPU = false
     var program = CommandLine.arguments.first ?? "program"
 
     static func fromEnvironment() -> AgentSettings {
@@ -42,8 +43,9 @@ struct AgentSettings: Sendable {
         s.top = env("OBJGRAPH_TOP").flatMap(Int.init) ?? 5
         s.maxCycles = max(0, env("OBJGRAPH_MAX_CYCLES").flatMap(Int.init) ?? 1000)
         s.profile = env("OBJGRAPH_PROFILE") != nil
+        s.profileCPU = env("OBJGRAPH_PROFILE_CPU") != nil
         for name in ["OBJGRAPH_AGENT_DIR", "OBJGRAPH_INTERVAL", "OBJGRAPH_SNAPSHOT", "OBJGRAPH_TOP",
-                     "OBJGRAPH_MAX_CYCLES", "OBJGRAPH_PROFILE"] {
+                     "OBJGRAPH_MAX_CYCLES", "OBJGRAPH_PROFILE", "OBJGRAPH_PROFILE_CPU"] {
             unsetenv(name)
         }
         removeAgentFromPreload()
@@ -164,7 +166,7 @@ final class Agent: @unchecked Sendable {
         ogr_suppress_begin()
         ogr_scrub_stack()
         ogr_agent_keep_freed_memory()
-        let profile = settings.profile ? PhaseProfile() : nil
+        let profile = settings.profile ? PhaseProfile(cpuTime: settings.profileCPU) : nil
         if let profile { ExitPhases.sink = profile.lap }
         defer {
             ExitPhases.sink = nil
@@ -201,9 +203,16 @@ final class Agent: @unchecked Sendable {
 /// Page faults are counted because first touches of fresh memory are a large share of the
 /// exit analysis on virtual machines (~2 µs per 4 KiB page).
 final class PhaseProfile: @unchecked Sendable {
-    private var last = PhaseProfile.clock()
+    /// Thread CPU time instead of wall time (steadier when other programs compete for the CPU).
+    private let cpuTime: Bool
+    private var last: Double
     private var lastFaults = PhaseProfile.minorFaults()
     private var laps: [(name: String, seconds: Double, faults: Int)] = []
+
+    init(cpuTime: Bool) {
+        self.cpuTime = cpuTime
+        last = PhaseProfile.clock(cpuTime: cpuTime)
+    }
 
     static func minorFaults() -> Int {
         var usage = rusage()
@@ -211,8 +220,8 @@ final class PhaseProfile: @unchecked Sendable {
         return Int(usage.ru_minflt)
     }
 
-    private static func clock() -> Double {
-        guard getenv("OBJGRAPH_PROFILE_CPU") != nil else { return Agent.now() }
+    private static func clock(cpuTime: Bool) -> Double {
+        guard cpuTime else { return Agent.now() }
         var t = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
@@ -224,7 +233,7 @@ final class PhaseProfile: @unchecked Sendable {
 
     func lap(_ name: String) {
         guard pthread_equal(pthread_self(), thread) != 0 else { return }
-        let now = PhaseProfile.clock(), faults = PhaseProfile.minorFaults()
+        let now = PhaseProfile.clock(cpuTime: cpuTime), faults = PhaseProfile.minorFaults()
         laps.append((name, now - last, faults - lastFaults))
         last = now
         lastFaults = faults

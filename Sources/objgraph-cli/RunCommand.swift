@@ -100,15 +100,14 @@ extension ObjgraphCommand {
             if snapshot != nil && report.leaksText.isEmpty {
                 report.notes.append("no snapshot was saved: the program ended before its exit handlers ran")
             }
-            if let svg {
-                if let finalSnapshot, !report.leaksText.isEmpty, FileManager.default.fileExists(atPath: finalSnapshot) {
-                    try draw(snapshot: finalSnapshot, growth: report.growth, to: svg)
-                } else {
-                    report.notes.append("no drawing was made: the program ended before its exit handlers ran")
-                }
+            let drawFrom = finalSnapshot.flatMap { !report.leaksText.isEmpty && FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            if svg != nil && drawFrom == nil {
+                report.notes.append("no drawing was made: the program ended before its exit handlers ran")
             }
             if let json { try AtomicFile.write(report.json, to: json) }
             if !quiet { printError(report.text) }
+            // Last: a drawing that fails is a one-line error after the report, not instead of it.
+            if let svg, let drawFrom { try draw(snapshot: drawFrom, growth: report.growth, to: svg) }
             throw ExitCode(termination.exitCode)
         }
 
