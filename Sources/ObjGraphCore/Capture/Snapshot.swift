@@ -51,13 +51,15 @@ struct SnapshotBuilder {
         // Still paused: nothing tracked can be freed, so object memory can be read. Labels may
         // depend on the word before a reference (a stored closure's function) or on a
         // dictionary's header words. The objects' `typeIndex` holds registry type indices
-        // until they are renumbered below. Edges from or to a type first seen during the
-        // capture keep the words they need and are labelled once it is over.
+        // until they are renumbered below. Labels that need the symbolizer (closures: its lock
+        // may be held by a thread the capture holds up) and edges from or to a type first seen
+        // during the capture keep the words they need and are labelled once it is over.
         var labeller = EdgeLabeller(descriptions: descriptions)
         let described = descriptions.count
         let isContext = descriptions.map { $0.kind == .closureContext }
-        var contextCandidates: [(target: Int32, function: UInt64)] = []
-        var later: [(edge: Int, previousWord: UInt64, header: [UInt64])] = []
+        var contextCandidates: [(edge: Int, target: Int32, function: UInt64)] = []
+        var later: [(edge: Int, previousWord: UInt64)] = []
+        var laterHeaders: [Int32: [UInt64]] = [:]
         objects.withUnsafeBufferPointer { objects in
         edges.withUnsafeMutableBufferPointer { edges in
             for i in edges.indices {
@@ -67,8 +69,9 @@ struct SnapshotBuilder {
                 let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
                 let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                 let targetType = Int(objects[Int(e.to)].typeIndex)
-                guard registryType < described && targetType < described else {
-                    later.append((i, previousWord, SnapshotBuilder.headerWords(of: from)))
+                guard registryType < described && targetType < described && !labeller.usesPreviousWord(type: registryType) else {
+                    later.append((i, previousWord))
+                    if laterHeaders[e.from] == nil { laterHeaders[e.from] = SnapshotBuilder.headerWords(of: from) }
                     continue
                 }
                 let (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: previousWord,
@@ -76,7 +79,7 @@ struct SnapshotBuilder {
                 edges[i].label = label
                 edges[i].kind = kind
                 if previousWord != 0 && isContext[targetType] {
-                    contextCandidates.append((e.to, previousWord))
+                    contextCandidates.append((i, e.to, previousWord))
                 }
             }
         } }
@@ -87,7 +90,7 @@ struct SnapshotBuilder {
         if !later.isEmpty {
             labeller.add(descriptions)
             labeller.forgetLast()
-            for (i, previousWord, header) in later {
+            for (i, previousWord) in later {
                 let e = edges[i]
                 let registryType = Int(objects[Int(e.from)].typeIndex)
                 guard registryType < descriptions.count else {
@@ -96,12 +99,13 @@ struct SnapshotBuilder {
                     continue
                 }
                 (edges[i].label, edges[i].kind) = labeller.label(type: registryType, offset: Int(e.offset),
-                                                                 previousWord: previousWord, header: header)
+                                                                 previousWord: previousWord, header: laterHeaders[e.from] ?? [])
                 let targetType = Int(objects[Int(e.to)].typeIndex)
                 if previousWord != 0 && targetType < descriptions.count && descriptions[targetType].kind == .closureContext {
-                    contextCandidates.append((e.to, previousWord))
+                    contextCandidates.append((i, e.to, previousWord))
                 }
             }
+            contextCandidates.sort { $0.edge < $1.edge }   // edge order, as if all were labelled at once
         }
         let arrayRenames = classArrayRenames(objects: objects, edges: edges, descriptions: descriptions)
 
@@ -133,7 +137,7 @@ struct SnapshotBuilder {
                                           shortName: "Array<\(element.shortName)> storage", kind: .classInstance),
                 in: &types)
         }
-        nameClosureContexts(objects: &objects, types: &types, candidates: contextCandidates)
+        nameClosureContexts(objects: &objects, types: &types, candidates: contextCandidates.map { ($0.target, $0.function) })
 
         let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
@@ -347,6 +351,10 @@ struct EdgeLabeller {
         self.descriptions = descriptions
         plans = [Plan?](repeating: nil, count: descriptions.count)
     }
+
+    /// True when labels of registry type `type` name closures from the word before a
+    /// reference (they ask the symbolizer).
+    mutating func usesPreviousWord(type: Int) -> Bool { plan(type).usesPreviousWord }
 
     /// The label of a word no layout explains: `+40`, conservative.
     mutating func unexplained(offset: Int) -> (Int32, HeapSnapshot.EdgeKind) { (intern("+\(offset)"), .conservative) }
