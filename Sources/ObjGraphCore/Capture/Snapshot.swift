@@ -62,6 +62,7 @@ struct SnapshotBuilder {
         var laterHeaders: [Int32: [UInt64]] = [:]
         objects.withUnsafeBufferPointer { objects in
         edges.withUnsafeMutableBufferPointer { edges in
+            var lastType = -1, lastTypeWaits = false   // edges come grouped by object, often by type
             for i in edges.indices {
                 let e = edges[i]
                 let from = objects[Int(e.from)]
@@ -69,7 +70,11 @@ struct SnapshotBuilder {
                 let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
                 let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                 let targetType = Int(objects[Int(e.to)].typeIndex)
-                guard registryType < described && targetType < described && !labeller.usesPreviousWord(type: registryType) else {
+                if registryType != lastType {
+                    lastType = registryType
+                    lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
+                }
+                guard !lastTypeWaits && targetType < described else {
                     later.append((i, previousWord))
                     if laterHeaders[e.from] == nil { laterHeaders[e.from] = SnapshotBuilder.headerWords(of: from) }
                     continue
