@@ -31,11 +31,9 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
-        .systemLibrary(
-            name: "CGraphviz",
-            pkgConfig: "libgvc",
-            providers: [.apt(["libgraphviz-dev"])]
-        ),
+        // Graphviz's headers (libgraphviz-dev); its libraries are loaded with dlopen on first
+        // use, so only drawing needs them at run time.
+        .target(name: "CGraphviz", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"], exclude: ["Snapshot/SnapshotFormat.md"]),
         .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
         .target(name: "ObjGraph", dependencies: ["CObjGraphRuntime", "ObjGraphCore", "ObjGraphRender"]),

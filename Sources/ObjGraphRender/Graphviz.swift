@@ -41,7 +41,7 @@ public enum Graphviz {
                     try session.check(-1, operation, warningsAreErrors: true)
                     throw GraphvizError(operation: operation, code: -1, messages: [])
                 }
-                defer { agclose(graph.handle) }
+                defer { objgraph_agclose(graph.handle) }
                 var drawing = drawing
                 if format == .png && drawing.attributes["dpi"] == nil {
                     drawing.attributes["dpi"] = .text(DrawingStyle.pngDPI)
@@ -66,11 +66,11 @@ public enum Graphviz {
                               warningsAreErrors: Bool = true) throws -> [UInt8] {
         try GraphvizLock.shared.run { session in
             try withContext(&session) { context, session in
-                guard let graph = agmemread(dotSource) else {
+                guard let graph = objgraph_agmemread(dotSource) else {
                     try session.check(-1, "read DOT source", warningsAreErrors: true)
                     throw GraphvizError(operation: "read DOT source", code: -1, messages: [])
                 }
-                defer { agclose(graph) }
+                defer { objgraph_agclose(graph) }
                 try session.check(0, "read DOT source", warningsAreErrors: warningsAreErrors)
                 return try layOutAndRender(graph, in: context, format: format, &session, warningsAreErrors)
             }
@@ -102,7 +102,7 @@ public enum Graphviz {
     public static var version: String {
         (try? GraphvizLock.shared.run { session -> String in
             try withContext(&session) { context, _ in
-                gvcVersion(context).map { String(cString: $0) } ?? "unknown"
+                objgraph_gvcVersion(context).map { String(cString: $0) } ?? "unknown"
             }
         }) ?? "unknown"
     }
@@ -112,10 +112,10 @@ public enum Graphviz {
     /// ``GraphvizLock`` must be held (the `session` proves it).
     private static func withContext<T>(_ session: inout GraphvizSession,
                                        _ body: (OpaquePointer, inout GraphvizSession) throws -> T) throws -> T {
-        guard let context = gvContext() else {
+        guard let context = objgraph_gvContext() else {
             throw GraphvizError(operation: "create a context", code: -1, messages: session.takeMessages().messages)
         }
-        defer { gvFreeContext(context) }
+        defer { objgraph_gvFreeContext(context) }
         return try body(context, &session)
     }
 
@@ -123,15 +123,15 @@ public enum Graphviz {
     private static func layOutAndRender(_ graph: UnsafeMutablePointer<Agraph_t>, in context: OpaquePointer,
                                         format: OutputFormat, _ session: inout GraphvizSession,
                                         _ warningsAreErrors: Bool) throws -> [UInt8] {
-        let name = agnameof(UnsafeMutableRawPointer(graph)).map { String(cString: $0) } ?? ""
-        let laidOut = gvLayout(context, graph, "dot")
-        defer { gvFreeLayout(context, graph) }  // safe after a failed layout too
+        let name = objgraph_agnameof(UnsafeMutableRawPointer(graph)).map { String(cString: $0) } ?? ""
+        let laidOut = objgraph_gvLayout(context, graph, "dot")
+        defer { objgraph_gvFreeLayout(context, graph) }  // safe after a failed layout too
         try session.check(laidOut, "lay out graph \"\(name)\" with dot", warningsAreErrors: warningsAreErrors)
 
         var buffer: UnsafeMutablePointer<CChar>?
         var length: UInt32 = 0  // `unsigned int` in Graphviz 2.42
-        let rendered = gvRenderData(context, graph, format.rawValue, &buffer, &length)
-        defer { if let buffer { gvFreeRenderData(buffer) } }
+        let rendered = objgraph_gvRenderData(context, graph, format.rawValue, &buffer, &length)
+        defer { if let buffer { objgraph_gvFreeRenderData(buffer) } }
         try session.check(rendered, "render as \"\(format.rawValue)\"", warningsAreErrors: warningsAreErrors)
         guard let buffer else { return [] }
         return buffer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {

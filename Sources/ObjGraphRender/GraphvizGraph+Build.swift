@@ -34,7 +34,7 @@ extension GraphvizGraph {
                 set(UnsafeMutableRawPointer(sub), attr, value)
             }
             for member in cluster.nodes {
-                if let n = node(member) { _ = agsubnode(sub, n, 1) }
+                if let n = node(member) { _ = objgraph_agsubnode(sub, n, 1) }
             }
         }
         for item in drawing.edges {

@@ -7,45 +7,45 @@ struct GraphvizGraph {
 
     /// `agopen(name, Agdirected, nil)`.
     init?(directedNamed name: String) {
-        guard let g = name.withMutableCString({ agopen($0, objgraph_agdirected(), nil) }) else { return nil }
+        guard let g = name.withMutableCString({ objgraph_agopen($0, objgraph_agdirected(), nil) }) else { return nil }
         handle = g
     }
 
     /// Sets a root-graph attribute (`agattr(g, AGRAPH, name, value)`).
     func setGraphAttribute(_ name: String, _ value: AttributeValue) {
         value.withGraphvizString(in: handle) { v in
-            _ = name.withMutableCString { agattr(handle, Int32(AGRAPH), $0, v) }
+            _ = name.withMutableCString { objgraph_agattr(handle, Int32(AGRAPH), $0, v) }
         }
     }
 
     /// Declares a default for every node (`agattr(g, AGNODE, name, value)`).
     func setNodeDefault(_ name: String, _ value: AttributeValue) {
         value.withGraphvizString(in: handle) { v in
-            _ = name.withMutableCString { agattr(handle, Int32(AGNODE), $0, v) }
+            _ = name.withMutableCString { objgraph_agattr(handle, Int32(AGNODE), $0, v) }
         }
     }
 
     /// Declares a default for every edge (`agattr(g, AGEDGE, name, value)`).
     func setEdgeDefault(_ name: String, _ value: AttributeValue) {
         value.withGraphvizString(in: handle) { v in
-            _ = name.withMutableCString { agattr(handle, Int32(AGEDGE), $0, v) }
+            _ = name.withMutableCString { objgraph_agattr(handle, Int32(AGEDGE), $0, v) }
         }
     }
 
     /// `agnode(g, name, 1)`: finds or creates the node called `name`.
     func node(_ name: String) -> UnsafeMutablePointer<Agnode_t>? {
-        name.withMutableCString { agnode(handle, $0, 1) }
+        name.withMutableCString { objgraph_agnode(handle, $0, 1) }
     }
 
     /// `agedge(g, tail, head, nil, 1)`: always a new edge, so parallel edges stay distinct.
     func edge(from tail: UnsafeMutablePointer<Agnode_t>, to head: UnsafeMutablePointer<Agnode_t>)
         -> UnsafeMutablePointer<Agedge_t>? {
-        agedge(handle, tail, head, nil, 1)
+        objgraph_agedge(handle, tail, head, nil, 1)
     }
 
     /// `agsubg(g, name, 1)`: a subgraph (a cluster when `name` starts with `cluster`).
     func subgraph(_ name: String) -> UnsafeMutablePointer<Agraph_t>? {
-        name.withMutableCString { agsubg(handle, $0, 1) }
+        name.withMutableCString { objgraph_agsubg(handle, $0, 1) }
     }
 
     /// `agsafeset(object, name, value, "")` on a node, edge or subgraph. HTML values are interned
@@ -53,7 +53,7 @@ struct GraphvizGraph {
     func set(_ object: UnsafeMutableRawPointer, _ name: String, _ value: AttributeValue) {
         value.withGraphvizString(in: handle) { v in
             name.withMutableCString { n in
-                "".withMutableCString { empty in _ = agsafeset(object, n, v, empty) }
+                "".withMutableCString { empty in _ = objgraph_agsafeset(object, n, v, empty) }
             }
         }
     }
@@ -70,8 +70,8 @@ extension AttributeValue {
         case let .html(markup):
             // agxset calls agstrdup, which finds this interned HTML string by its text and keeps
             // the HTML flag; our reference is released once Graphviz holds its own.
-            let interned = markup.withMutableCString { agstrdup_html(graph, $0) }!
-            defer { agstrfree(graph, interned) }
+            let interned = markup.withMutableCString { objgraph_agstrdup_html(graph, $0) }!
+            defer { objgraph_agstrfree(graph, interned) }
             return body(interned)
         }
     }

@@ -20,14 +20,22 @@ final class GraphvizLock: @unchecked Sendable {
     /// Runs `body` with the lock held and Graphviz's messages routed into a ``GraphvizSession``.
     /// The previous error function is restored afterwards, so other Graphviz users in the
     /// process are left as they were.
+    ///
+    /// The first call loads Graphviz's libraries (``GraphvizError`` with the reason when they
+    /// cannot be loaded).
     func run<T>(_ body: (inout GraphvizSession) throws -> T) throws -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        var reason = [CChar](repeating: 0, count: 512)
+        guard objgraph_gv_load(&reason, reason.count) == 0 else {
+            let message = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw GraphvizError(operation: "load its libraries", code: -1, messages: [message])
+        }
         capturedText = ""
-        _ = agreseterrors()
-        let previous = agseterrf(captureGraphvizMessage)
+        _ = objgraph_agreseterrors()
+        let previous = objgraph_agseterrf(captureGraphvizMessage)
         defer {
-            _ = agseterrf(previous)
+            _ = objgraph_agseterrf(previous)
             capturedText = ""
         }
         var session = GraphvizSession()
@@ -57,7 +65,7 @@ struct GraphvizSession: ~Copyable {
         let messages = capturedText.split(separator: "\n").map(trimmed).filter { !$0.isEmpty }
         capturedText = ""
         // agreseterrors returns the highest level seen (AGWARN = 0, AGERR = 1) and resets it.
-        let level = agreseterrors()
+        let level = objgraph_agreseterrors()
         return (messages, level >= Int32(AGERR.rawValue))
     }
 

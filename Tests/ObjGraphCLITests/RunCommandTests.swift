@@ -65,13 +65,20 @@ final class RunCommandTests: CLITestCase {
     }
 
     /// The agent links the analysis but not the drawing module: Graphviz and its libraries are
-    /// never loaded into the program being observed.
+    /// never loaded into the program being observed, and the command loads them only to draw.
     func testTheProgramLoadsNoGraphviz() throws {
         let result = try CLI.objgraph(["run", "--", "/bin/cat", "/proc/self/maps"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("libObjGraphAgent.so"), "the agent is loaded")
         XCTAssertFalse(result.stdout.contains("libgvc"), result.stdout)
         XCTAssertFalse(result.stdout.contains("libcgraph"), result.stdout)
+
+        // Nor by the command itself when it draws nothing (Graphviz is loaded on first use):
+        // the shell's parent is the objgraph process.
+        let command = try CLI.objgraph(["run", "--", "/bin/sh", "-c", "cat /proc/$PPID/maps"])
+        XCTAssertEqual(command.status, 0, command.stderr)
+        XCTAssertTrue(command.stdout.contains("objgraph"), "the command's own maps")
+        XCTAssertFalse(command.stdout.contains("libgvc"), command.stdout)
     }
 
     func testClosureAndBoxCycles() throws {
