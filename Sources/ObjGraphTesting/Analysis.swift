@@ -173,7 +173,14 @@ struct Explainer {
             return "    " + ChainText.line(chain, in: snapshot) + "\n"
         }
         if let ownStack, ownStack[id] {
-            return "    held by the test itself (a variable of the test method that the body assigned to)\n"
+            // The chain from the object the test's frame holds directly (nothing else it holds
+            // refers to it): `Bag --items--> Array<Item> storage --[2]--> Item`.
+            let held = "    held by the test itself (a variable of the test method that the body assigned to)"
+            let chain = graph.findBackrefChain(to: id, where: { v in
+                ownStack[v] && !graph.incoming(v).contains { $0.kind.isStrong && ownStack[Int($0.from)] && Int($0.from) != v }
+            })
+            guard let chain, chain.objects.count > 1 else { return held + "\n" }
+            return held + ":\n    " + ChainText.line(chain, in: snapshot) + "\n"
         }
         let groupIndex = facts.groupOf[id]
         guard groupIndex >= 0 else {
