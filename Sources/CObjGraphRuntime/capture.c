@@ -35,14 +35,6 @@ __attribute__((noinline)) void ogr_scrub_stack(void) {
 // ---- Growable arrays (plain malloc: this thread is the only one allowed to run hooks) ------
 typedef struct { void *data; size_t count, capacity, elem; } vec;
 
-static void vec_reserve(vec *v, size_t capacity) {
-    if (capacity <= v->capacity) return;
-    void *grown = realloc(v->data, capacity * v->elem);
-    if (!grown) return;   // vec_push grows it later, or fails the same way
-    v->data = grown;
-    v->capacity = capacity;
-}
-
 static int vec_push(vec *v, const void *item) {
     if (v->count == v->capacity) {
         size_t cap = v->capacity ? v->capacity * 2 : 1024;

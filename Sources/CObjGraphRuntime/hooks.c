@@ -180,7 +180,7 @@ static void *fixed_retain_adapter(void *raw) {
 }
 
 /// Look up local symbols in the ELF file at `path`. Fills `values` (st_value, 0 if absent).
-static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count, int locals_only) {
+static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat st;
@@ -202,9 +202,9 @@ static int elf_symbols(const char *path, const char *const *names, uintptr_t *va
             const Elf64_Sym *syms = (const Elf64_Sym *)(file + sh[s].sh_offset);
             const char *strs = (const char *)(file + strtab->sh_offset);
             size_t n = sh[s].sh_size / sizeof(Elf64_Sym);
-            // Local symbols come first (sh_info is the first non-local one): when only local
-            // names are asked for, the rest of the table need not be read.
-            if (locals_only && sh[s].sh_info > 0 && sh[s].sh_info < n) n = sh[s].sh_info;
+            // Local symbols come first (sh_info is the first non-local one): the rest of the
+            // table need not be read.
+            if (sh[s].sh_info > 0 && sh[s].sh_info < n) n = sh[s].sh_info;
             for (size_t k = 0; k < n; k++) {
                 if (syms[k].st_name >= strtab->sh_size) continue;
                 const char *name = strs + syms[k].st_name;
@@ -317,7 +317,7 @@ int ogr_install(char *error, size_t error_len) {
         "__swift_retain_", "__swift_release_", "__swift_retain_n_", "__swift_release_n_", "__swift_tryRetain_",
     };
     uintptr_t values[SYMBOL_COUNT];
-    if (elf_symbols(info.dli_fname, names, values, SYMBOL_COUNT, 1) != 0 || !values[ADAPTER] || !values[ADAPTER_IMPL]) {
+    if (elf_symbols(info.dli_fname, names, values, SYMBOL_COUNT) != 0 || !values[ADAPTER] || !values[ADAPTER_IMPL]) {
         fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", info.dli_fname);
         goto out;
     }

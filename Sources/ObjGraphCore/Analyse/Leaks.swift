@@ -102,23 +102,10 @@ extension ObjectGraph {
             }
 
             // Reachable from the roots without entering retain-closed cycles.
-            var stackTop = 0
-            let stack = inside   // reused: at most n objects are ever pushed
-            for root in snapshot.roots {
-                let r = Int(root.target)
-                guard state[r] & (reached | closed) == 0 else { continue }
-                state[r] |= reached
-                stack[stackTop] = root.target; stackTop += 1
-            }
-            while stackTop > 0 {
-                stackTop -= 1
-                let v = Int(stack[stackTop])
-                for e in Int(start[v])..<Int(start[v + 1]) {
-                    let w = Int(to[e])
-                    guard state[w] & (reached | closed) == 0 else { continue }
-                    state[w] |= reached
-                    stack[stackTop] = Int32(w); stackTop += 1
-                }
+            walkStrong(from: snapshot.roots) { w in
+                guard state[w] & (reached | closed) == 0 else { return false }
+                state[w] |= reached
+                return true
             }
             var leakedCount = 0
             for i in 0..<n where state[i] & (live | reached) == live {

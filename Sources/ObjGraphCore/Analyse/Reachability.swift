@@ -14,22 +14,31 @@ extension ObjectGraph {
         where Roots.Element == HeapSnapshot.Root
     {
         var reachable = excluded ?? [Bool](repeating: false, count: count)
-        var stack: [Int32] = []
-        for root in roots where !reachable[Int(root.target)] {
-            reachable[Int(root.target)] = true
-            stack.append(root.target)
+        reachable.withUnsafeMutableBufferPointer { seen in
+            walkStrong(from: roots) { i in
+                guard !seen[i] else { return false }
+                seen[i] = true
+                return true
+            }
         }
+        if let excluded { for i in 0..<count where excluded[i] { reachable[i] = false } }
+        return reachable
+    }
+
+    /// Depth-first over strong references from `roots`. `enter(i)` is asked for every root
+    /// target and every strong reference to `i`; it returns true (and marks `i` visited in
+    /// whatever it keeps) the one time the walk should go on from `i`.
+    func walkStrong<Roots: Sequence>(from roots: Roots, enter: (Int) -> Bool) where Roots.Element == HeapSnapshot.Root {
+        var stack: [Int32] = []
+        for root in roots where enter(Int(root.target)) { stack.append(root.target) }
         strongStart.withUnsafeBufferPointer { start in
         strongTo.withUnsafeBufferPointer { to in
             while let next = stack.popLast() {
-                for e in Int(start[Int(next)])..<Int(start[Int(next) + 1]) where !reachable[Int(to[e])] {
-                    reachable[Int(to[e])] = true
+                for e in Int(start[Int(next)])..<Int(start[Int(next) + 1]) where enter(Int(to[e])) {
                     stack.append(to[e])
                 }
             }
         } }
-        if let excluded { for i in 0..<count where excluded[i] { reachable[i] = false } }
-        return reachable
     }
 
     /// Objects that nothing refers to: no edge from another object and no root. Python

@@ -76,7 +76,11 @@ struct SnapshotBuilder {
                 }
                 guard !lastTypeWaits && targetType < described else {
                     later.append((i, previousWord))
-                    if laterHeaders[e.from] == nil { laterHeaders[e.from] = SnapshotBuilder.headerWords(of: from) }
+                    // Header words only where a label may need them (a type not described yet
+                    // may be dictionary or set storage).
+                    if laterHeaders[e.from] == nil && (registryType >= described || labeller.wantsHeader(type: registryType)) {
+                        laterHeaders[e.from] = SnapshotBuilder.headerWords(of: from)
+                    }
                     continue
                 }
                 let (label, kind) = labeller.label(type: registryType, offset: Int(e.offset), previousWord: previousWord,
@@ -94,7 +98,6 @@ struct SnapshotBuilder {
         if Int(ogr_type_count()) > descriptions.count { descriptions = registry.descriptions() }
         if !later.isEmpty {
             labeller.add(descriptions)
-            labeller.forgetLast()
             for (i, previousWord) in later {
                 let e = edges[i]
                 let registryType = Int(objects[Int(e.from)].typeIndex)
@@ -361,11 +364,11 @@ struct EdgeLabeller {
     /// reference (they ask the symbolizer).
     mutating func usesPreviousWord(type: Int) -> Bool { plan(type).usesPreviousWord }
 
+    /// True when labels of registry type `type` depend on its header words.
+    mutating func wantsHeader(type: Int) -> Bool { plan(type).wantsHeader }
+
     /// The label of a word no layout explains: `+40`, conservative.
     mutating func unexplained(offset: Int) -> (Int32, HeapSnapshot.EdgeKind) { (intern("+\(offset)"), .conservative) }
-
-    /// Drops the remembered last answer (before labelling edges out of order).
-    mutating func forgetLast() { last = Slot() }
 
     /// Takes a longer list of descriptions (types registered since), keeping what it learnt.
     mutating func add(_ longer: [TypeDescription]) {
@@ -395,7 +398,7 @@ struct EdgeLabeller {
         if last.type == Int32(truncatingIfNeeded: type) && last.offset == Int32(truncatingIfNeeded: offset) {
             return (last.label, last.kind)
         }
-        guard plan(type).wantsHeader, object.size >= 64 else {
+        guard wantsHeader(type: type), object.size >= 64 else {
             return label(type: type, offset: offset, previousWord: previousWord)
         }
         return label(type: type, offset: offset, previousWord: previousWord, header: SnapshotBuilder.headerWords(of: object))
@@ -404,7 +407,7 @@ struct EdgeLabeller {
     /// The label of a reference at `offset`, given the object's header words (dictionary and
     /// set storage: words 2..<8; empty for other types or a block too small to have them).
     mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
-        guard plan(type).wantsHeader, header.count == 6 else { return label(type: type, offset: offset, previousWord: previousWord) }
+        guard wantsHeader(type: type), header.count == 6 else { return label(type: type, offset: offset, previousWord: previousWord) }
         let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
         return (intern(text), kind)
     }

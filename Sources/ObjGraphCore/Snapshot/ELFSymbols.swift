@@ -13,8 +13,8 @@ import Glibc
 struct ELFSymbolTable: @unchecked Sendable {
     private let storage: Storage
 
-    /// Number of defined function and data symbols.
-    var count: Int { storage.defined }
+    /// Number of defined function and data symbols (one pass over the table).
+    var count: Int { storage.definedCount() }
 
     /// Maps the file at `path`; nil when it is unreadable, not ELF64 little-endian, or stripped
     /// of both symbol tables.
@@ -41,7 +41,6 @@ struct ELFSymbolTable: @unchecked Sendable {
         let symbols: Range<Int>
         let strings: Range<Int>
         let entsize: Int
-        let defined: Int
         /// Symbol indices of the defined symbols sorted by (value, size descending), built on
         /// the `sortAfter`-th lookup.
         private var sorted: [Int32]?
@@ -89,9 +88,6 @@ struct ELFSymbolTable: @unchecked Sendable {
             symbols = sym.offset..<(sym.offset + sym.size)
             strings = sections[sym.link].offset..<(sections[sym.link].offset + sections[sym.link].size)
             entsize = sym.entsize
-            var defined = 0
-            for i in 0..<(symbols.count / entsize) where Storage.isDefined(b, symbols.lowerBound + i * entsize) { defined += 1 }
-            self.defined = defined
         }
 
         deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
@@ -105,6 +101,10 @@ struct ELFSymbolTable: @unchecked Sendable {
         }
 
         private func entry(_ index: Int) -> Int { symbols.lowerBound + index * entsize }
+
+        func definedCount() -> Int {
+            (0..<(symbols.count / entsize)).reduce(0) { $0 + (Storage.isDefined(base, entry($1)) ? 1 : 0) }
+        }
         func value(at index: Int) -> UInt { UInt(base.loadUnaligned(fromByteOffset: entry(index) + 8, as: UInt64.self)) }
         func size(at index: Int) -> UInt { UInt(base.loadUnaligned(fromByteOffset: entry(index) + 16, as: UInt64.self)) }
 
@@ -155,7 +155,6 @@ struct ELFSymbolTable: @unchecked Sendable {
 
         private func sortedIndices() -> [Int32] {
             var rows: [(value: UInt, size: UInt, index: Int32)] = []
-            rows.reserveCapacity(defined)
             for i in 0..<(symbols.count / entsize) where Storage.isDefined(base, entry(i)) {
                 rows.append((value(at: i), size(at: i), Int32(i)))
             }
