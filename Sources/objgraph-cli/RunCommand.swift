@@ -162,10 +162,8 @@ extension ObjgraphCommand {
                     try graph.showCycles(Array(cycles), to: output)
                     return
                 }
-                let reachable = graph.reachableFromRoots()
-                let held = growth.prefix(3).compactMap { row in
-                    graph.objects(ofType: row.name).last { reachable[$0] }
-                }
+                let held = graph.lastReachableInstances(ofTypes: growth.prefix(3).map(\.name),
+                                                        reachable: graph.reachableFromRoots()).compactMap { $0 }
                 try graph.showBackrefs(held, maxDepth: 6, to: output)
             } catch {
                 throw CommandError("cannot draw \(output): \(error)")

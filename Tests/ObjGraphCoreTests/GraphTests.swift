@@ -228,4 +228,22 @@ final class GraphTests: XCTestCase {
         snapshot.objects[pair].strongCount += 1
         XCTAssertFalse(ObjectGraph(snapshot).leakedObjectIDs().contains(pair))
     }
+
+    /// The instance a report chains and draws for a growing type: the last one in address order
+    /// that a root reaches, as `objects(ofType:).last { reachable[$0] }` gives it, for each
+    /// name given, qualified or short, and nil when no instance is reachable.
+    func testLastReachableInstancesOfTypes() {
+        let types = [HeapSnapshot.TypeInfo(name: "M.Node", shortName: "Node", kind: .classInstance),
+                     HeapSnapshot.TypeInfo(name: "M.Leaf", shortName: "Leaf", kind: .classInstance)]
+        let objects = (0..<6).map { i in
+            HeapSnapshot.Object(address: UInt64(0x1000 + 16 * i), typeIndex: Int32(i % 2), size: 32, strongCount: 1,
+                                unownedCount: 0, weakCount: 0, isZombie: false)
+        }
+        let graph = ObjectGraph(HeapSnapshot(types: types, objects: objects, edges: [], labels: [], roots: []))
+        let reachable = [true, true, true, false, false, false]
+        let names = ["Node", "M.Node", "Leaf", "Missing"]
+        let found = graph.lastReachableInstances(ofTypes: names, reachable: reachable)
+        XCTAssertEqual(found, [2, 2, 1, nil])
+        XCTAssertEqual(found, names.map { name in graph.objects(ofType: name).last { reachable[$0] } })
+    }
 }

@@ -41,6 +41,31 @@ extension ObjectGraph {
         } }
     }
 
+    /// For each name (qualified or short), the last object of that type in address order that
+    /// `reachable` marks, or nil: what `objects(ofType:).last { reachable[$0] }` gives for each,
+    /// in one backward scan for all of them.
+    package func lastReachableInstances(ofTypes names: [String], reachable: [Bool]) -> [ObjectID?] {
+        var namesOfType = [[Int]](repeating: [], count: snapshot.types.count)
+        for (r, name) in names.enumerated() {
+            for (t, type) in snapshot.types.enumerated() where type.name == name || type.shortName == name {
+                namesOfType[t].append(r)
+            }
+        }
+        var found = [ObjectID?](repeating: nil, count: names.count)
+        var missing = Set(namesOfType.joined()).count
+        var id = count - 1
+        while id >= 0 && missing > 0 {
+            if reachable[id] {
+                for r in namesOfType[Int(snapshot.objects[id].typeIndex)] where found[r] == nil {
+                    found[r] = id
+                    missing -= 1
+                }
+            }
+            id -= 1
+        }
+        return found
+    }
+
     /// Objects that nothing refers to: no edge from another object and no root. Python
     /// objgraph's `get_leaking_objects()`: the tops of leaked structures, and objects held
     /// only by memory the capture cannot see.

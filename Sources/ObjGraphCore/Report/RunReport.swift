@@ -147,28 +147,11 @@ extension RunReport {
         ExitPhases.mark("cycle list")
 
         // A chain for one surviving, reachable instance (the last in address order) of each of
-        // the fastest-growing types, found in one backward scan for all of them.
+        // the fastest-growing types.
         let rows = Array(growth.prefix(top))
         var chains: [Chain] = []
         if !rows.isEmpty {
-            let reachable = graph.reachableFromRoots()
-            var rowOfType = [Int](repeating: -1, count: snapshot.types.count)
-            for (r, row) in rows.enumerated().reversed() {
-                for (t, type) in snapshot.types.enumerated() where type.name == row.name || type.shortName == row.name {
-                    rowOfType[t] = r
-                }
-            }
-            var found = [Int?](repeating: nil, count: rows.count)
-            var missing = Set(rowOfType.filter { $0 >= 0 }).count
-            var id = snapshot.objects.count - 1
-            while id >= 0 && missing > 0 {
-                let r = rowOfType[Int(snapshot.objects[id].typeIndex)]
-                if r >= 0 && found[r] == nil && reachable[id] {
-                    found[r] = id
-                    missing -= 1
-                }
-                id -= 1
-            }
+            let found = graph.lastReachableInstances(ofTypes: rows.map(\.name), reachable: graph.reachableFromRoots())
             var search = ObjectGraph.BackrefSearch(count: graph.count)
             for (r, row) in rows.enumerated() {
                 guard let id = found[r], let chain = graph.findBackrefChain(to: id, using: &search) else { continue }
