@@ -184,15 +184,14 @@ struct ShapeKeys {
         try forest.groupOf.withUnsafeBufferPointer { groupOf in
         try forest.members.withUnsafeBufferPointer { members in
         try forest.memberStart.withUnsafeBufferPointer { memberStart in
-        try forest.topCount.withUnsafeBufferPointer { topCount in
         try forest.isCycle.withUnsafeBufferPointer { isCycle in
             var computer = Computer(objects: objects, edges: edges, outStart: outStart, groupOf: groupOf,
-                                    members: members, memberStart: memberStart, topCount: topCount, isCycle: isCycle,
+                                    members: members, memberStart: memberStart, isCycle: isCycle,
                                     position: position, stack: stack, labelIDs: labelIDs, normalized: normalized,
                                     labels: labels)
             defer { labelIDs = computer.labelIDs; normalized = computer.normalized; computer.release() }
             return try body(&computer)
-        } } } } } } } }
+        } } } } } } }
     }
 
     struct Computer {
@@ -202,7 +201,6 @@ struct ShapeKeys {
         let groupOf: UnsafeBufferPointer<Int32>
         let members: UnsafeBufferPointer<Int32>
         let memberStart: UnsafeBufferPointer<Int32>
-        let topCount: UnsafeBufferPointer<Int32>
         let isCycle: UnsafeBufferPointer<Bool>
         let position: UnsafeMutablePointer<Int32>
         let stack: UnsafeMutablePointer<(node: Int32, edge: Int32)>
