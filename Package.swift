@@ -10,7 +10,7 @@ import PackageDescription
 
 let fixtureNames = [
     "leaky-pairs", "leaky-closures", "leaky-registry", "leaky-threads", "leaky-zoo", "growing-cache",
-    "fixed-zoo", "crashy",
+    "fixed-zoo", "crashy", "type-zoo", "generic-closure",
 ]
 
 let package = Package(
@@ -50,14 +50,16 @@ let package = Package(
 
         // Small leaky programs used by tests, demos and benchmarks. They know nothing of ObjGraph.
         .target(name: "LeakyScenarios", path: "fixtures/LeakyScenarios"),
+        // One of every kind of heap object real code makes (generic closures, packs, actors...).
+        .target(name: "TypeZoo", path: "fixtures/TypeZoo"),
     ] + fixtureNames.map { name in
-        .executableTarget(name: name, dependencies: ["LeakyScenarios"], path: "fixtures/\(name)")
+        .executableTarget(name: name, dependencies: ["LeakyScenarios", "TypeZoo"], path: "fixtures/\(name)")
     } + [
         .executableTarget(name: "objgraph-example", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Examples/objgraph-example"),
         .executableTarget(name: "objgraph-bench", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Benchmarks/objgraph-bench"),
 
         .testTarget(name: "ObjGraphCoreTests", dependencies: ["ObjGraphCore", "LeakyScenarios"]),
-        .testTarget(name: "ObjGraphRenderTests", dependencies: ["ObjGraph", "LeakyScenarios"]),
+        .testTarget(name: "ObjGraphRenderTests", dependencies: ["ObjGraph", "LeakyScenarios", "TypeZoo"]),
         .testTarget(name: "ObjGraphTestingTests", dependencies: ["ObjGraphTesting", "LeakyScenarios"]),
         .testTarget(
             name: "ObjGraphCLITests",

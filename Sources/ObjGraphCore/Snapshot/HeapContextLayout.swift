@@ -1,3 +1,5 @@
+import CObjGraphRuntime
+
 /// Closure contexts and boxes: heap objects whose metadata is not a type.
 ///
 /// Facts (Swift 6.3.1, Linux x86_64, checked by experiment):
@@ -25,7 +27,9 @@ enum HeapContextLayout {
     static func genericBox(metadata md: UInt, symbolizer: Symbolizer) -> TypeDescription {
         let offset = Int(UInt32(truncatingIfNeeded: MetadataReader.word(md, 1)))
         let boxed = MetadataReader.word(md, 2)
-        guard boxed != 0, offset >= 16, offset < 4096 else {
+        // The boxed type is only named and measured (runtime calls) once its metadata is known
+        // to be mapped and well formed.
+        guard boxed != 0, offset >= 16, offset < 4096, MetadataReader.isPlausible(MetadataReader.type(at: boxed)) else {
             return TypeDescription(kind: .box, name: "Box", shortName: "Box", layout: .opaque)
         }
         return box(of: MetadataReader.type(at: boxed), valueOffset: offset, symbolizer: symbolizer)
@@ -44,7 +48,7 @@ enum HeapContextLayout {
                                       layout: .opaque)
         let firstCapture = Int(UInt32(truncatingIfNeeded: MetadataReader.word(md, 1)))
         guard let desc = UnsafeRawPointer(bitPattern: MetadataReader.word(md, 2)), firstCapture >= 16,
-              firstCapture < 4096
+              firstCapture < 4096, ogr_readable(desc, 12) != 0
         else { return unknown }
         let typeCount = Int(desc.load(as: UInt32.self))
         let sourceCount = Int(desc.load(fromByteOffset: 4, as: UInt32.self))

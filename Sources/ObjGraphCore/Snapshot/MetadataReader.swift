@@ -192,20 +192,6 @@ enum MetadataReader {
         }
     }
 
-    /// True when the mangling may involve a parameter pack (`QP` pack, `Qp` expansion, `Qe`
-    /// element, `QS` SIL pack). Resolving those without their generic context makes the runtime
-    /// abort ("Expected a metadata pack but got metadata"), so they are never resolved. Bytes of
-    /// symbolic references can match by accident; that only costs a label.
-    static func mentionsPack(_ name: UnsafeRawPointer, length: Int) -> Bool {
-        for i in 0..<max(0, length - 1) where name.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "Q") {
-            switch name.load(fromByteOffset: i + 1, as: UInt8.self) {
-            case UInt8(ascii: "P"), UInt8(ascii: "p"), UInt8(ascii: "e"), UInt8(ascii: "S"): return true
-            default: continue
-            }
-        }
-        return false
-    }
-
     /// True when `type`'s metadata and value witness table are mapped, 8-byte aligned
     /// addresses: safe to read its kind and layout.
     static func isPlausible(_ type: Any.Type) -> Bool {
@@ -216,9 +202,10 @@ enum MetadataReader {
     }
 
     /// Resolves a mangled type name in place (symbolic references are relative to `name`).
-    /// Returns nil for generic parameters, SIL box types and other names the runtime rejects.
+    /// Only names ``ContextFreeMangling`` accepts reach the runtime: without a generic context
+    /// it aborts the process on some of the others instead of returning nil.
     static func resolve(mangled name: UnsafeRawPointer, length: Int) -> Any.Type? {
-        guard let fn = typeByMangledNameFn, length > 0, !mentionsPack(name, length: length),
+        guard let fn = typeByMangledNameFn, ContextFreeMangling.isResolvable(name, length: length),
               let md = fn(name, UInt(length), nil, nil)
         else { return nil }
         return type(at: UInt(bitPattern: md))

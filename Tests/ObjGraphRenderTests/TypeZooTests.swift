@@ -1,0 +1,57 @@
+import Foundation
+import ObjGraph
+import TypeZoo
+import XCTest
+
+/// The type zoo captured in this process while it is alive (a mid-run snapshot), drawn, and
+/// its planted cycles found exactly. Before the mangled-name check, describing the zoo's
+/// generic closure contexts aborted the process.
+final class TypeZooTests: XCTestCase {
+    /// Leaked objects of each planted class per planted round, and the size of each cycle.
+    static let plantedPerRound: [String: (objects: Int, groupSize: Int)] = [
+        "GenericOwner<TextContainer>": (1, 2), "PackHolder<Pack{ZooNode, String}>": (1, 2), "Keeper": (1, 1),
+        "TreeOwner": (1, 8), "Observer": (2, 2), "Derived": (2, 4),
+    ]
+
+    func testTheZooIsNamedDrawnAndItsPlantedCyclesFoundExactly() async throws {
+        try ObjGraph.startTracking()
+        let rounds = 3
+        await TypeZoo.build(leaks: rounds)
+        let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
+        let snapshot = graph.snapshot
+        let zooTypes = Set(snapshot.objects.indices.map { snapshot.type(of: $0).shortName })
+        for expected in ["ExistentialHolder", "OpaqueHolder<Polygon>", "Record", "HandleHolder", "Thrower",
+                         "MainModel", "KeyPathHolder", "Outer<ZooNode>.Inner<Dictionary<String, ZooNode>>",
+                         "PackHolder<Pack{ZooNode, String, Int}>", "Box<(Tree, Tree)>",
+                         "closure context of closure #1 in makeDefault<A where A: Container>(Type, Optional<Initial>)"] {
+            XCTAssertTrue(zooTypes.contains(expected), "\(expected) in \(zooTypes.sorted())")
+        }
+        for name in zooTypes {
+            XCTAssertFalse(name.contains("invalid") || name.hasPrefix("type #") || name.contains("<<<")
+                           || name.hasPrefix("heap object (kind"), name)
+        }
+
+        let groups = graph.leakingObjects()
+        for (planted, expected) in Self.plantedPerRound {
+            let holding = groups.filter { group in group.members.contains { snapshot.type(of: $0).shortName == planted } }
+            XCTAssertEqual(holding.count, rounds, "\(planted): one group per round")
+            XCTAssertEqual(holding.map(\.members.count), Array(repeating: expected.groupSize, count: rounds), planted)
+            let leaked = holding.flatMap(\.members).filter { snapshot.type(of: $0).shortName == planted }.count
+            XCTAssertEqual(leaked, rounds * expected.objects, planted)
+        }
+
+        let directory = NSTemporaryDirectory() + "objgraph-zoo-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try graph.showLeaks(groups, to: directory + "/leaks.svg")
+        let svg = try String(contentsOfFile: directory + "/leaks.svg", encoding: .utf8)
+        for label in [">GenericOwner&lt;TextContainer&gt;<", ">Keeper<", ">TreeOwner<", "> back </text>"] {
+            XCTAssertTrue(svg.contains(label), label)
+        }
+        let node = try XCTUnwrap(graph.objects(ofType: "ZooNode").first)
+        try graph.showBackrefs([node], to: directory + "/node.png")
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/node.png")).prefix(4)),
+                       [0x89, 0x50, 0x4E, 0x47])
+        withExtendedLifetime(TypeZoo.kept) {}
+    }
+}
