@@ -10,7 +10,7 @@ import PackageDescription
 
 let fixtureNames = [
     "leaky-pairs", "leaky-closures", "leaky-registry", "leaky-threads", "leaky-zoo", "growing-cache",
-    "fixed-zoo", "crashy", "type-zoo", "generic-closure",
+    "fixed-zoo", "crashy", "generic-closure",
 ]
 
 let package = Package(
@@ -53,8 +53,9 @@ let package = Package(
         // One of every kind of heap object real code makes (generic closures, packs, actors...).
         .target(name: "TypeZoo", path: "fixtures/TypeZoo"),
     ] + fixtureNames.map { name in
-        .executableTarget(name: name, dependencies: ["LeakyScenarios", "TypeZoo"], path: "fixtures/\(name)")
+        .executableTarget(name: name, dependencies: ["LeakyScenarios"], path: "fixtures/\(name)")
     } + [
+        .executableTarget(name: "type-zoo", dependencies: ["TypeZoo"], path: "fixtures/type-zoo"),
         .executableTarget(name: "objgraph-example", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Examples/objgraph-example"),
         .executableTarget(name: "objgraph-bench", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Benchmarks/objgraph-bench"),
 
@@ -65,7 +66,7 @@ let package = Package(
             name: "ObjGraphCLITests",
             // Not the agent: test targets link into one executable, and the agent's load-time
             // constructor must never run there. scripts/test builds the agent library first.
-            dependencies: [.target(name: "objgraph"), "ObjGraph"] + fixtureNames.map { .target(name: $0) }
+            dependencies: [.target(name: "objgraph"), "ObjGraph", "type-zoo"] + fixtureNames.map { .target(name: $0) }
         ),
     ]
 )

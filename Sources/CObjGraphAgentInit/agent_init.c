@@ -102,3 +102,6 @@ void ogr_agent_keep_freed_memory(void) {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);   // glibc's largest allowed value
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
+
+// argv[0] without Swift's `CommandLine.arguments`, which the program builds lazily and owns.
+const char *ogr_agent_program_name(void) { return program_invocation_name; }

@@ -78,7 +78,11 @@ static void account_free(void *p, uint8_t *b) {
     ogr_leave(t);
 }
 
-__attribute__((visibility("default"))) void free(void *p) {
+void ogr_free(void *p);
+__attribute__((visibility("default"), alias("ogr_free"))) void free(void *p);
+
+/// Our `free` under its own, local name: `free` itself resolves to whichever definition won.
+__attribute__((visibility("hidden"))) void ogr_free(void *p) {
     if (OGR_UNLIKELY(!p)) return;
     if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
         uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
@@ -257,6 +261,10 @@ static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 extern void ogr_registry_atfork(void);
 
 static _Atomic uint8_t *swizzle_flag;   // the runtime's std::atomic<bool> swizzling flag
+int ogr_runtime_in_executable;          // the program carries its own runtime (--static-swift-stdlib)
+/// `_swift_retain`, `_swift_release`, `_swift_retain_n`, `_swift_release_n`, `_swift_tryRetain`
+/// of the runtime in use (found by `locate_runtime`).
+static uintptr_t refcount_pointers[5];
 
 /// Lets the runtime call our allocation hook without routing every retain and release through
 /// its swizzle adapters.
@@ -272,14 +280,11 @@ static _Atomic uint8_t *swizzle_flag;   // the runtime's std::atomic<bool> swizz
 /// Done only when nobody else swizzles: the flag still 0 and every refcounting pointer at the
 /// runtime's default. If a later runtime reads the flag differently, the worst outcome is the
 /// swizzled path (slower, correct: the adapter fix-up is in place either way).
-static void unswizzle_refcounting(uintptr_t base, const uintptr_t defaults[5]) {
-    static const char *const pointers[5] = {
-        "_swift_retain", "_swift_release", "_swift_retain_n", "_swift_release_n", "_swift_tryRetain",
-    };
+static void unswizzle_refcounting(const uintptr_t defaults[5]) {
     if (!swizzle_flag || getenv("OBJGRAPH_TEST_KEEP_SWIZZLING") || getenv("OBJGRAPH_TEST_SKIP_RETAIN_FIXUP")) return;
     for (int i = 0; i < 5; i++) {
-        void **p = (void **)dlsym(RTLD_DEFAULT, pointers[i]);
-        if (!p || !defaults[i] || __atomic_load_n(p, __ATOMIC_ACQUIRE) != (void *)(base + defaults[i])) return;
+        void **p = (void **)refcount_pointers[i];
+        if (!p || !defaults[i] || __atomic_load_n(p, __ATOMIC_ACQUIRE) != (void *)defaults[i]) return;
     }
     uint8_t expected = 0;
     atomic_compare_exchange_strong(swizzle_flag, &expected, 2);
@@ -289,6 +294,90 @@ static int ogr_refcounting_swizzled(void) {
     return swizzle_flag && atomic_load(swizzle_flag) == 1;
 }
 
+/// Where the Swift runtime the program allocates with lives. Usually libswiftCore.so, whose
+/// hook pointers are exported. A program built with `--static-swift-stdlib` carries its own
+/// copy of the runtime: its `_swift_allocObject` is a local symbol of the executable, and the
+/// libswiftCore.so that a preloaded agent (itself Swift) brings along is a second runtime the
+/// program never allocates with. Hooking that one would count nothing (RuntimeFacts section 9).
+typedef struct {
+    char path[4096];
+    uintptr_t base;          ///< load bias of the image holding the runtime
+    int in_executable;       ///< the runtime is linked into the main executable
+} runtime_image;
+
+static int main_program_bias(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    *(uintptr_t *)data = info->dlpi_addr;
+    return 1;   // the first entry is the main program
+}
+
+/// 1 when the main program's dynamic section lists libswiftCore.so as needed (read in memory:
+/// cheaper than the executable's symbol table, which for swift-build has ~400k entries).
+static int main_program_links_libswiftcore(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    int *found = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
+        const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        const char *strtab = NULL;
+        for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
+            if (d->d_tag == DT_STRTAB) strtab = (const char *)d->d_un.d_ptr;   // relocated by ld.so
+        }
+        for (const ElfW(Dyn) *d = dyn; strtab && d->d_tag != DT_NULL; d++) {
+            if (d->d_tag == DT_NEEDED && strncmp(strtab + d->d_un.d_val, "libswiftCore.so", 15) == 0) *found = 1;
+        }
+    }
+    return 1;
+}
+
+// Exported by libswiftCore.so first (up to SYM_FLAG), then local ones (.symtab only).
+enum { SYM_ALLOC, SYM_RETAIN, SYM_RELEASE, SYM_RETAIN_N, SYM_RELEASE_N, SYM_TRY_RETAIN, SYM_FLAG,
+       SYM_ADAPTER, SYM_ADAPTER_IMPL, SYM_RETAIN_, SYM_RELEASE_, SYM_RETAIN_N_, SYM_RELEASE_N_, SYM_TRY_RETAIN_,
+       SYM_COUNT };
+static const char *const runtime_symbols[SYM_COUNT] = {
+    "_swift_allocObject", "_swift_retain", "_swift_release", "_swift_retain_n", "_swift_release_n", "_swift_tryRetain",
+    "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly",
+    "_ZL21_swift_retain_adapter", "_ZL25_swift_retain_adapterImplPN5swift10HeapObjectE",
+    "__swift_retain_", "__swift_release_", "__swift_retain_n_", "__swift_release_n_", "__swift_tryRetain_",
+};
+
+/// Finds the runtime image and the addresses of `runtime_symbols` in it (0 when absent).
+static int locate_runtime(runtime_image *image, uintptr_t addresses[SYM_COUNT], char *error, size_t error_len) {
+    uintptr_t values[SYM_COUNT];
+    int linked = 0;
+    dl_iterate_phdr(main_program_links_libswiftcore, &linked);
+    ssize_t n = linked ? -1 : readlink("/proc/self/exe", image->path, sizeof image->path - 1);
+    if (n > 0) {
+        image->path[n] = 0;
+        // The executable's local symbols: a static runtime shows up as a local `_swift_allocObject`.
+        if (elf_symbols(image->path, runtime_symbols, values, SYM_COUNT) == 0 && values[SYM_ALLOC]) {
+            image->in_executable = 1;
+            image->base = 0;
+            dl_iterate_phdr(main_program_bias, &image->base);
+            for (int i = 0; i < SYM_COUNT; i++) addresses[i] = values[i] ? image->base + values[i] : 0;
+            return 0;
+        }
+    }
+    image->in_executable = 0;
+    void *alloc = dlsym(RTLD_DEFAULT, runtime_symbols[SYM_ALLOC]);
+    Dl_info info;
+    if (!alloc || !dlsym(RTLD_DEFAULT, runtime_symbols[SYM_RETAIN])) {
+        return fail(error, error_len, "libswiftCore does not export the allocation hooks", "_swift_allocObject/_swift_retain");
+    }
+    if (!dladdr(alloc, &info) || !info.dli_fname) return fail(error, error_len, "cannot locate libswiftCore", NULL);
+    snprintf(image->path, sizeof image->path, "%s", info.dli_fname);
+    image->base = (uintptr_t)info.dli_fbase;
+    // Local (static) symbols from the file's .symtab; the exported ones from dlsym.
+    if (elf_symbols(image->path, runtime_symbols, values, SYM_COUNT) != 0) {
+        for (int i = 0; i < SYM_COUNT; i++) values[i] = 0;
+    }
+    for (int i = 0; i < SYM_COUNT; i++) {
+        void *exported = i <= SYM_FLAG ? dlsym(RTLD_DEFAULT, runtime_symbols[i]) : NULL;
+        addresses[i] = exported ? (uintptr_t)exported : (values[i] ? image->base + values[i] : 0);
+    }
+    return 0;
+}
+
 int ogr_install(char *error, size_t error_len) {
     pthread_mutex_lock(&install_mutex);
     if (atomic_load(&ogr_installed_flag)) { pthread_mutex_unlock(&install_mutex); return 0; }
@@ -296,37 +385,26 @@ int ogr_install(char *error, size_t error_len) {
     ogr_resolve_allocator();
     (void)resolve_dealloc();
 
-    alloc_fn *alloc_pointer = (alloc_fn *)dlsym(RTLD_DEFAULT, "_swift_allocObject");
-    retain_fn *retain_ptr = (retain_fn *)dlsym(RTLD_DEFAULT, "_swift_retain");
-    swizzle_flag = (_Atomic uint8_t *)dlsym(RTLD_DEFAULT, "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly");
-    Dl_info info;
+    runtime_image image;
+    uintptr_t at[SYM_COUNT];
+    if (locate_runtime(&image, at, error, error_len) != 0) goto out;
+    alloc_fn *alloc_pointer = (alloc_fn *)at[SYM_ALLOC];
+    retain_fn *retain_ptr = (retain_fn *)at[SYM_RETAIN];
+    swizzle_flag = (_Atomic uint8_t *)at[SYM_FLAG];
+    ogr_runtime_in_executable = image.in_executable;
+    for (int i = 0; i < 5; i++) refcount_pointers[i] = at[SYM_RETAIN + i];
     if (!alloc_pointer || !retain_ptr) {
-        fail(error, error_len, "libswiftCore does not export the allocation hooks", "_swift_allocObject/_swift_retain");
+        fail(error, error_len, "the Swift runtime's allocation hooks were not found in", image.path);
         goto out;
     }
-    if (!dladdr((void *)alloc_pointer, &info) || !info.dli_fname) {
-        fail(error, error_len, "cannot locate libswiftCore", NULL);
+    if (!at[SYM_ADAPTER] || !at[SYM_ADAPTER_IMPL]) {
+        fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", image.path);
         goto out;
     }
-    // All local (static) symbols of libswiftCore's .symtab: local symbols come first in the
-    // table, so only that part is read. `_swift_allocObject` is exported: dlsym gave it above.
-    enum { ADAPTER, ADAPTER_IMPL, RETAIN, RELEASE, RETAIN_N, RELEASE_N, TRY_RETAIN, SYMBOL_COUNT };
-    const char *names[SYMBOL_COUNT] = {
-        "_ZL21_swift_retain_adapter",
-        "_ZL25_swift_retain_adapterImplPN5swift10HeapObjectE",
-        "__swift_retain_", "__swift_release_", "__swift_retain_n_", "__swift_release_n_", "__swift_tryRetain_",
-    };
-    uintptr_t values[SYMBOL_COUNT];
-    if (elf_symbols(info.dli_fname, names, values, SYMBOL_COUNT) != 0 || !values[ADAPTER] || !values[ADAPTER_IMPL]) {
-        fail(error, error_len, "cannot apply the Swift 6.3 retain-adapter fix-up: symbol _swift_retain_adapter not found in", info.dli_fname);
-        goto out;
-    }
-    uintptr_t base = (uintptr_t)info.dli_fbase;
-    // dli_fbase is the load address; for a shared object the symbol values are relative to it.
     // (A symbol table that does not match the loaded image fails the checks below: the
     // adapter pointer must be writable data holding one of the three known adapters.)
-    retain_fn *adapter_pointer = (retain_fn *)(base + values[ADAPTER]);
-    retain_fn adapter_impl = (retain_fn)(base + values[ADAPTER_IMPL]);
+    retain_fn *adapter_pointer = (retain_fn *)at[SYM_ADAPTER];
+    retain_fn adapter_impl = (retain_fn)at[SYM_ADAPTER_IMPL];
     segment_query q = { (uintptr_t)adapter_pointer, 0 };
     dl_iterate_phdr(find_segment, &q);
     if (!q.writable) {
@@ -334,7 +412,7 @@ int ogr_install(char *error, size_t error_len) {
         goto out;
     }
     retain_fn current = __atomic_load_n(adapter_pointer, __ATOMIC_ACQUIRE);
-    retain_fn real_retain = values[RETAIN] ? (retain_fn)(base + values[RETAIN]) : NULL;
+    retain_fn real_retain = (retain_fn)at[SYM_RETAIN_];
     if (current != adapter_impl && current != (retain_fn)fixed_retain_adapter && current != real_retain) {
         fail(error, error_len, "the retain adapter was already replaced by another tool (or libswiftCore on disk is not the loaded one)", NULL);
         goto out;
@@ -356,7 +434,7 @@ int ogr_install(char *error, size_t error_len) {
         __atomic_store_n(adapter_pointer, adapter, __ATOMIC_RELEASE);
     }
     // Before the hook goes in, so no allocation ever sees the flag at 0 and sets it to 1.
-    unswizzle_refcounting(base, &values[RETAIN]);
+    unswizzle_refcounting(&at[SYM_RETAIN_]);
     previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
     atomic_store(&ogr_installed_flag, 1);
     atomic_store(&ogr_recording_flag, 1);
@@ -373,6 +451,20 @@ _Atomic uint32_t ogr_epoch;
 uint32_t ogr_advance_epoch(void) { return atomic_fetch_add(&ogr_epoch, 1) + 1; }
 
 int ogr_is_installed(void) { return atomic_load(&ogr_installed_flag); }
+
+int ogr_runtime_is_in_executable(void) { return ogr_runtime_in_executable; }
+
+int ogr_free_is_interposed(void) {
+    return dlsym(RTLD_DEFAULT, "free") == (void *)ogr_free;
+}
+
+int ogr_swift_code_uses_tracked_runtime(void) {
+    if (!ogr_runtime_in_executable) return 1;
+    Dl_info info;
+    uintptr_t main_base = 0;
+    dl_iterate_phdr(main_program_bias, &main_base);
+    return dladdr((void *)ogr_install, &info) && (uintptr_t)info.dli_fbase == main_base;
+}
 void ogr_set_recording(int on) { atomic_store(&ogr_recording_flag, on ? 1 : 0); }
 int ogr_is_recording(void) { return atomic_load(&ogr_recording_flag); }
 

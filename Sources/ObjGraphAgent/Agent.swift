@@ -28,7 +28,9 @@ struct AgentSettings: Sendable {
     var maxCycles = 1000
     var profile = false
     var profileCPU = false
-    var program = CommandLine.arguments.first ?? "program"
+    /// argv[0], read from glibc rather than `CommandLine.arguments`: that array is the
+    /// program's, made lazily; building it here would hide it from the program's counts.
+    var program = ogr_agent_program_name().map { String(cString: $0) } ?? "program"
 
     static func fromEnvironment() -> AgentSettings {
         func env(_ name: String) -> String? {

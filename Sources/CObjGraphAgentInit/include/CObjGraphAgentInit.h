@@ -19,4 +19,7 @@ void ogr_agent_watch_crashes(const char *path);
 /// freed instead of faulting in fresh zeroed ones. The program is done with its heap by then.
 void ogr_agent_keep_freed_memory(void);
 
+/// argv[0] of the program (glibc's program_invocation_name).
+const char *ogr_agent_program_name(void);
+
 #endif

@@ -26,6 +26,17 @@ int ogr_install(char *error, size_t error_len);
 /// 1 once `ogr_install` succeeded.
 int ogr_is_installed(void);
 
+/// 1 when the `free` every library calls is this library's (nothing defines one ahead of it).
+int ogr_free_is_interposed(void);
+
+/// 1 when Swift code of this library allocates through the runtime `ogr_install` hooked. 0 when
+/// the program carries its own runtime (built with `--static-swift-stdlib`) and this library
+/// was preloaded: its Swift code then runs on the shared libswiftCore, a second runtime.
+int ogr_swift_code_uses_tracked_runtime(void);
+
+/// 1 when the hooked runtime is linked into the main executable (`--static-swift-stdlib`).
+int ogr_runtime_is_in_executable(void);
+
 /// Turn recording of new allocations on (1) or off (0). Frees of recorded objects are always
 /// accounted for, so counts stay exact.
 void ogr_set_recording(int on);

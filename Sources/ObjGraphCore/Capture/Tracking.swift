@@ -59,6 +59,14 @@ public enum ObjGraph {
     /// A tracked object must leave the registry when it is freed. If another library defines
     /// `free` ahead of ours, frees would go unseen and counts would only grow: refuse then.
     private static func verifyFreeInterposition() throws {
+        guard ogr_free_is_interposed() != 0 else {
+            ogr_set_recording(0)
+            throw TrackingError(
+                "free() is not interposed: another library defines free ahead of ObjGraph; tracking stopped")
+        }
+        // End to end, when this library's own objects go through the hooked runtime (not when
+        // it was preloaded into a program that carries its own runtime).
+        guard ogr_swift_code_uses_tracked_runtime() != 0 else { return }
         var before = ogr_stats()
         ogr_get_stats(&before)
         let depth = ogr_suppress_save()   // the probe must be recorded even inside the agent
