@@ -92,7 +92,7 @@ public enum ObjGraph {
     /// Runs `body` with the calling thread's allocations left out of the counts, so the
     /// library's own arrays and strings never show up in the user's tables.
     @inline(__always)
-    static func untracked<T>(_ body: () throws -> T) rethrows -> T {
+    package static func untracked<T>(_ body: () throws -> T) rethrows -> T {
         ogr_suppress_begin()
         defer { ogr_suppress_end() }
         return try body()
