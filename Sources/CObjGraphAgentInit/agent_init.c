@@ -45,6 +45,15 @@ static int64_t crash_counts[OGR_MAX_TYPES], crash_bytes[OGR_MAX_TYPES];
 static volatile sig_atomic_t crashing;
 static char crash_buffer[16384];
 
+// Which code the thread is running, for the crash record: a fault in the agent must be
+// reported as the agent's, never blamed on the program. Initial-exec TLS: the agent is
+// preloaded, so its TLS is static and reading it in a signal handler allocates nothing.
+static __thread __attribute__((tls_model("initial-exec"))) int agent_role;
+static volatile sig_atomic_t exit_handler_started;
+
+void ogr_agent_set_role(int role) { agent_role = role; }
+void ogr_agent_exit_handler_started(void) { exit_handler_started = 1; agent_role = OGR_CRASH_IN_AGENT_EXIT_HANDLER; }
+
 static void on_crash(int sig, siginfo_t *info, void *context) {
     int index = 0;
     while (index < CRASH_SIGNALS && crash_signals[index] != sig) index++;
@@ -55,11 +64,12 @@ static void on_crash(int sig, siginfo_t *info, void *context) {
         ogr_all_totals(crash_counts, crash_bytes, n);
         int fd = open(crash_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
-            // Layout: int32 signal, int32 n, n x (int64 count, int64 bytes), n x uint64 metadata,
+            // Layout: ogr_crash_header, n x (int64 count, int64 bytes), n x uint64 metadata,
             // then /proc/self/maps, so types the agent never named can be named afterwards from
             // the symbols of the mapped files ("type metadata for Module.Type").
-            int32_t header[2] = { sig, (int32_t)n };
-            (void)!write(fd, header, sizeof header);
+            ogr_crash_header header = { sig, (int32_t)n, agent_role, 0 };
+            if (!agent_role && exit_handler_started) header.site = OGR_CRASH_IN_PROGRAM_DURING_EXIT_HANDLER;
+            (void)!write(fd, &header, sizeof header);
             for (uint32_t i = 0; i < n; i++) {
                 int64_t row[2] = { crash_counts[i], crash_bytes[i] };
                 (void)!write(fd, row, sizeof row);

@@ -454,6 +454,12 @@ int ogr_is_installed(void) { return atomic_load(&ogr_installed_flag); }
 
 int ogr_runtime_is_in_executable(void) { return ogr_runtime_in_executable; }
 
+int ogr_program_is_swift(void) {
+    int linked = 0;
+    dl_iterate_phdr(main_program_links_libswiftcore, &linked);
+    return linked || ogr_runtime_in_executable;
+}
+
 int ogr_free_is_interposed(void) {
     return dlsym(RTLD_DEFAULT, "free") == (void *)ogr_free;
 }

@@ -58,7 +58,7 @@ final class ErrorHandlingTests: CLITestCase {
         assertOneLineError(try CLI.objgraph(["render", snapshot, "--type", "Pair", "-o", dir + "/x.bmpx"]),
                            status: 2, contains: "unknown extension")
         assertOneLineError(try CLI.objgraph(["render", snapshot, "--address", "zz", "-o", dir + "/x.svg"]),
-                           status: 2, contains: "not a hex address")
+                           status: 2, contains: "The value 'zz' is invalid for '--address <address>'")
         assertOneLineError(try CLI.objgraph(["render", snapshot, "-o", dir + "/x.svg"]),
                            status: 2, contains: "exactly one of --type or --address")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.svg"), "nothing written on failure")

@@ -188,7 +188,7 @@ final class SnapshotFileTests: XCTestCase {
             let error = error as? SnapshotFileError
             XCTAssertEqual(error?.path, path)
             XCTAssertEqual(error?.description,
-                           "\(path): cannot create temporary file \(directory)/missing/.snap.ogs.tmp.\(getpid()): No such file or directory")
+                           "\(path): cannot create a temporary file next to it: No such file or directory")
         }
         XCTAssertEqual(Self.entries(directory), [])
     }

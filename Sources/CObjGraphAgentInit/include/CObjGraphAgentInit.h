@@ -19,6 +19,14 @@ void ogr_agent_watch_crashes(const char *path);
 /// freed instead of faulting in fresh zeroed ones. The program is done with its heap by then.
 void ogr_agent_keep_freed_memory(void);
 
+/// Marks the calling thread as the agent's own (`OGR_CRASH_IN_AGENT_THREAD`) or the program's
+/// (0), for the crash record.
+void ogr_agent_set_role(int role);
+
+/// Called first thing by the agent's exit handler: a fatal signal on this thread is now the
+/// agent's, and one on another thread strikes while the final report is being made.
+void ogr_agent_exit_handler_started(void);
+
 /// argv[0] of the program (glibc's program_invocation_name).
 const char *ogr_agent_program_name(void);
 

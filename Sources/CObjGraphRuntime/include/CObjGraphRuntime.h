@@ -37,6 +37,27 @@ int ogr_swift_code_uses_tracked_runtime(void);
 /// 1 when the hooked runtime is linked into the main executable (`--static-swift-stdlib`).
 int ogr_runtime_is_in_executable(void);
 
+/// 1 when the main program is Swift: it links libswiftCore.so or carries its own runtime.
+int ogr_program_is_swift(void);
+
+/// Where a fatal signal struck, as the agent's crash record says (`CrashCounters.Site`).
+enum ogr_crash_site {
+    OGR_CRASH_IN_PROGRAM = 0,
+    OGR_CRASH_IN_AGENT_EXIT_HANDLER = 1,
+    OGR_CRASH_IN_AGENT_THREAD = 2,
+    OGR_CRASH_IN_PROGRAM_DURING_EXIT_HANDLER = 3,
+};
+
+/// Header of the agent's crash record (`crash.bin`), followed by `type_count` x (int64 count,
+/// int64 bytes), `type_count` x uint64 metadata, then the text of /proc/self/maps. Written by
+/// the agent's signal handler, read by `CrashCounters` in the command.
+typedef struct {
+    int32_t signal;
+    int32_t type_count;
+    int32_t site;        ///< enum ogr_crash_site
+    int32_t reserved;
+} ogr_crash_header;
+
 /// Turn recording of new allocations on (1) or off (0). Frees of recorded objects are always
 /// accounted for, so counts stay exact.
 void ogr_set_recording(int on);

@@ -12,7 +12,6 @@ final class TypeRegistry: Sendable {
     let symbolizer = Symbolizer()
     let catalog: TypeCatalog
     private let described = Mutex<[TypeDescription]>([])
-    private let plans = Mutex<[ScanPlan]>([])
 
     private init() { catalog = TypeCatalog(symbolizer: symbolizer) }
 
@@ -31,7 +30,6 @@ final class TypeRegistry: Sendable {
                         : catalog.describe(metadata: metadata)
                     cache.append(description)
                     let plan = ScanPlan(description, metadata: metadata)
-                    plans.withLock { $0.append(plan) }
                     ogr_set_scan_plan(UInt32(index), plan.mode.rawValue, plan.a, plan.b)
                 }
             }
@@ -40,14 +38,37 @@ final class TypeRegistry: Sendable {
     }
 }
 
-extension TypeRegistry {
-    /// Scan plans of registry types `0 ..< descriptions().count`.
-    func scanPlans() -> [ScanPlan] { plans.withLock { $0 } }
-}
-
 /// How the heap walk reads an object's reference words (mirrors `enum ogr_scan_mode`).
 struct ScanPlan: Equatable {
     var mode: ogr_scan_mode
     var a: UInt32 = 0
     var b: UInt32 = 0
+}
+
+extension ScanPlan {
+    /// How the heap walk should read objects of a type: only the words that can hold
+    /// references (array elements up to `count`, occupied dictionary buckets, a class's
+    /// instance size), so stale words in spare capacity are never mistaken for references.
+    init(_ description: TypeDescription, metadata: UInt) {
+        switch description.layout.body {
+        case let .elements(start, stride, _) where start == 32 && stride > 0:
+            self.init(mode: OGR_SCAN_ARRAY, a: UInt32(stride))
+        case let .hashed(_, keys, values):
+            if let values {
+                self.init(mode: OGR_SCAN_DICTIONARY, a: UInt32(keys.stride), b: UInt32(values.stride))
+            } else {
+                self.init(mode: OGR_SCAN_SET, a: UInt32(keys.stride))
+            }
+        default:
+            if description.name == "String storage" {
+                self.init(mode: OGR_SCAN_NONE)   // UTF-8 bytes, no references
+            } else if description.kind == .classInstance, metadata != 0 {
+                // Class metadata word 3: instance size (low 32 bits), alignment mask, reserved.
+                let instanceSize = UInt32(truncatingIfNeeded: MetadataReader.word(metadata, 3))
+                self.init(mode: instanceSize >= 16 ? OGR_SCAN_FIXED : OGR_SCAN_BLOCK, a: instanceSize)
+            } else {
+                self.init(mode: OGR_SCAN_BLOCK)
+            }
+        }
+    }
 }

@@ -1,37 +1,37 @@
 /// A small JSON writer, so that code loaded into other programs (the agent) needs no
 /// Foundation. Values are written in the order given; strings are escaped per RFC 8259.
-public struct JSONWriter {
-    public private(set) var text = ""
+package struct JSONWriter {
+    package private(set) var text = ""
     private var needsComma: [Bool] = [false]
 
-    public init() {}
+    package init() {}
 
-    public mutating func beginObject() { separator(); text += "{"; needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); text += "}" }
-    public mutating func beginArray() { separator(); text += "["; needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); text += "]" }
+    package mutating func beginObject() { separator(); text += "{"; needsComma.append(false) }
+    package mutating func endObject() { needsComma.removeLast(); text += "}" }
+    package mutating func beginArray() { separator(); text += "["; needsComma.append(false) }
+    package mutating func endArray() { needsComma.removeLast(); text += "]" }
 
     /// Writes `"name":` inside an object; follow it with a value.
-    public mutating func key(_ name: String) {
+    package mutating func key(_ name: String) {
         separator()
         text += JSONWriter.quoted(name) + ":"
         needsComma[needsComma.count - 1] = false
     }
 
-    public mutating func value(_ s: String) { separator(); text += JSONWriter.quoted(s) }
-    public mutating func value(_ n: Int) { separator(); text += String(n) }
-    public mutating func value(_ n: UInt64) { separator(); text += String(n) }
-    public mutating func value(_ b: Bool) { separator(); text += b ? "true" : "false" }
-    public mutating func value(_ d: Double) {
+    package mutating func value(_ s: String) { separator(); text += JSONWriter.quoted(s) }
+    package mutating func value(_ n: Int) { separator(); text += String(n) }
+    package mutating func value(_ n: UInt64) { separator(); text += String(n) }
+    package mutating func value(_ b: Bool) { separator(); text += b ? "true" : "false" }
+    package mutating func value(_ d: Double) {
         separator()
         text += d.isFinite ? "\(d)" : "null"
     }
-    public mutating func null() { separator(); text += "null" }
+    package mutating func null() { separator(); text += "null" }
 
-    public mutating func field(_ name: String, _ s: String) { key(name); value(s) }
-    public mutating func field(_ name: String, _ n: Int) { key(name); value(n) }
-    public mutating func field(_ name: String, _ d: Double) { key(name); value(d) }
-    public mutating func field(_ name: String, _ b: Bool) { key(name); value(b) }
+    package mutating func field(_ name: String, _ s: String) { key(name); value(s) }
+    package mutating func field(_ name: String, _ n: Int) { key(name); value(n) }
+    package mutating func field(_ name: String, _ d: Double) { key(name); value(d) }
+    package mutating func field(_ name: String, _ b: Bool) { key(name); value(b) }
 
     private mutating func separator() {
         if needsComma[needsComma.count - 1] { text += "," }

@@ -1,85 +1,75 @@
 /// What `objgraph run` learns about a program: the live types at the end, their growth, the
 /// leaked objects and cycles, and back-reference chains for the types that grew most.
 ///
-/// The agent inside the program builds it at exit (``RunReport/init(graph:growth:top:program:duration:)``)
-/// and writes it as JSON; the `objgraph` command reads it back (it is `Codable`), adds how the
-/// program ended, and prints ``text``.
-public struct RunReport: Codable, Sendable, Equatable {
-    public struct TypeRow: Codable, Sendable, Equatable {
-        public var name: String
-        public var count: Int
-        public var bytes: Int
-        public init(name: String, count: Int, bytes: Int) { self.name = name; self.count = count; self.bytes = bytes }
+/// The agent inside the program builds it at exit
+/// (``RunReport/init(graph:growth:top:maxCycles:program:duration:)``) and writes it as JSON; the
+/// `objgraph` command reads it back (it is `Codable`), adds how the program ended, and prints
+/// ``text``. Part of the agent's hand-off (AgentHandoff.swift).
+package struct RunReport: Codable, Sendable, Equatable {
+    package struct LeakRow: Codable, Sendable, Equatable {
+        package var type: String
+        package var count: Int
+        package var bytes: Int
     }
 
-    public struct GrowthEntry: Codable, Sendable, Equatable {
-        public var name: String
-        public var count: Int
-        public var delta: Int
-        public init(name: String, count: Int, delta: Int) { self.name = name; self.count = count; self.delta = delta }
+    package struct CycleObject: Codable, Sendable, Equatable {
+        package var type: String
+        package var address: String
     }
 
-    public struct LeakRow: Codable, Sendable, Equatable {
-        public var type: String
-        public var count: Int
-        public var bytes: Int
-    }
-
-    public struct CycleObject: Codable, Sendable, Equatable {
-        public var type: String
-        public var address: String
-    }
-
-    public struct CycleEdge: Codable, Sendable, Equatable {
+    package struct CycleEdge: Codable, Sendable, Equatable {
         /// Index into `objects`.
-        public var from: Int
-        public var to: Int
-        public var label: String
+        package var from: Int
+        package var to: Int
+        package var label: String
     }
 
-    public struct Cycle: Codable, Sendable, Equatable {
-        public var objects: [CycleObject]
-        public var edges: [CycleEdge]
+    package struct Cycle: Codable, Sendable, Equatable {
+        package var objects: [CycleObject]
+        package var edges: [CycleEdge]
         /// Leaked objects held by the cycle, the cycle's members included.
-        public var leakedObjects: Int
-        public var leakedBytes: Int
+        package var leakedObjects: Int
+        package var leakedBytes: Int
     }
 
-    public struct Chain: Codable, Sendable, Equatable {
-        public var type: String
+    package struct Chain: Codable, Sendable, Equatable {
+        package var type: String
         /// `static Session.registry --> Array<Session> storage --[3]--> Session 0x...`
-        public var chain: String
+        package var chain: String
     }
 
-    public struct Exit: Codable, Sendable, Equatable {
+    package struct Exit: Codable, Sendable, Equatable {
         /// Exit status when the program exited.
-        public var status: Int?
+        package var status: Int?
         /// Signal number when a signal ended it.
-        public var signal: Int?
-        public var description: String
-        public init(status: Int?, signal: Int?, description: String) {
+        package var signal: Int?
+        package var description: String
+        package init(status: Int?, signal: Int?, description: String) {
             self.status = status
             self.signal = signal
             self.description = description
         }
     }
 
-    public var program: String
-    public var durationSeconds: Double
-    public var types: [TypeRow]
-    public var growth: [GrowthEntry]
-    public var leaks: [LeakRow]
-    public var cycles: [Cycle]
+    package var program: String
+    package var durationSeconds: Double
+    package var types: [TypeCount]
+    package var growth: [GrowthRow]
+    package var leaks: [LeakRow]
+    package var cycles: [Cycle]
     /// Cycles not listed in `cycles` because there were too many.
-    public var cyclesOmitted: Int
-    public var chains: [Chain]
+    package var cyclesOmitted: Int
+    package var chains: [Chain]
     /// The `leaks`-style text of the leak groups.
-    public var leaksText: String
-    public var exit: Exit?
-    public var notes: [String]
+    package var leaksText: String
+    package var exit: Exit?
+    package var notes: [String]
+    /// How tracking went (nil in reports of older agents).
+    package var tracking: TrackingStatus?
 
-    public init(program: String, durationSeconds: Double, types: [TypeRow], growth: [GrowthEntry], leaks: [LeakRow],
-                cycles: [Cycle], cyclesOmitted: Int, chains: [Chain], leaksText: String, exit: Exit?, notes: [String]) {
+    package init(program: String, durationSeconds: Double, types: [TypeCount], growth: [GrowthRow], leaks: [LeakRow],
+                cycles: [Cycle], cyclesOmitted: Int, chains: [Chain], leaksText: String, exit: Exit?, notes: [String],
+                tracking: TrackingStatus? = nil) {
         self.program = program
         self.durationSeconds = durationSeconds
         self.types = types
@@ -91,14 +81,16 @@ public struct RunReport: Codable, Sendable, Equatable {
         self.leaksText = leaksText
         self.exit = exit
         self.notes = notes
+        self.tracking = tracking
     }
 }
 
 extension RunReport {
     /// Builds the report from a final snapshot. `growth` is the growth since the program started;
     /// `top` bounds the number of chains and cycles listed.
-    public init(graph: ObjectGraph, growth: [GrowthRow], top: Int = 5, maxCycles: Int = 1000,
-                program: String, duration: Double) {
+    package init(graph: ObjectGraph, growth: [GrowthRow], top: Int = AgentSettings.defaultTop,
+                maxCycles: Int = AgentSettings.defaultMaxCycles, program: String, duration: Double,
+                tracking: TrackingStatus? = nil) {
         let snapshot = graph.snapshot
         // Tallies by type index first (no string work per object), then merged by short name.
         func tally<IDs: Sequence>(_ ids: IDs) -> [(name: String, count: Int, bytes: Int)] where IDs.Element: BinaryInteger {
@@ -119,7 +111,7 @@ extension RunReport {
                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
         }
         let types = tally(snapshot.objects.indices.lazy.filter { !snapshot.objects[$0].isZombie })
-            .map { TypeRow(name: $0.name, count: $0.count, bytes: $0.bytes) }
+            .map { TypeCount(name: $0.name, count: $0.count, bytes: $0.bytes) }
 
         ExitPhases.mark("census")
         let forest = graph.leakForest()
@@ -163,22 +155,21 @@ extension RunReport {
         let leaksText = LeaksReport(graph: graph, forest: forest, shortNames: true).text
         ExitPhases.mark("leak text")
         self.init(program: program, durationSeconds: duration, types: types,
-                  growth: growth.map { GrowthEntry(name: $0.name, count: $0.count, delta: $0.delta) },
-                  leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
-                  leaksText: leaksText, exit: nil, notes: snapshot.notes)
+                  growth: growth, leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
+                  leaksText: leaksText, exit: nil, notes: snapshot.notes, tracking: tracking)
     }
 
     /// The report as JSON, written without Foundation.
-    public var json: String {
+    package var json: String {
         var w = JSONWriter()
         w.beginObject()
         w.field("program", program)
         w.field("durationSeconds", durationSeconds)
         w.key("types"); w.beginArray()
-        for t in types { w.beginObject(); w.field("name", t.name); w.field("count", t.count); w.field("bytes", t.bytes); w.endObject() }
+        for t in types { t.write(to: &w) }
         w.endArray()
         w.key("growth"); w.beginArray()
-        for g in growth { w.beginObject(); w.field("name", g.name); w.field("count", g.count); w.field("delta", g.delta); w.endObject() }
+        for g in growth { g.write(to: &w) }
         w.endArray()
         w.key("leaks"); w.beginArray()
         for l in leaks { w.beginObject(); w.field("type", l.type); w.field("count", l.count); w.field("bytes", l.bytes); w.endObject() }
@@ -215,22 +206,23 @@ extension RunReport {
         w.key("notes"); w.beginArray()
         for n in notes { w.value(n) }
         w.endArray()
+        w.key("tracking")
+        if let tracking { tracking.write(to: &w) } else { w.null() }
         w.endObject()
         return w.text + "\n"
     }
 
     /// The human-readable report `objgraph run` prints.
-    public var text: String {
+    package var text: String {
         var out = "objgraph: \(program)"
         if let exit { out += " \(exit.description)" }
         out += " after \(TextTable.fixed(durationSeconds, 2)) s\n"
         let liveCount = types.reduce(0) { $0 + $1.count }, liveBytes = types.reduce(0) { $0 + $1.bytes }
         out += "\nLive objects: \(liveCount) in \(types.count) types (\(TextTable.bytes(liveBytes)))\n"
-        out += TextTable.census(types.prefix(15).map { TypeCount(name: $0.name, count: $0.count, bytes: $0.bytes) })
+        out += TextTable.census(Array(types.prefix(15)))
         if types.count > 15 { out += "   ... \(types.count - 15) more types\n" }
         out += "\nGrowth since start:\n"
-        let rows = growth.prefix(15).map { GrowthRow(name: $0.name, count: $0.count, delta: $0.delta, bytes: 0, bytesDelta: 0) }
-        out += rows.isEmpty ? "   (none)\n" : TextTable.growth(Array(rows))
+        out += growth.isEmpty ? "   (none)\n" : TextTable.growth(Array(growth.prefix(15)))
         out += "\nLeaks:\n" + (leaksText.isEmpty ? "   (not analysed)\n" : leaksText)
         if !cycles.isEmpty && cyclesOmitted > 0 { out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n" }
         if !chains.isEmpty {

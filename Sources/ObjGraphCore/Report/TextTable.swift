@@ -63,20 +63,3 @@ public enum TextTable {
         return unit == 0 ? "\(n) B" : "\(fixed(value, 1)) \(units[unit])"
     }
 }
-
-/// Standard output as a `TextOutputStream` (Swift's `print`, no Foundation).
-public struct StandardOutput: TextOutputStream {
-    public init() {}
-    public mutating func write(_ string: String) {
-        print(string, terminator: "")
-    }
-}
-
-/// Standard error as a `TextOutputStream`, unbuffered.
-public struct StandardError: TextOutputStream {
-    public init() {}
-    public mutating func write(_ string: String) {
-        var text = string
-        text.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
-    }
-}

@@ -77,7 +77,8 @@ enum SnapshotFormat {
 
 extension HeapSnapshot {
     /// Writes the snapshot to `path` atomically: the bytes go to a temporary file in the same
-    /// directory (`.NAME.tmp.PID`), which is fsynced and then renamed over `path`. On failure the
+    /// directory (`.NAME.tmp-XXXXXX`), which is fsynced and then renamed over `path` (the directory is
+    /// fsynced too). On failure the
     /// temporary file is removed and any existing file at `path` is left untouched.
     ///
     /// - Throws: ``SnapshotFileError`` when the snapshot is inconsistent (an index out of range,
@@ -86,7 +87,12 @@ extension HeapSnapshot {
         if let problem = validationProblem() {
             throw SnapshotFileError(path: path, reason: .invalid("refusing to write: " + problem))
         }
-        try SnapshotIO.writeAtomically(encoded(), to: path)
+        do {
+            try AtomicFile.write(encoded(), to: path, durable: true)
+        } catch let error as SystemCallError {
+            let operation = error.call == "mkstemp" ? "cannot create a temporary file next to it" : "cannot \(error.call)"
+            throw SnapshotFileError(path: path, reason: .system(operation: operation, errno: error.code))
+        }
     }
 
     /// Reads and fully validates a snapshot written by ``write(to:)``.
@@ -94,7 +100,12 @@ extension HeapSnapshot {
     /// - Throws: ``SnapshotFileError`` naming `path` when the file cannot be read, is not a
     ///   snapshot, is truncated or corrupt, or was written by a newer format version.
     public init(contentsOf path: String) throws {
-        let bytes = try SnapshotIO.readAll(path)
+        let bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(path)
+        } catch let error as SystemCallError {
+            throw SnapshotFileError(path: path, reason: .system(operation: "cannot \(error.call)", errno: error.code))
+        }
         try self.init(decoding: bytes, path: path)
     }
 
@@ -415,118 +426,5 @@ enum SnapshotDecoder {
 
     private static func invalid(_ problem: String) -> SnapshotFileError {
         SnapshotFileError(reason: .invalid(problem))
-    }
-}
-
-/// CRC-32 tables (IEEE 802.3, reflected polynomial 0xEDB88320) for slicing-by-8. Entries are
-/// `UInt` so the loop needs no generic integer conversions (which are slow in debug builds).
-private let crcTables: [UInt] = {
-    var table = [UInt](repeating: 0, count: 8 * 256)
-    for i in 0..<256 {
-        var c = UInt(i)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        table[i] = c
-    }
-    for k in 1..<8 {
-        for i in 0..<256 {
-            let previous = table[(k - 1) * 256 + i]
-            table[k * 256 + i] = (previous >> 8) ^ table[Int(bitPattern: previous & 0xff)]
-        }
-    }
-    return table
-}()
-
-/// CRC-32 as computed by zlib's `crc32` and Python's `zlib.crc32` (IEEE, reflected, initial and
-/// final xor 0xFFFFFFFF). Slicing-by-8 over 64-bit little-endian words.
-func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    guard let p = bytes.baseAddress else { return 0 }
-    return crcTables.withUnsafeBufferPointer { tables in
-        let t = tables.baseAddress!, n = bytes.count
-        var crc: UInt = 0xFFFF_FFFF, i = 0
-        while i + 8 <= n {
-            let w = UInt(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))) ^ crc
-            crc = t[1792 + Int(bitPattern: w & 0xff)] ^ t[1536 + Int(bitPattern: (w &>> 8) & 0xff)]
-                ^ t[1280 + Int(bitPattern: (w &>> 16) & 0xff)] ^ t[1024 + Int(bitPattern: (w &>> 24) & 0xff)]
-                ^ t[768 + Int(bitPattern: (w &>> 32) & 0xff)] ^ t[512 + Int(bitPattern: (w &>> 40) & 0xff)]
-                ^ t[256 + Int(bitPattern: (w &>> 48) & 0xff)] ^ t[Int(bitPattern: w &>> 56)]
-            i &+= 8
-        }
-        while i < n {
-            crc = t[Int(bitPattern: (crc ^ UInt(p.load(fromByteOffset: i, as: UInt8.self))) & 0xff)] ^ (crc >> 8)
-            i += 1
-        }
-        return UInt32(truncatingIfNeeded: ~crc)
-    }
-}
-
-/// Whole-file reads and atomic writes with Glibc system calls.
-enum SnapshotIO {
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[...$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty else { throw SnapshotFileError(path: path, reason: .invalid("path names a directory")) }
-        var temp = "", fd: Int32 = -1
-        for attempt in 0..<100 {  // another thread of this process may be writing the same file
-            temp = directory + "." + name + ".tmp.\(getpid())" + (attempt == 0 ? "" : ".\(attempt)")
-            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else { throw systemError(path, "cannot create temporary file \(temp)") }
-        do {
-            try bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(fd, buffer.baseAddress! + offset, min(buffer.count - offset, 1 << 30))
-                    let code = written == 0 ? ENOSPC : errno
-                    if written < 0 && code == EINTR { continue }
-                    guard written > 0 else { throw systemError(path, "cannot write \(temp)", code) }
-                    offset += written
-                }
-            }
-            guard fsync(fd) == 0 else { throw systemError(path, "cannot fsync \(temp)") }
-            let closing = fd
-            fd = -1
-            guard close(closing) == 0 else { throw systemError(path, "cannot close \(temp)") }
-            guard rename(temp, path) == 0 else { throw systemError(path, "cannot rename \(temp) to \(path)") }
-        } catch {
-            if fd >= 0 { close(fd) }
-            unlink(temp)
-            throw error
-        }
-        // Make the rename durable; failure here cannot undo it, so it is not reported.
-        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
-        }
-    }
-
-    static func readAll(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw systemError(path, "cannot open") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw systemError(path, "cannot stat") }
-        // Sized from fstat; grows if the file is longer (or is a pipe, whose size is 0).
-        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
-        var filled = 0
-        while true {
-            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
-            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            let code = errno
-            if got < 0 && code == EINTR { continue }
-            guard got >= 0 else { throw systemError(path, "cannot read", code) }
-            if got == 0 { break }
-            filled += got
-        }
-        bytes.removeSubrange(filled...)
-        return bytes
-    }
-
-    /// `code` defaults to `errno`, read before `operation` is built (building a string may call malloc).
-    private static func systemError(_ path: String, _ operation: @autoclosure () -> String,
-                                    _ code: Int32 = errno) -> SnapshotFileError {
-        SnapshotFileError(path: path, reason: .system(operation: operation(), errno: code))
     }
 }

@@ -7,20 +7,7 @@ public struct TrackingError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// The entry points of swift-objgraph, named after Python's objgraph.
-///
-/// ```swift
-/// try ObjGraph.startTracking()
-/// ObjGraph.showGrowth()          // baseline
-/// runScenario()
-/// ObjGraph.showGrowth()
-/// // Pair      200     +200
-/// ```
-///
-/// Tracking is process-wide: once started, every Swift heap object allocated by any thread
-/// (class instances, array/dictionary/set/string storage, closure contexts, boxes) is counted
-/// per type until it is freed. Objects allocated before `startTracking()` are not counted.
-public enum ObjGraph {
+extension ObjGraph {
     /// Start counting every Swift heap object allocated from now on, with no change to user
     /// classes.
     ///
@@ -71,6 +58,7 @@ public enum ObjGraph {
         ogr_get_stats(&before)
         let depth = ogr_suppress_save()   // the probe must be recorded even inside the agent
         probeAllocation()
+        probeObjects.add(1, ordering: .relaxed)
         ogr_suppress_restore(depth)
         var after = ogr_stats()
         ogr_get_stats(&after)
@@ -100,6 +88,19 @@ public enum ObjGraph {
 }
 
 private final class TrackingProbe {}
+
+/// Objects the free-interposition probe allocated: recorded, but not the program's.
+private let probeObjects = Atomic<Int>(0)
+
+extension ObjGraph {
+    /// Objects recorded since tracking started, freed ones included, without this library's
+    /// own probe: 0 means the program made no Swift heap object while tracked.
+    package static var recordedObjects: Int {
+        var stats = ogr_stats()
+        ogr_get_stats(&stats)
+        return Int(stats.recorded) - probeObjects.load(ordering: .relaxed)
+    }
+}
 nonisolated(unsafe) private var probeSink: AnyObject?
 
 /// Strong, unowned and weak reference counts of one object, as the Swift runtime keeps them.

@@ -1,40 +1,16 @@
+import ObjGraphCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// How the child ended.
-enum Termination: Equatable {
-    case exited(Int32)
-    case signaled(Int32)
-
-    /// The status to exit with, passing the child's through (128 + signal, as shells do).
-    var exitCode: Int32 {
-        switch self {
-        case .exited(let status): return status
-        case .signaled(let signal): return 128 + signal
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .exited(let status): return "exited with status \(status)"
-        case .signaled(let signal): return "was killed by signal \(signal) (\(signalName(signal)))"
-        }
-    }
-}
-
-func signalName(_ signal: Int32) -> String {
-    let names: [Int32: String] = [
-        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
-        SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV",
-        SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2",
-    ]
-    return names[signal] ?? "signal \(signal)"
-}
-
-/// Starts a program with extra environment variables and waits for it, optionally with a
-/// time limit after which it gets SIGTERM, then SIGKILL.
+/// Starts a program with extra environment variables and waits for it. While it runs, the
+/// signals a supervisor sends to stop the command (SIGTERM from `timeout`, systemd or
+/// `docker stop`, SIGINT, SIGHUP) are passed on to the program (see ``SignalForwarder``), and
+/// the command keeps waiting, a bounded time, to report how it ended.
 enum ProgramRunner {
+    /// How long the program may take to stop after a forwarded signal before it gets SIGKILL.
+    static let stopGrace: Double = 20
+
     /// The absolute path of `program`: as given when it contains a slash, else found on PATH.
     static func resolve(_ program: String) throws -> String {
         func executable(_ path: String) -> Bool { access(path, X_OK) == 0 && !isDirectory(path) }
@@ -56,16 +32,23 @@ enum ProgramRunner {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// `path` made absolute against the working directory, with `.` components dropped
+    /// (`./.build/release/server` -> `/dir/.build/release/server`).
     static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return path }
-        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return cwd + "/" + path
+        var full = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { return path }
+            full = String(cBuffer: buffer) + "/" + path
+        }
+        let parts = full.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// Runs `path` with `arguments` (argv[1...]) and the current environment plus `extra`.
-    static func run(_ path: String, arguments: [String], extra: [String: String], timeout: Double?) throws -> Termination {
+    /// `onStart` gets the child's pid once it runs.
+    static func run(_ path: String, arguments: [String], extra: [String: String], timeout: Double?,
+                    onStart: (pid_t) -> Void = { _ in }) throws -> Termination {
         var environment: [String: String] = [:]
         var raw = environ
         while let entry = raw.pointee {
@@ -83,59 +66,53 @@ enum ProgramRunner {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        // Like system(3): while the child runs, Ctrl-C and Ctrl-\ are for it, not for us; we
-        // stay to report how it ended.
-        let oldInt = signal(SIGINT, SIG_IGN), oldQuit = signal(SIGQUIT, SIG_IGN)
-        defer {
-            signal(SIGINT, oldInt)
-            signal(SIGQUIT, oldQuit)
-        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
+        // The child starts with default handlers for the signals the command handles itself.
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        sigaddset(&defaults, SIGINT)
-        sigaddset(&defaults, SIGQUIT)
+        for signal in SignalForwarder.signals { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
 
+        SignalForwarder.install()
+        defer { SignalForwarder.uninstall() }
         var pid = pid_t()
         let rc = posix_spawn(&pid, path, nil, &attributes, argv, envp)
         guard rc == 0 else {
             throw CommandError("cannot start \(path): \(String(cString: strerror(rc)))", exitCode: 126)
         }
+        SignalForwarder.child = pid
+        onStart(pid)
         return wait(for: pid, timeout: timeout)
     }
 
     private static func wait(for pid: pid_t, timeout: Double?) -> Termination {
         var status: Int32 = 0
-        let start = now()
-        var termSent = false
+        let start = MonotonicClock.now()
+        var termSent: Double?
         while true {
-            let r = waitpid(pid, &status, timeout == nil ? 0 : WNOHANG)
+            let r = waitpid(pid, &status, WNOHANG)
             if r == pid { break }
             if r < 0 && errno != EINTR { return .exited(-1) }
-            if let timeout, r == 0 {
-                let elapsed = now() - start
-                if elapsed > timeout + 5 {
-                    kill(pid, SIGKILL)
-                } else if elapsed > timeout && !termSent {
-                    kill(pid, SIGTERM)
-                    termSent = true
-                }
-                usleep(10_000)
+            let now = MonotonicClock.now()
+            if let forwarded = SignalForwarder.firstForwardedAt, now - forwarded > stopGrace {
+                kill(pid, SIGKILL)
             }
+            if let timeout {
+                if let sent = termSent, now - sent > 5 {
+                    kill(pid, SIGKILL)
+                } else if termSent == nil, now - start > timeout {
+                    kill(pid, SIGTERM)
+                    termSent = now
+                }
+            }
+            usleep(5_000)
         }
         // WIFEXITED / WIFSIGNALED, spelled out: Glibc's macros are not imported into Swift.
         let low = status & 0x7f
         if low == 0 { return .exited((status >> 8) & 0xff) }
         return .signaled(low)
-    }
-
-    static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

@@ -2,16 +2,26 @@ import CObjGraphRuntime
 import Synchronization
 
 /// One row of a type table: a type, how many of its objects are live and how many bytes they use.
-public struct TypeCount: Sendable, Equatable, CustomStringConvertible {
+public struct TypeCount: Codable, Sendable, Equatable, CustomStringConvertible {
     public var name: String
     public var count: Int
     public var bytes: Int
 
+    public init(name: String, count: Int, bytes: Int) {
+        self.name = name
+        self.count = count
+        self.bytes = bytes
+    }
+
     public var description: String { "\(name) \(count)" }
+
+    package func write(to w: inout JSONWriter) {
+        w.beginObject(); w.field("name", name); w.field("count", count); w.field("bytes", bytes); w.endObject()
+    }
 }
 
 /// One row of a growth table: a type whose live count rose above its previous peak.
-public struct GrowthRow: Sendable, Equatable, CustomStringConvertible {
+public struct GrowthRow: Codable, Sendable, Equatable, CustomStringConvertible {
     public var name: String
     /// Live objects now.
     public var count: Int
@@ -22,7 +32,20 @@ public struct GrowthRow: Sendable, Equatable, CustomStringConvertible {
     /// Bytes above the bytes recorded at the previous peak.
     public var bytesDelta: Int
 
+    public init(name: String, count: Int, delta: Int, bytes: Int, bytesDelta: Int) {
+        self.name = name
+        self.count = count
+        self.delta = delta
+        self.bytes = bytes
+        self.bytesDelta = bytesDelta
+    }
+
     public var description: String { "\(name) \(count) \(delta >= 0 ? "+" : "")\(delta)" }
+
+    package func write(to w: inout JSONWriter) {
+        w.beginObject(); w.field("name", name); w.field("count", count); w.field("delta", delta)
+        w.field("bytes", bytes); w.field("bytesDelta", bytesDelta); w.endObject()
+    }
 }
 
 /// Remembers each type's peak count, so successive ``GrowthTracker/growth(limit:shortNames:filter:)``
@@ -71,7 +94,7 @@ extension ObjGraph {
 
     /// Live count and bytes per type name, in the order types were first seen. O(number of
     /// types): it reads the registry's counters, never the heap.
-    public static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
+    package static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
         let descriptions = TypeRegistry.shared.descriptions()
         let n = descriptions.count   // types past a slot still being published wait for the next call
         var counts = [Int64](repeating: 0, count: n)
@@ -98,7 +121,7 @@ extension ObjGraph {
     }
 
     /// The name of every type the registry has seen, indexed by registry type index.
-    public static func registryTypeNames(shortNames: Bool = true) -> [String] {
+    package static func registryTypeNames(shortNames: Bool = true) -> [String] {
         untracked { TypeRegistry.shared.descriptions().map { shortNames ? $0.shortName : $0.name } }
     }
 

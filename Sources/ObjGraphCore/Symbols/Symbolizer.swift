@@ -54,6 +54,22 @@ public final class Symbolizer: @unchecked Sendable {
         return name
     }
 
+    /// The file name of the image holding `address` and the address's offset from the image's
+    /// load address, for naming what no symbol covers (a stripped binary):
+    /// `("leaky-zoo", 0x3c5d18, true)`. Nil for addresses outside every image.
+    public func imageOffset(of address: UInt) -> (image: String, offset: UInt, isMainProgram: Bool)? {
+        lock.withLock {
+            guard let image = images.first(where: { $0.contains(address) }) else { return nil }
+            var path = image.path
+            let isMainProgram = path == "/proc/self/exe"
+            if isMainProgram {
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                if readlink(path, &buffer, buffer.count - 1) > 0 { path = String(cBuffer: buffer) }
+            }
+            return (String(path.split(separator: "/").last ?? Substring(path)), address &- image.bias, isMainProgram)
+        }
+    }
+
     /// Root name of the global whose storage holds `address`: `static Fixtures.Session.registry`.
     public func globalName(containing address: UInt) -> String? {
         symbol(containing: address).map { Self.rootName(fromDemangled: $0.demangled) }

@@ -1,0 +1,24 @@
+import CObjGraphRuntime
+
+extension ObjGraph {
+    /// Captures every tracked object, every reference between tracked objects and every root
+    /// (globals in loaded images, thread stacks), while allocation recording and frees of
+    /// tracked objects are held off for the few milliseconds the walk takes.
+    ///
+    /// References are found by scanning each object's memory for addresses of other tracked
+    /// objects, then labelled from Swift field metadata (`delegate`, `state.cache`), array
+    /// positions (`[3]`), dictionary slots and closure symbols.
+    ///
+    /// - Parameter includeOwnStack: scan the calling thread's stack for roots. Turn it off when
+    ///   the objects in question were made on another thread after the caller's frames were set
+    ///   up (as the leak checks do): words in those older frames that match a newer object's
+    ///   address are stale values whose memory malloc reused, not references.
+    /// - Throws: ``TrackingError`` when tracking was never started.
+    public static func snapshot(includeOwnStack: Bool = true) throws -> HeapSnapshot {
+        guard ogr_is_installed() != 0 else {
+            throw TrackingError("tracking is not started: call ObjGraph.startTracking() first")
+        }
+        ogr_scrub_stack()
+        return untracked { SnapshotBuilder().build(flags: includeOwnStack ? 0 : OGR_CAPTURE_SKIP_OWN_STACK) }
+    }
+}

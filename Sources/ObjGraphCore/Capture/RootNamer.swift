@@ -1,0 +1,37 @@
+import CObjGraphRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Names roots: globals by their demangled symbol, stack slots by thread.
+struct RootNamer {
+    let symbolizer: Symbolizer
+    let selfThread: Int32
+    private var cache: [UInt64: String] = [:]
+    /// The main program, when no symbol named one of its globals (it was stripped).
+    private(set) var imagesWithoutSymbols: Set<String> = []
+
+    init(symbolizer: Symbolizer, selfThread: Int32) {
+        self.symbolizer = symbolizer
+        self.selfThread = selfThread
+    }
+
+    mutating func name(_ root: ogr_root) -> String {
+        switch Int(root.kind) {
+        case Int(OGR_ROOT_GLOBAL.rawValue):
+            if let known = cache[root.slot] { return known }
+            var name = symbolizer.symbol(containing: UInt(root.slot)).map { Symbolizer.rootName(fromDemangled: $0.demangled) }
+            if name == nil, let (image, offset, isMainProgram) = symbolizer.imageOffset(of: UInt(root.slot)) {
+                if isMainProgram { imagesWithoutSymbols.insert(image) }
+                name = "global in \(image)+0x\(String(offset, radix: 16))"
+            }
+            let found = name ?? "global 0x\(String(root.slot, radix: 16))"
+            cache[root.slot] = found
+            return found
+        default:
+            let thread = root.thread
+            let who = thread == getpid() ? "main thread" : thread < 0 ? "running thread" : "thread \(thread)"
+            return Int(root.kind) == Int(OGR_ROOT_REGISTER.rawValue) ? "\(who) registers" : "\(who) stack"
+        }
+    }
+}

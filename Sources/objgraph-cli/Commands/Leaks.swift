@@ -1,0 +1,23 @@
+import ArgumentParser
+import ObjGraph
+
+extension ObjGraphCommand {
+    struct Leaks: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "leaks",
+            abstract: "Leaked objects in a snapshot, grouped by retain cycle, in the style of Apple's `leaks`.",
+            discussion: "Example:\n  objgraph leaks end.ogs")
+
+        @Argument(help: ArgumentHelp("A snapshot file.", valueName: "file"))
+        var file: String
+
+        @OptionGroup var names: NameOptions
+
+        mutating func run() throws {
+            try reportingErrors {
+                let graph = ObjectGraph(try loadSnapshot(file))
+                print(LeaksReport(graph: graph, shortNames: names.shortNames).text, terminator: "")
+            }
+        }
+    }
+}
