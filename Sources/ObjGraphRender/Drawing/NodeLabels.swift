@@ -8,6 +8,9 @@ import ObjGraphCore
 /// 0x55d0c2a3f4b0               <- small, grey
 /// 48 B · rc 2                  <- small, grey; "· weak 1", "· zombie" when they apply
 /// ```
+///
+/// Sizes read as in the text reports (`TextTable.bytes`: `48 B`, `1.5 KiB`, `3.2 MiB`); the
+/// tooltip gives the exact byte count.
 enum NodeLabels {
     /// Label, tooltip and flags of object `id`.
     static func object(_ id: ObjectGraph.ObjectID, in snapshot: HeapSnapshot, shortNames: Bool,
@@ -21,7 +24,7 @@ enum NodeLabels {
             title.removeFirst(closurePrefix.count)
             kindNote = "closure context"
         }
-        var details = "\(formatSize(object.size)) · rc \(object.strongCount)"
+        var details = "\(TextTable.bytes(Int(object.size))) · rc \(object.strongCount)"
         if object.weakCount > 0 { details += " · weak \(object.weakCount)" }
         if object.unownedCount > 0 { details += " · unowned \(object.unownedCount)" }
         if object.isZombie { details += " · zombie" }
@@ -67,18 +70,6 @@ enum NodeLabels {
 
     /// `0x` and lowercase hex digits.
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
-
-    /// `48 B`, `12.5 KiB`, `3.0 MiB`: exact bytes below 10 KiB.
-    static func formatSize(_ bytes: UInt32) -> String {
-        let value = UInt64(bytes)
-        if value < 10 * 1024 { return "\(value) B" }
-        if value < 10 * 1024 * 1024 {
-            let tenths = value * 10 / 1024
-            return "\(tenths / 10).\(tenths % 10) KiB"
-        }
-        let tenths = value * 10 / (1024 * 1024)
-        return "\(tenths / 10).\(tenths % 10) MiB"
-    }
 
     private static func small(_ html: String) -> String {
         "<FONT POINT-SIZE=\"9\" COLOR=\"\(DrawingStyle.detailColour)\">\(html)</FONT>"
