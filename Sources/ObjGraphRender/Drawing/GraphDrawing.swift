@@ -63,6 +63,10 @@ public struct GraphDrawing: Sendable, Equatable {
             self.attributes = attributes
             self.nodes = nodes
         }
+
+        /// The subgraph's name as Graphviz gets it: Graphviz draws a subgraph as a box only when
+        /// its name starts with `cluster`.
+        var graphvizName: String { name.hasPrefix("cluster") ? name : "cluster_\(name)" }
     }
 
     /// The graph's name in DOT (`digraph ObjectGraph { ... }`).

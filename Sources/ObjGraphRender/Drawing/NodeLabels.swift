@@ -12,9 +12,10 @@ import ObjGraphCore
 /// Sizes read as in the text reports (`TextTable.bytes`: `48 B`, `1.5 KiB`, `3.2 MiB`); the
 /// tooltip gives the exact byte count.
 enum NodeLabels {
-    /// Label, tooltip and flags of object `id`.
+    /// Label, tooltip and flags of object `id`. An object `askedAbout` gets a red title and a
+    /// thick red border.
     static func object(_ id: ObjectGraph.ObjectID, in snapshot: HeapSnapshot, shortNames: Bool,
-                       extraInfo: String?, titleColour: String? = nil) -> [String: AttributeValue] {
+                       extraInfo: String?, askedAbout: Bool = false) -> [String: AttributeValue] {
         let object = snapshot.objects[id]
         let type = snapshot.type(of: id)
         var title = shortNames ? type.shortName : type.name
@@ -30,9 +31,9 @@ enum NodeLabels {
         if object.isZombie { details += " · zombie" }
 
         var html = ""
-        if let titleColour { html += "<FONT COLOR=\"\(titleColour)\">" }
+        if askedAbout { html += "<FONT COLOR=\"\(DrawingStyle.alertColour)\">" }
         html += "<B>\(AttributeValue.htmlEscaped(title))</B>"
-        if titleColour != nil { html += "</FONT>" }
+        if askedAbout { html += "</FONT>" }
         if let kindNote { html += "<BR/>" + small("<I>\(kindNote)</I>") }
         html += "<BR/>" + small(hex(object.address))
         html += "<BR/>" + small(AttributeValue.htmlEscaped(details))
@@ -46,6 +47,10 @@ enum NodeLabels {
             "tooltip": .escapedLabel("\(type.name) at \(hex(object.address)), \(object.size) bytes"),
         ]
         if object.isZombie { attributes["style"] = "filled,rounded,dashed" }
+        if askedAbout {
+            attributes["color"] = .text(DrawingStyle.alertColour)
+            attributes["penwidth"] = "2.2"
+        }
         return attributes
     }
 
