@@ -54,24 +54,3 @@ extension ObjGraph {
         _typeName(Swift.type(of: object), qualified: !shortNames)
     }
 }
-
-
-/// Drawings of the analyses' results, without unpacking them by hand.
-extension ObjectGraph {
-    /// Draws `cycles` (from ``ObjectGraph/cycles(among:)``), leaked ones in red clusters, and
-    /// writes the drawing to `path`.
-    public func showCycles(_ cycles: [RetainCycle], shortNames: Bool = true, to path: String) throws {
-        try showCycles(cycles.map(\.members), shortNames: shortNames, to: path)
-    }
-
-    /// Draws leak groups (from ``ObjectGraph/leakingObjects()``): each group's members, its
-    /// cycle closed, in a red cluster, and writes the drawing to `path`.
-    public func showLeaks(_ groups: [LeakGroup], shortNames: Bool = true, to path: String) throws {
-        try showCycles(groups.map(\.members), isLeaked: { _ in true }, shortNames: shortNames, to: path)
-    }
-
-    /// Draws a back-reference chain from its root, and writes the drawing to `path`.
-    public func showChain(_ chain: ReferenceChain, shortNames: Bool = true, to path: String) throws {
-        try showChain(chain.objects, root: chain.root, shortNames: shortNames, to: path)
-    }
-}

@@ -79,4 +79,22 @@ import ObjGraphRender
         let forced = GraphDrawing.cycles([[screen, context]], in: s.graph(), isLeaked: { _ in true })
         #expect(try dot(forced).contains("<B>leaked cycle 1</B>"))
     }
+
+    @Test func sizesReadAsInTheTextReports() throws {
+        // One rule with the reports (TextTable.bytes): bytes below 1 KiB, then one rounded decimal.
+        var s = HandBuiltSnapshot()
+        let small = s.object("Fixtures.Small", size: 1000), buffer = s.object("Fixtures.Buffer", size: 1536)
+        let big = s.object("Fixtures.Big", size: 12_861), huge = s.object("Fixtures.Huge", size: 3 * 1024 * 1024)
+        s.edge(small, buffer, "buffer")
+        s.edge(buffer, big, "big")
+        s.edge(big, huge, "huge")
+        s.edge(huge, small, "small")
+        let text = try dot(GraphDrawing.cycles([[small, buffer, big, huge]], in: s.graph()))
+        #expect(dotNodeLine("o\(small)", in: text).contains(">1000 B · rc 1<"))
+        #expect(dotNodeLine("o\(buffer)", in: text).contains(">1.5 KiB · rc 1<"))
+        #expect(dotNodeLine("o\(big)", in: text).contains(">12.6 KiB · rc 1<"))
+        #expect(dotNodeLine("o\(huge)", in: text).contains(">3.0 MiB · rc 1<"))
+        #expect(dotNodeLine("o\(buffer)", in: text).contains(", 1536 bytes\""))  // the tooltip stays exact
+        #expect(text.contains("4 objects · 3.0 MiB"))
+    }
 }

@@ -8,10 +8,14 @@ import ObjGraphCore
 /// 0x55d0c2a3f4b0               <- small, grey
 /// 48 B · rc 2                  <- small, grey; "· weak 1", "· zombie" when they apply
 /// ```
+///
+/// Sizes read as in the text reports (`TextTable.bytes`: `48 B`, `1.5 KiB`, `3.2 MiB`); the
+/// tooltip gives the exact byte count.
 enum NodeLabels {
-    /// Label, tooltip and flags of object `id`.
+    /// Label, tooltip and flags of object `id`. An object `askedAbout` gets a red title and a
+    /// thick red border.
     static func object(_ id: ObjectGraph.ObjectID, in snapshot: HeapSnapshot, shortNames: Bool,
-                       extraInfo: String?, titleColour: String? = nil) -> [String: AttributeValue] {
+                       extraInfo: String?, askedAbout: Bool = false) -> [String: AttributeValue] {
         let object = snapshot.objects[id]
         let type = snapshot.type(of: id)
         var title = shortNames ? type.shortName : type.name
@@ -21,15 +25,15 @@ enum NodeLabels {
             title.removeFirst(closurePrefix.count)
             kindNote = "closure context"
         }
-        var details = "\(formatSize(object.size)) · rc \(object.strongCount)"
+        var details = "\(TextTable.bytes(Int(object.size))) · rc \(object.strongCount)"
         if object.weakCount > 0 { details += " · weak \(object.weakCount)" }
         if object.unownedCount > 0 { details += " · unowned \(object.unownedCount)" }
         if object.isZombie { details += " · zombie" }
 
         var html = ""
-        if let titleColour { html += "<FONT COLOR=\"\(titleColour)\">" }
+        if askedAbout { html += "<FONT COLOR=\"\(DrawingStyle.alertColour)\">" }
         html += "<B>\(AttributeValue.htmlEscaped(title))</B>"
-        if titleColour != nil { html += "</FONT>" }
+        if askedAbout { html += "</FONT>" }
         if let kindNote { html += "<BR/>" + small("<I>\(kindNote)</I>") }
         html += "<BR/>" + small(hex(object.address))
         html += "<BR/>" + small(AttributeValue.htmlEscaped(details))
@@ -43,6 +47,10 @@ enum NodeLabels {
             "tooltip": .escapedLabel("\(type.name) at \(hex(object.address)), \(object.size) bytes"),
         ]
         if object.isZombie { attributes["style"] = "filled,rounded,dashed" }
+        if askedAbout {
+            attributes["color"] = .text(DrawingStyle.alertColour)
+            attributes["penwidth"] = "2.2"
+        }
         return attributes
     }
 
@@ -67,18 +75,6 @@ enum NodeLabels {
 
     /// `0x` and lowercase hex digits.
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
-
-    /// `48 B`, `12.5 KiB`, `3.0 MiB`: exact bytes below 10 KiB.
-    static func formatSize(_ bytes: UInt32) -> String {
-        let value = UInt64(bytes)
-        if value < 10 * 1024 { return "\(value) B" }
-        if value < 10 * 1024 * 1024 {
-            let tenths = value * 10 / 1024
-            return "\(tenths / 10).\(tenths % 10) KiB"
-        }
-        let tenths = value * 10 / (1024 * 1024)
-        return "\(tenths / 10).\(tenths % 10) MiB"
-    }
 
     private static func small(_ html: String) -> String {
         "<FONT POINT-SIZE=\"9\" COLOR=\"\(DrawingStyle.detailColour)\">\(html)</FONT>"

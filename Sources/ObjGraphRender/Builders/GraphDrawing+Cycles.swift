@@ -47,9 +47,9 @@ extension GraphDrawing {
                 if leaked { attributes["color"] = .text(DrawingStyle.leakedBorder) }
                 drawing.addNode(DrawingBuilder.objectName(id), attributes)
             }
-            let bytes = list.reduce(UInt64(0)) { $0 + UInt64(snapshot.objects[$1].size) }
+            let bytes = list.reduce(0) { $0 + Int(snapshot.objects[$1].size) }
             let title = "\(leaked ? "leaked cycle" : "cycle") \(number + 1)"
-            var detail = "\(list.count) object\(list.count == 1 ? "" : "s") · \(formatBytes(bytes))"
+            var detail = "\(list.count) object\(list.count == 1 ? "" : "s") · \(TextTable.bytes(bytes))"
             if !leaked { detail += " · reachable" }
             drawing.clusters.append(Cluster(
                 name: "cluster_\(number)",
@@ -70,9 +70,5 @@ extension GraphDrawing {
             }
         }
         return drawing
-    }
-
-    private static func formatBytes(_ bytes: UInt64) -> String {
-        bytes <= UInt64(UInt32.max) ? NodeLabels.formatSize(UInt32(bytes)) : "\(bytes / (1024 * 1024)) MiB"
     }
 }

@@ -22,6 +22,28 @@ struct DrawingBuilder {
     static func objectName(_ id: Int) -> String { "o\(id)" }
     static func rootName(_ index: Int) -> String { "r\(index)" }
 
+    /// A root as drawings show it: the roots that share a kind and a name are one node.
+    struct RootIdentity: Hashable {
+        var kind: HeapSnapshot.RootKind
+        var name: String
+
+        init(_ root: HeapSnapshot.Root) {
+            kind = root.kind
+            name = root.name
+        }
+    }
+
+    /// The index of the first root of each kind and name in `snapshot`: the index in the name
+    /// (``rootName(_:)``) and the sort key (``rootKey(_:)``) of the node that stands for them all.
+    static func rootIndices(in snapshot: HeapSnapshot) -> [RootIdentity: Int] {
+        var index: [RootIdentity: Int] = [:]
+        for (i, root) in snapshot.roots.enumerated() {
+            let key = RootIdentity(root)
+            if index[key] == nil { index[key] = i }
+        }
+        return index
+    }
+
     private var nodes: [Key: GraphDrawing.Node] = [:]
     private var edges: [(tail: Key, head: Key, order: Int, edge: GraphDrawing.Edge)] = []
     private var names: [String: Key] = [:]

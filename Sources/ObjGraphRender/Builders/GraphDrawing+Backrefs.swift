@@ -18,7 +18,7 @@ extension GraphDrawing {
     /// let graph = ObjectGraph(snapshot)
     /// let session = graph.objects(ofType: "Session")[0]
     /// let drawing = GraphDrawing.backrefs(of: [session], in: graph, maxDepth: 4)
-    /// try Graphviz.write(drawing, to: "session-backrefs.svg")
+    /// try drawing.write(to: "session-backrefs.svg")
     /// ```
     ///
     /// - Parameters:

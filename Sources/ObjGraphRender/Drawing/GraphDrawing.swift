@@ -6,14 +6,14 @@
 /// ``chain(_:in:root:shortNames:extraInfo:)``, ``cycles(_:in:isLeaked:shortNames:extraInfo:)``)
 /// name object nodes `o<id>` and add nodes and edges in object-id order, so the same snapshot
 /// always yields the same drawing and byte-identical DOT. You can also build or adjust one by
-/// hand and render it with ``Graphviz/render(_:format:warningsAreErrors:)``.
+/// hand, then render it with ``rendered(as:warningsAreErrors:)`` or write it with ``write(to:)``.
 ///
 /// ```swift
 /// var drawing = GraphDrawing()
 /// drawing.addNode("a", ["label": "A"])
 /// drawing.addNode("b", ["label": "B"])
 /// drawing.addEdge(from: "a", to: "b", ["label": "next"])
-/// let svg = try Graphviz.render(drawing, format: .svg)
+/// let svg = try drawing.rendered(as: .svg)
 /// ```
 public struct GraphDrawing: Sendable, Equatable {
     /// A node: a Graphviz name that is unique in the drawing, and its attributes.
@@ -63,6 +63,10 @@ public struct GraphDrawing: Sendable, Equatable {
             self.attributes = attributes
             self.nodes = nodes
         }
+
+        /// The subgraph's name as Graphviz gets it: Graphviz draws a subgraph as a box only when
+        /// its name starts with `cluster`.
+        var graphvizName: String { name.hasPrefix("cluster") ? name : "cluster_\(name)" }
     }
 
     /// The graph's name in DOT (`digraph ObjectGraph { ... }`).

@@ -5,14 +5,11 @@ extension GraphvizGraph {
     /// then nodes, clusters and edges in drawing order, each object's attributes in name order,
     /// so the same drawing always yields the same graph (and the same DOT).
     func build(_ drawing: GraphDrawing) {
-        for (name, value) in drawing.attributes.sorted(by: { $0.key < $1.key }) {
-            setGraphAttribute(name, value)
-        }
-        for (name, value) in drawing.nodeDefaults.sorted(by: { $0.key < $1.key }) {
-            setNodeDefault(name, value)
-        }
-        for (name, value) in drawing.edgeDefaults.sorted(by: { $0.key < $1.key }) {
-            setEdgeDefault(name, value)
+        for (kind, attributes) in [(AGRAPH, drawing.attributes), (AGNODE, drawing.nodeDefaults),
+                                   (AGEDGE, drawing.edgeDefaults)] {
+            for (name, value) in attributes.sorted(by: { $0.key < $1.key }) {
+                declare(Int32(kind), name, value)
+            }
         }
         var created: [String: UnsafeMutablePointer<Agnode_t>] = [:]
         func node(_ name: String) -> UnsafeMutablePointer<Agnode_t>? {
@@ -28,8 +25,7 @@ extension GraphvizGraph {
             }
         }
         for cluster in drawing.clusters {
-            let name = cluster.name.hasPrefix("cluster") ? cluster.name : "cluster_\(cluster.name)"
-            guard let sub = subgraph(name) else { continue }
+            guard let sub = subgraph(cluster.graphvizName) else { continue }
             for (attr, value) in cluster.attributes.sorted(by: { $0.key < $1.key }) {
                 set(UnsafeMutableRawPointer(sub), attr, value)
             }

@@ -20,8 +20,7 @@ extension GraphDrawing {
             out += DotSyntax.statement(DotSyntax.id(node.name), node.attributes, indent: "\t", always: true)
         }
         for cluster in clusters {
-            let name = cluster.name.hasPrefix("cluster") ? cluster.name : "cluster_\(cluster.name)"
-            out += "\tsubgraph \(DotSyntax.id(name)) {\n"
+            out += "\tsubgraph \(DotSyntax.id(cluster.graphvizName)) {\n"
             out += DotSyntax.statement("graph", cluster.attributes, indent: "\t\t")
             for member in cluster.nodes { out += "\t\t\(DotSyntax.id(member));\n" }
             out += "\t}\n"

@@ -11,24 +11,11 @@ struct GraphvizGraph {
         handle = g
     }
 
-    /// Sets a root-graph attribute (`agattr(g, AGRAPH, name, value)`).
-    func setGraphAttribute(_ name: String, _ value: AttributeValue) {
+    /// `agattr(g, kind, name, value)`: with `AGRAPH` a root-graph attribute, with `AGNODE` or
+    /// `AGEDGE` the default for every node or edge.
+    func declare(_ kind: Int32, _ name: String, _ value: AttributeValue) {
         value.withGraphvizString(in: handle) { v in
-            _ = name.withMutableCString { objgraph_agattr(handle, Int32(AGRAPH), $0, v) }
-        }
-    }
-
-    /// Declares a default for every node (`agattr(g, AGNODE, name, value)`).
-    func setNodeDefault(_ name: String, _ value: AttributeValue) {
-        value.withGraphvizString(in: handle) { v in
-            _ = name.withMutableCString { objgraph_agattr(handle, Int32(AGNODE), $0, v) }
-        }
-    }
-
-    /// Declares a default for every edge (`agattr(g, AGEDGE, name, value)`).
-    func setEdgeDefault(_ name: String, _ value: AttributeValue) {
-        value.withGraphvizString(in: handle) { v in
-            _ = name.withMutableCString { objgraph_agattr(handle, Int32(AGEDGE), $0, v) }
+            _ = name.withMutableCString { objgraph_agattr(handle, kind, $0, v) }
         }
     }
 

@@ -31,11 +31,6 @@ struct GraphWalk {
         case object(id: Int, edges: [HeapSnapshot.Edge])
     }
 
-    private struct RootIdentity: Hashable {
-        var kind: HeapSnapshot.RootKind
-        var name: String
-    }
-
     private var snapshot: HeapSnapshot { graph.snapshot }
     private var noun: String { direction == .referrers ? "referrer" : "referent" }
 
@@ -45,7 +40,7 @@ struct GraphWalk {
         var depth: [Int: Int] = [:]
         var queue: [Int] = []
         let askedAbout = Set(starts)
-        let rootIndex = direction == .referrers ? firstRootIndex() : [:]
+        let rootIndex = direction == .referrers ? DrawingBuilder.rootIndices(in: snapshot) : [:]
 
         func addObject(_ id: Int, at level: Int) {
             depth[id] = level
@@ -121,13 +116,13 @@ struct GraphWalk {
     private func plural(_ count: Int) -> String { count == 1 ? noun : noun + "s" }
 
     /// Roots first (by snapshot index), then objects: referrers by id, referents in field order.
-    private func neighbours(of id: Int, rootIndex: [RootIdentity: Int]) -> [Neighbour] {
+    private func neighbours(of id: Int, rootIndex: [DrawingBuilder.RootIdentity: Int]) -> [Neighbour] {
         var result: [Neighbour] = []
         switch direction {
         case .referrers:
             var roots: [Int: HeapSnapshot.Root] = [:]
             for root in graph.roots(of: id) {
-                let index = rootIndex[RootIdentity(kind: root.kind, name: root.name)]!
+                let index = rootIndex[DrawingBuilder.RootIdentity(root)]!
                 if roots[index] == nil { roots[index] = root }
             }
             for index in roots.keys.sorted() { result.append(.root(index: index, root: roots[index]!)) }
@@ -151,26 +146,12 @@ struct GraphWalk {
         return result
     }
 
-    /// The index of the first root of each kind and name: roots that share both are one node.
-    private func firstRootIndex() -> [RootIdentity: Int] {
-        var index: [RootIdentity: Int] = [:]
-        for (i, root) in snapshot.roots.enumerated() {
-            let key = RootIdentity(kind: root.kind, name: root.name)
-            if index[key] == nil { index[key] = i }
-        }
-        return index
-    }
-
     private func objectAttributes(_ id: Int, depth: Int, askedAbout: Bool) -> [String: AttributeValue] {
         var attributes = NodeLabels.object(id, in: snapshot, shortNames: shortNames, extraInfo: extraInfo?(id),
-                                           titleColour: askedAbout ? DrawingStyle.alertColour : nil)
+                                           askedAbout: askedAbout)
         let highlighted = highlight?(id) ?? false
         attributes["fillcolor"] = .text(highlighted ? DrawingStyle.highlightFill
                                                     : DrawingStyle.depthFill(depth: depth, maxDepth: maxDepth))
-        if askedAbout {
-            attributes["color"] = .text(DrawingStyle.alertColour)
-            attributes["penwidth"] = "2.2"
-        }
         return attributes
     }
 

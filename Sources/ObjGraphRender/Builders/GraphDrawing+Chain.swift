@@ -30,7 +30,8 @@ extension GraphDrawing {
         var drawing = GraphDrawing()
 
         if let root {
-            let index = snapshot.roots.firstIndex { $0.kind == root.kind && $0.name == root.name } ?? snapshot.roots.count
+            let index = DrawingBuilder.rootIndices(in: snapshot)[DrawingBuilder.RootIdentity(root)]
+                ?? snapshot.roots.count
             drawing.addNode(DrawingBuilder.rootName(index), NodeLabels.root(name: root.name, kind: root.kind))
             if let first = chain.first {
                 drawing.addEdge(from: DrawingBuilder.rootName(index), to: DrawingBuilder.objectName(first),
@@ -40,13 +41,9 @@ extension GraphDrawing {
         let last = chain.count - 1
         for (position, id) in chain.enumerated() {
             var attributes = NodeLabels.object(id, in: snapshot, shortNames: shortNames, extraInfo: extraInfo?(id),
-                                               titleColour: position == last ? DrawingStyle.alertColour : nil)
+                                               askedAbout: position == last)
             // Fade as backrefs does at its default depth of 3, so a short chain is not all grey.
             attributes["fillcolor"] = .text(DrawingStyle.depthFill(depth: last - position, maxDepth: max(last, 3)))
-            if position == last {
-                attributes["color"] = .text(DrawingStyle.alertColour)
-                attributes["penwidth"] = "2.2"
-            }
             drawing.addNode(DrawingBuilder.objectName(id), attributes)
         }
         for (from, to) in zip(chain, chain.dropFirst()) {
