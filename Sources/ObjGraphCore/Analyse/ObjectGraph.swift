@@ -28,7 +28,6 @@ public final class ObjectGraph: Sendable {
     public init(_ snapshot: HeapSnapshot) {
         self.snapshot = snapshot
         let n = snapshot.objects.count
-        let edgeCount = snapshot.edges.count
         // Counting sorts throughout, written through pointers: a snapshot has hundreds of
         // thousands of edges.
         var outStart = [Int32](repeating: 0, count: n + 1)

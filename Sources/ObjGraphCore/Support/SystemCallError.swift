@@ -24,6 +24,3 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "\(call) failed for \(path): \(message)" }
 }
 
-/// The name this error had before errors of every module shared one type.
-@available(*, deprecated, renamed: "SystemCallError")
-public typealias FileError = SystemCallError

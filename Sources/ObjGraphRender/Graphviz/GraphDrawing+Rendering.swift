@@ -28,7 +28,7 @@ extension GraphDrawing {
     /// ```
     ///
     /// - Throws: ``DrawingFileError/unknownExtension(_:path:)`` for another extension,
-    ///   ``GraphvizError`` when Graphviz fails, ``DrawingFileError/system(call:path:message:)``
+    ///   ``GraphvizError`` when Graphviz fails, ``SystemCallError``
     ///   when the file cannot be written.
     public func write(to path: String) throws {
         try Graphviz.write(self, to: path)

@@ -83,7 +83,7 @@ public enum Graphviz {
     /// an existing file at `path` is untouched.
     ///
     /// - Throws: ``DrawingFileError/unknownExtension(_:path:)`` for another extension,
-    ///   ``GraphvizError`` when Graphviz fails, ``DrawingFileError/system(call:path:message:)``
+    ///   ``GraphvizError`` when Graphviz fails, ``SystemCallError``
     ///   when the file cannot be written.
     public static func write(_ drawing: GraphDrawing, to path: String) throws {
         let ext = AtomicFile.fileExtension(of: path)
@@ -91,11 +91,7 @@ public enum Graphviz {
             throw DrawingFileError.unknownExtension(ext, path: path)
         }
         let bytes = try render(drawing, format: format)
-        do {
-            try AtomicFile.write(bytes, to: path)
-        } catch let error as FileError {
-            throw DrawingFileError.system(call: error.call, path: error.path, message: error.message)
-        }
+        try AtomicFile.write(bytes, to: path)
     }
 
     /// The Graphviz library version, as Graphviz reports it (`2.43.0` for Debian's 2.42 package).
