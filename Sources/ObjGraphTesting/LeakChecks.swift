@@ -5,15 +5,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// A failed check: the whole message the test framework shows, and the drawing written for it.
-struct CheckFailure: Sendable, Equatable, CustomStringConvertible {
-    var message: String
-    /// Path of the SVG drawing written into a fresh temporary directory, when one was written.
-    var drawingPath: String?
-
-    var description: String { message }
-}
-
 /// The engine behind the XCTest and Swift Testing helpers. Each check returns `nil` when it
 /// passes and a ``CheckFailure`` otherwise; the public wrappers only turn that into `XCTFail`
 /// or `Issue.record`.
@@ -263,60 +254,5 @@ private final class BodyJob: @unchecked Sendable {
     init(_ body: @escaping () throws -> Void) { self.body = body }
     func run() {
         do { try body() } catch { self.error = error }
-    }
-}
-
-/// The process-wide lock that serialises checks among themselves, so that one check's body
-/// never runs inside another check's measuring window. A check started from inside another
-/// check's body (nested checks) runs without taking it again.
-enum CheckLock {
-    @TaskLocal static var insideCheck = false
-    private static let lock = Mutex<Void>(())
-
-    static func serialised<T: Sendable>(_ body: () -> T) -> T {
-        if insideCheck { return body() }
-        return lock.withLock { _ in $insideCheck.withValue(true) { body() } }
-    }
-}
-
-/// Type names to leave out of growth checks: short (`Pair`) or qualified (`LeakyScenarios.Pair`).
-struct IgnoreList: Sendable {
-    private let names: Set<String>
-    private var shortNames: Set<String>
-
-    init(_ names: [String]) {
-        self.names = Set(names)
-        self.shortNames = Set(names)
-    }
-
-    /// Adds the short names of the types whose qualified name is listed.
-    mutating func resolveQualifiedNames(in snapshot: HeapSnapshot) {
-        for type in snapshot.types where names.contains(type.name) { shortNames.insert(type.shortName) }
-    }
-
-    func contains(shortName: String) -> Bool { shortNames.contains(shortName) }
-    func contains(_ type: HeapSnapshot.TypeInfo) -> Bool { names.contains(type.name) || shortNames.contains(type.shortName) }
-}
-
-/// Writes drawings into a fresh directory under /tmp.
-enum Drawing {
-    /// Makes `/tmp/objgraph-check-XXXXXX` and writes `name` into it with `write`; returns the
-    /// path, or nil when the directory or the drawing could not be made.
-    static func write(name: String, _ write: (String) throws -> Void) -> String? {
-        guard let directory = makeTemporaryDirectory() else { return nil }
-        let path = directory + "/" + name
-        do {
-            try write(path)
-            return path
-        } catch {
-            return nil
-        }
-    }
-
-    static func makeTemporaryDirectory() -> String? {
-        var template = Array("/tmp/objgraph-check-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { return nil }
-        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }
