@@ -110,10 +110,10 @@ struct GrowthAnalysis {
                 + belowRate.sorted().joined(separator: ", ") + ")\n"
         }
         let graph = facts.graph
-        let path = drawn.isEmpty ? nil : Drawing.write(name: "growth.svg") { path in
+        let path = drawn.isEmpty ? nil : FailureDrawing.write(name: "growth.svg") { path in
             try graph.showBackrefs(drawn, maxDepth: 4, to: path)
         }
-        message += LeakChecks.drawingLine(path)
+        message += FailureDrawing.messageLine(path)
         return CheckFailure(message: message, drawingPath: path)
     }
 }

@@ -71,10 +71,10 @@ struct LeakAnalysis {
                 + "a pending Dispatch block or a running task.\n"
         }
         let drawn = Array(groups.prefix(12))
-        let path = Drawing.write(name: "leaks.svg") { path in
+        let path = FailureDrawing.write(name: "leaks.svg") { path in
             try graph.showCycles(drawn.map(\.members), isLeaked: { _ in true }, to: path)
         }
-        message += LeakChecks.drawingLine(path)
+        message += FailureDrawing.messageLine(path)
         return CheckFailure(message: message, drawingPath: path)
     }
 }

@@ -184,8 +184,8 @@ enum LeakChecks {
         }
         var path: String?
         if !drawn.isEmpty {
-            path = Drawing.write(name: "survivors.svg") { try graph.showBackrefs(drawn, maxDepth: 4, to: $0) }
-            message += drawingLine(path)
+            path = FailureDrawing.write(name: "survivors.svg") { try graph.showBackrefs(drawn, maxDepth: 4, to: $0) }
+            message += FailureDrawing.messageLine(path)
         }
         return CheckFailure(message: message, drawingPath: path)
     }
@@ -212,10 +212,6 @@ enum LeakChecks {
 
     static func bodyThrew(_ checkName: String, _ error: any Error) -> CheckFailure {
         CheckFailure(message: "\(checkName): the body threw \(error)", drawingPath: nil)
-    }
-
-    static func drawingLine(_ path: String?) -> String {
-        path.map { "\nDrawing: \($0)\n" } ?? "\n(no drawing: Graphviz could not write one)\n"
     }
 
     /// Runs `body` to completion on a new thread that exits before this returns (see
