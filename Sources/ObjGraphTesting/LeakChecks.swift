@@ -1,6 +1,5 @@
 import CObjGraphRuntime
 import ObjGraph
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -192,22 +191,15 @@ enum LeakChecks {
 
     // MARK: - Shared pieces
 
+    /// Starts tracking (`ObjGraph.startTracking()` serialises concurrent callers itself), or
+    /// says why it could not.
     static func startTracking(_ checkName: String) -> CheckFailure? {
         do {
-            try startTrackingSerialised()
+            try ObjGraph.startTracking()
             return nil
         } catch {
             return CheckFailure(message: "\(checkName): ObjGraph could not start tracking: \(error)", drawingPath: nil)
         }
-    }
-
-    private static let startLock = Mutex<Void>(())
-
-    /// `ObjGraph.startTracking()`, one caller at a time: two threads starting tracking at once
-    /// (parallel tests) can make its free() interposition probe fail and stop recording.
-    static func startTrackingSerialised() throws {
-        if ObjGraph.isTracking { return }
-        try startLock.withLock { _ in try ObjGraph.startTracking() }
     }
 
     static func bodyThrew(_ checkName: String, _ error: any Error) -> CheckFailure {

@@ -5,7 +5,7 @@ import LeakyScenarios
 /// `assertNoLeaks` through its engine, ``LeakChecks/leaks(concurrentTests:checkName:_:)``.
 final class LeakCheckTests: XCTestCase {
     override func setUpWithError() throws {
-        try LeakChecks.startTrackingSerialised()
+        try ObjGraph.startTracking()
     }
 
     override func tearDown() {
