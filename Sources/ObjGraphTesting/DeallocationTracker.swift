@@ -55,7 +55,7 @@ public final class DeallocationTracker: Sendable {
 
     func register(_ object: AnyObject, site: String) {
         // The entry is made with tracking suppressed: it never shows up in counts or snapshots.
-        LeakChecks.untracked {
+        ObjGraph.untracked {
             let entry = Entry(object, site: site)
             storage.withLock { $0.append(entry) }
         }
@@ -64,5 +64,5 @@ public final class DeallocationTracker: Sendable {
     /// How many registered objects are still alive right now.
     public var aliveCount: Int { entries.reduce(0) { $0 + ($1.isAlive ? 1 : 0) } }
 
-    var entries: [Entry] { LeakChecks.untracked { storage.withLock { $0 } } }
+    var entries: [Entry] { ObjGraph.untracked { storage.withLock { $0 } } }
 }

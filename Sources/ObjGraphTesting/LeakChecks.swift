@@ -1,4 +1,3 @@
-import CObjGraphRuntime
 import ObjGraph
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +42,7 @@ enum LeakChecks {
                        _ body: () throws -> Void) -> CheckFailure? {
         if let failure = startTracking(checkName) { return failure }
         return CheckLock.serialised {
-            untracked {
+            ObjGraph.untracked {
                 for _ in 0..<max(0, warmup) {
                     if let error = runOnFreshThread(body) { return bodyThrew(checkName, error) }
                 }
@@ -90,7 +89,7 @@ enum LeakChecks {
                       _ body: () throws -> Void) -> CheckFailure? {
         if let failure = startTracking(checkName) { return failure }
         return CheckLock.serialised {
-            untracked {
+            ObjGraph.untracked {
                 guard let before = try? ObjGraph.snapshot(includeOwnStack: false) else {
                     return CheckFailure(message: "\(checkName): could not take a snapshot", drawingPath: nil)
                 }
@@ -106,7 +105,7 @@ enum LeakChecks {
     /// them), so they fail after the second snapshot; other groups get the whole retry window.
     static func leakFailure(before: HeapSnapshot, concurrentTests: Bool, checkName: String,
                             anchor: UInt = 0) -> CheckFailure? {
-        untracked {
+        ObjGraph.untracked {
             var last: (analysis: LeakAnalysis, blamed: [LeakGroup])?
             var previousTops: Set<[UInt64]>?
             for delay in retryDelays {
@@ -133,7 +132,7 @@ enum LeakChecks {
     /// Checks that every object registered with `tracker` is gone, retrying briefly; otherwise
     /// names each survivor's type, where it was registered and what keeps it alive.
     static func deallocation(_ tracker: DeallocationTracker, checkName: String = "expectDeallocated") -> CheckFailure? {
-        untracked {
+        ObjGraph.untracked {
             let entries = tracker.entries
             for delay in retryDelays {
                 sleepMilliseconds(delay)
@@ -216,14 +215,6 @@ enum LeakChecks {
             }
             return job.error
         }
-    }
-
-    /// The calling thread's allocations are left out of the counts while `body` runs, so the
-    /// check's own arrays, sets and strings never show up as growth or hold anything.
-    static func untracked<T>(_ body: () throws -> T) rethrows -> T {
-        ogr_suppress_begin()
-        defer { ogr_suppress_end() }
-        return try body()
     }
 
     static func sleepMilliseconds(_ ms: Int) {

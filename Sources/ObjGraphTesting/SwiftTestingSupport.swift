@@ -169,7 +169,7 @@ public struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
             if let failure = LeakChecks.startTracking(checkName) {
                 failures.append(failure)
             } else {
-                before = LeakChecks.untracked { try? ObjGraph.snapshot(includeOwnStack: false) }
+                before = ObjGraph.untracked { try? ObjGraph.snapshot(includeOwnStack: false) }
             }
         }
         let tracker = DeallocationTracker()
