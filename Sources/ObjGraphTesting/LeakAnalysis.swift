@@ -44,26 +44,13 @@ struct LeakAnalysis {
         return result
     }
 
+    /// The failure message: totals, a per-type summary, the groups printed `leaks`-style, and a
+    /// drawing of up to twelve groups.
     func failure(groups: [LeakGroup], checkName: String) -> CheckFailure {
-        let snapshot = graph.snapshot
         let report = LeaksReport(graph: graph, groups: groups)
         var message = "\(checkName): the body leaked \(report.leakedObjects) object\(report.leakedObjects == 1 ? "" : "s") "
             + "(\(report.leakedBytes) bytes) in \(groups.count) group\(groups.count == 1 ? "" : "s")\n\n"
-        // Per type, as a quick summary before the trees.
-        var perType: [String: (count: Int, bytes: Int)] = [:]
-        for group in groups {
-            for member in group.members {
-                let name = snapshot.type(of: member).shortName
-                perType[name, default: (0, 0)].count += 1
-                perType[name, default: (0, 0)].bytes += Int(snapshot.objects[member].size)
-            }
-        }
-        let rows = perType.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
-        let width = rows.map(\.key.count).max() ?? 0
-        for (name, value) in rows {
-            message += "    " + name + String(repeating: " ", count: width - name.count)
-                + "  x\(value.count)  \(value.bytes) bytes\n"
-        }
+        message += Self.summary(perType(of: groups))
         message += "\n" + report.text
         if groups.contains(where: { !facts.isProvenCycle($0) }) {
             message += "\nGroups that are not proven cycles are held by a reference the snapshot cannot see "
@@ -76,5 +63,39 @@ struct LeakAnalysis {
         }
         message += FailureDrawing.messageLine(path)
         return CheckFailure(message: message, drawingPath: path)
+    }
+
+    /// One line of the per-type summary.
+    struct TypeTally: Equatable {
+        var name: String
+        var count: Int
+        var bytes: Int
+    }
+
+    /// Objects and bytes per short type name over the groups' members.
+    func perType(of groups: [LeakGroup]) -> [TypeTally] {
+        let snapshot = graph.snapshot
+        var byName: [String: TypeTally] = [:]
+        for member in groups.lazy.flatMap(\.members) {
+            let name = snapshot.type(of: member).shortName
+            byName[name, default: TypeTally(name: name, count: 0, bytes: 0)].count += 1
+            byName[name]!.bytes += Int(snapshot.objects[member].size)
+        }
+        return Array(byName.values)
+    }
+
+    /// The summary printed before the trees, one line per type, most objects first:
+    /// `    Pair  x4  128 bytes`.
+    ///
+    /// Not a `TextTable`: none of its public tables prints count and bytes per type without a
+    /// header and a total line (`TextTable.census` is Apple's `heap` table, whose total would
+    /// repeat what the message's first line and the report already say).
+    static func summary(_ rows: [TypeTally]) -> String {
+        let rows = rows.sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
+        let width = rows.map(\.name.count).max() ?? 0
+        return rows.map { row in
+            "    " + row.name + String(repeating: " ", count: width - row.name.count)
+                + "  x\(row.count)  \(row.bytes) bytes\n"
+        }.joined()
     }
 }

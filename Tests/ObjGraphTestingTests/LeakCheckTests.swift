@@ -48,6 +48,21 @@ final class LeakCheckTests: XCTestCase {
         XCTAssertEqual(drawingPath(in: message), failure.drawingPath)
     }
 
+    func testPerTypeSummaryPutsMostObjectsFirstInAlignedColumns() {
+        let summary = LeakAnalysis.summary([
+            .init(name: "Screen", count: 2, bytes: 112),
+            .init(name: "closure context of closure #1 in Screen.bind()", count: 2, bytes: 80),
+            .init(name: "Pair", count: 4, bytes: 128),
+        ])
+        XCTAssertEqual(summary, """
+                Pair                                            x4  128 bytes
+                Screen                                          x2  112 bytes
+                closure context of closure #1 in Screen.bind()  x2  80 bytes
+
+            """)
+        XCTAssertEqual(LeakAnalysis.summary([]), "")
+    }
+
     func testEachLeakyScenarioIsAProvenCycle() throws {
         let cases: [(String, () -> Void, [String: Int])] = [
             ("makeClosureCycles", { makeClosureCycles(3) }, ["Screen": 3]),
