@@ -47,6 +47,12 @@ public final class DeallocationTracker: Sendable {
     /// ```swift
     /// let controller = tracker.expect(Controller())
     /// ```
+    ///
+    /// - Parameters:
+    ///   - object: the object that must be gone when the scope ends; held weakly.
+    ///   - fileID: the file named in a failure; the caller's by default.
+    ///   - line: the line named in a failure; the caller's by default.
+    /// - Returns: `object`.
     @discardableResult
     public func expect<T: AnyObject>(_ object: T, fileID: String = #fileID, line: Int = #line) -> T {
         register(object, site: "\(fileID):\(line)")

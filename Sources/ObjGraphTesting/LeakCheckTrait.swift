@@ -21,18 +21,27 @@ enum DeallocationScope {
 /// }
 /// ```
 ///
-/// Applied to a suite, the trait applies to each of its tests. Unlike the `expectNoLeaks` helper,
-/// the test body is `async` and runs where Swift Testing runs it, not on a fresh thread, and the
-/// trait does not take the checks' lock (holding it across `await` could stall other tests).
-/// So stale words on a thread's stack can occasionally hide a leak (never invent one), and a
-/// proven cycle leaked by another test running at the same time can also be reported here.
-/// Only proven cycles are blamed, so other tests' live objects never are.
+/// Applied to a suite, the trait applies to each of its tests. Only proven cycles are blamed,
+/// so other tests' live objects never are; but the test body runs where Swift Testing runs it,
+/// not on a fresh thread, so a proven cycle that another test leaks meanwhile can be reported
+/// here too. See <doc:ChecksInParallelTests>.
 public struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
     enum Kind: Sendable { case noLeaks, deallocationChecks }
     let kind: Kind
 
+    /// Always true: on a suite, the trait applies to every test in it, nested suites included.
     public var isRecursive: Bool { true }
 
+    /// Runs the test under the trait's checks and records each failure as an issue at the test;
+    /// for a suite, it only runs the suite.
+    ///
+    /// Swift Testing calls this; tests do not call it themselves.
+    ///
+    /// - Parameters:
+    ///   - test: the test, or the suite, the trait is applied to.
+    ///   - testCase: the running case of a parameterized test, or `nil`.
+    ///   - function: the test itself.
+    /// - Throws: whatever the test throws, after its checks have run.
     public func provideScope(for test: Test, testCase: Test.Case?,
                              performing function: @Sendable () async throws -> Void) async throws {
         guard !test.isSuite else {

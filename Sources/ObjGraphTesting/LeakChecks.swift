@@ -5,27 +5,19 @@ import Glibc
 
 /// The engine behind the XCTest and Swift Testing helpers. Each check returns `nil` when it
 /// passes and a ``CheckFailure`` otherwise; the public wrappers only turn that into `XCTFail`
-/// or `Issue.record`.
+/// or `Issue.record`:
 ///
-/// The rules that make the checks trustworthy:
+/// ```swift
+/// if let failure = LeakChecks.leaks(concurrentTests: false, checkName: "assertNoLeaks", body) {
+///     XCTFail(failure.message, file: file, line: line)
+/// }
+/// ```
 ///
-/// - **Fresh thread.** The body runs on a new thread that exits before anything is measured, and
-///   snapshots leave the checking thread's stack out (`includeOwnStack: false`), so a stale word
-///   in an old frame that happens to equal a new object's address can never hide a leak.
-/// - **New objects only.** An object is new when its (address, type name) was not in the snapshot
-///   taken before the measured runs; only groups whose top is new are blamed for leaks.
-/// - **Serialised.** Checks take one process-wide lock (``CheckLock``), so two checks' windows
-///   never overlap.
-/// - **Proven cycles.** A retain cycle that nothing reaches and whose members' strong counts are
-///   all accounted for by references inside the heap can never be freed: it is reported whoever
-///   made it, after it is seen in two successive snapshots.
-/// - **Concurrent tests.** With `concurrentTests`, anything else must be pinned on the body
-///   before it is blamed: growth counts only new objects held by a global, by the test itself
-///   (``OwnStack``) or by a proven cycle; objects held by other threads' stacks or by references
-///   the snapshot cannot see (another test's `async` frame) are left out, and so is a type that
-///   grew by less than one instance per iteration (another test's one-time allocation).
-/// - **Retries.** Goleak-style back-off, about half a second in all, before anything but a
-///   proven cycle is reported.
+/// The rules that make the checks trustworthy (a fresh thread, new objects only, one check at a
+/// time, retries, proven cycles) and what `concurrentTests` changes are written once, for users,
+/// in <doc:ChecksInParallelTests> (`ObjGraphTesting.docc/ChecksInParallelTests.md`). The checks'
+/// own arrays, sets and strings are made inside `ObjGraph.untracked`, so they never show up as
+/// growth or hold anything.
 enum LeakChecks {
     /// Back-off between attempts, in milliseconds (goleak-style): objects still being torn down
     /// by other threads get about half a second to go away before a check fails.

@@ -6,11 +6,11 @@ import Testing
 //
 // Swift Testing runs tests in parallel in one process, so these default to
 // `concurrentTests: true`: only objects the body can be blamed for count (see
-// ``expectNoLeaks(concurrentTests:sourceLocation:_:)``).
+// ObjGraphTesting.docc/ChecksInParallelTests.md).
 
 /// Records an issue when running `body` repeatedly leaves more live objects behind: objgraph's
-/// `show_growth` turned into an expectation. See ``assertNoGrowth(iterations:warmup:ignoring:concurrentTests:file:line:_:)``
-/// for the failure message.
+/// `show_growth` turned into an expectation. The failure message is the one
+/// ``assertNoGrowth(iterations:warmup:ignoring:concurrentTests:file:line:_:)`` gives.
 ///
 /// ```swift
 /// @Test func cacheDoesNotGrow() {
@@ -20,26 +20,20 @@ import Testing
 /// }
 /// ```
 ///
-/// With `concurrentTests` (the default here) growth counts only new objects that the body can
-/// be blamed for: held by a global (or static), by a variable of a synchronous test function,
-/// or by a proven retain cycle. New objects held only by other threads' stacks, or by
-/// references the snapshot cannot see (another test's `async` frames look like that) are left
-/// out and mentioned, and so is a type that grew by less than one instance per iteration (a
-/// concurrently running test's one-time allocation, such as a lazily made global or a runtime
-/// cache entry, looks like that: use three or more iterations). So growth into a container that an `async` test keeps in a local variable
-/// is not seen in this mode; pass `concurrentTests: false` in a `.serialized` suite for that.
-/// Another test that stores new objects of the same type into a global during the check can
-/// still make it fail: leave such types out with `ignoring:`, or serialise those tests.
+/// With `concurrentTests` (the default here) growth counts only the new objects that the body
+/// can be blamed for while other tests run: held by a global (or static), by a variable of a
+/// synchronous test function, or by a proven retain cycle; use three or more iterations. What
+/// this leaves out, and when to pass `false`: <doc:ChecksInParallelTests>.
 ///
-/// The check blocks the calling thread while it runs (it waits for the body's thread and, on
-/// failure, retries for about half a second); checks in one process run one at a time.
+/// The check blocks the calling thread while it runs; checks in one process run one at a time.
 ///
 /// - Parameters:
 ///   - iterations: measured runs of `body`.
 ///   - warmup: runs before the baseline.
 ///   - ignoring: type names to leave out, short (`Pair`) or qualified (`MyModule.Pair`).
-///   - concurrentTests: pass `false` when no other test runs meanwhile (a `.serialized` suite,
-///     `swift test --no-parallel`) to count every new object.
+///   - concurrentTests: pass `false` when no other test runs meanwhile, to count every new
+///     object.
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
 ///   - body: runs on a fresh thread each time; an error it throws is recorded as an issue.
 public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
                            concurrentTests: Bool = true,
@@ -60,12 +54,18 @@ public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [Stri
 /// }
 /// ```
 ///
-/// A leak group is blamed only when its top is new. With `concurrentTests` (the default here)
-/// only *proven* retain cycles are blamed: cycles whose every retain is a reference found inside
-/// the cycle. Nothing outside holds such a cycle, so it is a leak whoever made it, and no other
-/// test's live objects can look like one. Objects held by a reference the snapshot cannot see
-/// (`Unmanaged`, C memory, a task's `async` frame) are reported only with
-/// `concurrentTests: false`.
+/// A leak is blamed only when its top is new. With `concurrentTests` (the default here) only
+/// *proven* retain cycles are: cycles whose every retain is a reference found inside the heap,
+/// which no other test's live objects can look like. Objects held by a reference the snapshot
+/// cannot see (`Unmanaged`, C memory, a task's `async` frame) are reported only with
+/// `concurrentTests: false`; see <doc:ChecksInParallelTests>.
+///
+/// - Parameters:
+///   - concurrentTests: pass `false` when no other test runs meanwhile, to also report objects
+///     held by references the snapshot cannot see.
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
+///   - body: the code under test; it runs once, on a fresh thread. An error it throws is
+///     recorded as an issue.
 public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
                           _ body: () throws -> Void) {
     if let failure = LeakChecks.leaks(concurrentTests: concurrentTests, checkName: "expectNoLeaks", body) {
@@ -85,6 +85,13 @@ public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLo
 ///     }
 /// }
 /// ```
+///
+/// `body` runs on the calling thread. Objects are held weakly; the check retries for about
+/// half a second. Errors thrown by `body` are rethrown after the check.
+///
+/// - Parameters:
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
+///   - body: registers the objects to check with the tracker it is given.
 public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocation,
                                   _ body: (DeallocationTracker) throws -> Void) rethrows {
     let tracker = DeallocationTracker()
@@ -107,6 +114,10 @@ public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocat
 ///     expectDeallocated(screen)
 /// }
 /// ```
+///
+/// - Parameters:
+///   - object: the object that must be gone when the test ends; held weakly.
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
 public func expectDeallocated(_ object: AnyObject, sourceLocation: SourceLocation = #_sourceLocation) {
     guard let tracker = DeallocationScope.current else {
         Issue.record(Comment(rawValue: "expectDeallocated(_:) needs the test to carry the .deallocationChecks or .noLeaks "
