@@ -47,6 +47,12 @@ public final class DeallocationTracker: Sendable {
     /// ```swift
     /// let controller = tracker.expect(Controller())
     /// ```
+    ///
+    /// - Parameters:
+    ///   - object: the object that must be gone when the scope ends; held weakly.
+    ///   - fileID: the file named in a failure; the caller's by default.
+    ///   - line: the line named in a failure; the caller's by default.
+    /// - Returns: `object`.
     @discardableResult
     public func expect<T: AnyObject>(_ object: T, fileID: String = #fileID, line: Int = #line) -> T {
         register(object, site: "\(fileID):\(line)")
@@ -55,7 +61,7 @@ public final class DeallocationTracker: Sendable {
 
     func register(_ object: AnyObject, site: String) {
         // The entry is made with tracking suppressed: it never shows up in counts or snapshots.
-        LeakChecks.untracked {
+        ObjGraph.untracked {
             let entry = Entry(object, site: site)
             storage.withLock { $0.append(entry) }
         }
@@ -64,5 +70,5 @@ public final class DeallocationTracker: Sendable {
     /// How many registered objects are still alive right now.
     public var aliveCount: Int { entries.reduce(0) { $0 + ($1.isAlive ? 1 : 0) } }
 
-    var entries: [Entry] { LeakChecks.untracked { storage.withLock { $0 } } }
+    var entries: [Entry] { ObjGraph.untracked { storage.withLock { $0 } } }
 }

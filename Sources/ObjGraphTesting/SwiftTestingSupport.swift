@@ -6,11 +6,11 @@ import Testing
 //
 // Swift Testing runs tests in parallel in one process, so these default to
 // `concurrentTests: true`: only objects the body can be blamed for count (see
-// ``expectNoLeaks(concurrentTests:sourceLocation:_:)``).
+// ObjGraphTesting.docc/ChecksInParallelTests.md).
 
 /// Records an issue when running `body` repeatedly leaves more live objects behind: objgraph's
-/// `show_growth` turned into an expectation. See ``assertNoGrowth(iterations:warmup:ignoring:concurrentTests:file:line:_:)``
-/// for the failure message.
+/// `show_growth` turned into an expectation. The failure message is the one
+/// ``assertNoGrowth(iterations:warmup:ignoring:concurrentTests:file:line:_:)`` gives.
 ///
 /// ```swift
 /// @Test func cacheDoesNotGrow() {
@@ -20,26 +20,20 @@ import Testing
 /// }
 /// ```
 ///
-/// With `concurrentTests` (the default here) growth counts only new objects that the body can
-/// be blamed for: held by a global (or static), by a variable of a synchronous test function,
-/// or by a proven retain cycle. New objects held only by other threads' stacks, or by
-/// references the snapshot cannot see (another test's `async` frames look like that) are left
-/// out and mentioned, and so is a type that grew by less than one instance per iteration (a
-/// concurrently running test's one-time allocation, such as a lazily made global or a runtime
-/// cache entry, looks like that: use three or more iterations). So growth into a container that an `async` test keeps in a local variable
-/// is not seen in this mode; pass `concurrentTests: false` in a `.serialized` suite for that.
-/// Another test that stores new objects of the same type into a global during the check can
-/// still make it fail: leave such types out with `ignoring:`, or serialise those tests.
+/// With `concurrentTests` (the default here) growth counts only the new objects that the body
+/// can be blamed for while other tests run: held by a global (or static), by a variable of a
+/// synchronous test function, or by a proven retain cycle; use three or more iterations. What
+/// this leaves out, and when to pass `false`: <doc:ChecksInParallelTests>.
 ///
-/// The check blocks the calling thread while it runs (it waits for the body's thread and, on
-/// failure, retries for about half a second); checks in one process run one at a time.
+/// The check blocks the calling thread while it runs; checks in one process run one at a time.
 ///
 /// - Parameters:
 ///   - iterations: measured runs of `body`.
 ///   - warmup: runs before the baseline.
 ///   - ignoring: type names to leave out, short (`Pair`) or qualified (`MyModule.Pair`).
-///   - concurrentTests: pass `false` when no other test runs meanwhile (a `.serialized` suite,
-///     `swift test --no-parallel`) to count every new object.
+///   - concurrentTests: pass `false` when no other test runs meanwhile, to count every new
+///     object.
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
 ///   - body: runs on a fresh thread each time; an error it throws is recorded as an issue.
 public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
                            concurrentTests: Bool = true,
@@ -60,12 +54,18 @@ public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [Stri
 /// }
 /// ```
 ///
-/// A leak group is blamed only when its top is new. With `concurrentTests` (the default here)
-/// only *proven* retain cycles are blamed: cycles whose every retain is a reference found inside
-/// the cycle. Nothing outside holds such a cycle, so it is a leak whoever made it, and no other
-/// test's live objects can look like one. Objects held by a reference the snapshot cannot see
-/// (`Unmanaged`, C memory, a task's `async` frame) are reported only with
-/// `concurrentTests: false`.
+/// A leak is blamed only when its top is new. With `concurrentTests` (the default here) only
+/// *proven* retain cycles are: cycles whose every retain is a reference found inside the heap,
+/// which no other test's live objects can look like. Objects held by a reference the snapshot
+/// cannot see (`Unmanaged`, C memory, a task's `async` frame) are reported only with
+/// `concurrentTests: false`; see <doc:ChecksInParallelTests>.
+///
+/// - Parameters:
+///   - concurrentTests: pass `false` when no other test runs meanwhile, to also report objects
+///     held by references the snapshot cannot see.
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
+///   - body: the code under test; it runs once, on a fresh thread. An error it throws is
+///     recorded as an issue.
 public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
                           _ body: () throws -> Void) {
     if let failure = LeakChecks.leaks(concurrentTests: concurrentTests, checkName: "expectNoLeaks", body) {
@@ -85,6 +85,13 @@ public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLo
 ///     }
 /// }
 /// ```
+///
+/// `body` runs on the calling thread. Objects are held weakly; the check retries for about
+/// half a second. Errors thrown by `body` are rethrown after the check.
+///
+/// - Parameters:
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
+///   - body: registers the objects to check with the tracker it is given.
 public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocation,
                                   _ body: (DeallocationTracker) throws -> Void) rethrows {
     let tracker = DeallocationTracker()
@@ -107,6 +114,10 @@ public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocat
 ///     expectDeallocated(screen)
 /// }
 /// ```
+///
+/// - Parameters:
+///   - object: the object that must be gone when the test ends; held weakly.
+///   - sourceLocation: where the issue is recorded; the caller's location by default.
 public func expectDeallocated(_ object: AnyObject, sourceLocation: SourceLocation = #_sourceLocation) {
     guard let tracker = DeallocationScope.current else {
         Issue.record(Comment(rawValue: "expectDeallocated(_:) needs the test to carry the .deallocationChecks or .noLeaks "
@@ -115,85 +126,4 @@ public func expectDeallocated(_ object: AnyObject, sourceLocation: SourceLocatio
         return
     }
     tracker.register(object, site: "\(sourceLocation.fileID):\(sourceLocation.line)")
-}
-
-/// Where ``expectDeallocated(_:sourceLocation:)`` registers objects during a test.
-enum DeallocationScope {
-    @TaskLocal static var current: DeallocationTracker?
-}
-
-/// Leak checks around a whole test: `@Test(.noLeaks)` and `@Test(.deallocationChecks)`.
-///
-/// - `.noLeaks`: a snapshot is taken before the test and after it; the test fails if a new proven
-///   retain cycle (see ``expectNoLeaks(concurrentTests:sourceLocation:_:)``) is left behind. Also
-///   checks ``expectDeallocated(_:sourceLocation:)`` registrations.
-/// - `.deallocationChecks`: only checks ``expectDeallocated(_:sourceLocation:)`` registrations.
-///
-/// ```swift
-/// @Test(.noLeaks) func buildsAndTearsDownTheScreen() async throws {
-///     let screen = Screen(title: "home")
-///     screen.bindWeakly()
-///     expectDeallocated(screen)
-/// }
-/// ```
-///
-/// Applied to a suite, the trait applies to each of its tests. Unlike the `expectNoLeaks` helper,
-/// the test body is `async` and runs where Swift Testing runs it, not on a fresh thread, and the
-/// trait does not take the checks' lock (holding it across `await` could stall other tests).
-/// So stale words on a thread's stack can occasionally hide a leak (never invent one), and a
-/// proven cycle leaked by another test running at the same time can also be reported here.
-/// Only proven cycles are blamed, so other tests' live objects never are.
-public struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
-    enum Kind: Sendable { case noLeaks, deallocationChecks }
-    let kind: Kind
-
-    public var isRecursive: Bool { true }
-
-    public func provideScope(for test: Test, testCase: Test.Case?,
-                             performing function: @Sendable () async throws -> Void) async throws {
-        guard !test.isSuite else {
-            try await function()
-            return
-        }
-        for failure in try await LeakCheckTrait.checks(kind: kind, function) {
-            Issue.record(Comment(rawValue: failure.message), sourceLocation: test.sourceLocation)
-        }
-    }
-
-    /// Runs `function` under the trait's checks and returns their failures (the seam tested directly).
-    static func checks(kind: Kind, _ function: @Sendable () async throws -> Void) async throws -> [CheckFailure] {
-        let checkName = kind == .noLeaks ? "@Test(.noLeaks)" : "@Test(.deallocationChecks)"
-        var failures: [CheckFailure] = []
-        var before: HeapSnapshot?
-        if kind == .noLeaks {
-            if let failure = LeakChecks.startTracking(checkName) {
-                failures.append(failure)
-            } else {
-                before = LeakChecks.untracked { try? ObjGraph.snapshot(includeOwnStack: false) }
-            }
-        }
-        let tracker = DeallocationTracker()
-        var thrown: (any Error)?
-        do {
-            try await DeallocationScope.$current.withValue(tracker) { try await function() }
-        } catch {
-            thrown = error
-        }
-        if let failure = LeakChecks.deallocation(tracker, checkName: "expectDeallocated") {
-            failures.append(failure)
-        }
-        if let before, let failure = LeakChecks.leakFailure(before: before, concurrentTests: true, checkName: checkName) {
-            failures.append(failure)
-        }
-        if let thrown { throw thrown }
-        return failures
-    }
-}
-
-extension Trait where Self == LeakCheckTrait {
-    /// Fails the test when it leaves a new retain cycle behind; also checks `expectDeallocated`.
-    public static var noLeaks: Self { LeakCheckTrait(kind: .noLeaks) }
-
-    /// Checks, when the test ends, the objects passed to ``expectDeallocated(_:sourceLocation:)``.
-    public static var deallocationChecks: Self { LeakCheckTrait(kind: .deallocationChecks) }
 }

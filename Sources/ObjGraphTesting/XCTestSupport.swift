@@ -4,20 +4,15 @@ import XCTest
 // XCTest helpers. Each is a thin wrapper over ``LeakChecks``: the check returns its failure
 // message and the wrapper hands it to `XCTFail` at the caller's file and line.
 
-/// Fails when running `body` repeatedly leaves more live objects behind, objgraph's
+/// Fails when running `body` repeatedly leaves more live objects behind: objgraph's
 /// `show_growth` turned into an assertion.
 ///
 /// `body` runs `warmup` times (to fill caches and lazy globals), then the live count of every
-/// type is taken as the baseline, then `body` runs `iterations` times. If any type is above its
-/// baseline (after retrying for about half a second, so objects still being torn down by other
-/// threads can go away), the test fails with:
-///
-/// - the growth table in objgraph's format (`Pair   6   +6`),
-/// - for each of the first three growing types, what holds one surviving new instance: the
-///   back-reference chain from a root (`static Session.registry --> Array<Session> storage
-///   --[3]--> Session 0x...`), or `unreachable: part of a leaked cycle` and the cycle printed
-///   like Apple's `leaks`,
-/// - the path of an SVG drawing of those instances' back-references, in a new directory under `/tmp`.
+/// type is taken as the baseline, then `body` runs `iterations` times. If a type is still above
+/// its baseline after about half a second, the test fails with the growth table, what holds one
+/// surviving new instance of each of the first three growing types (a back-reference chain from
+/// a root, or the leaked cycle printed like Apple's `leaks`), and the path of an SVG drawing of
+/// them.
 ///
 /// ```swift
 /// func testOpeningSessionsDoesNotGrow() {
@@ -31,22 +26,20 @@ import XCTest
 /// // ...
 /// ```
 ///
-/// Each run of `body` happens on a fresh thread that exits before anything is counted (see
-/// ``ObjGraph/runOnFreshThread(_:)``), so `body` must not need the main thread. Checks in one
-/// process are serialised by a lock. Tracking starts automatically; start it earlier
-/// (`try ObjGraph.startTracking()` in `setUp`) so that objects made by the test before the call
-/// are counted too.
+/// Each run of `body` happens on a fresh thread. Tracking starts automatically; start it
+/// earlier (`try ObjGraph.startTracking()` in `setUp`) so that objects the test makes before the
+/// call are counted too. How the check tells the body's objects from other tests':
+/// <doc:ChecksInParallelTests>.
 ///
 /// - Parameters:
 ///   - iterations: measured runs of `body`.
 ///   - warmup: runs before the baseline.
 ///   - ignoring: type names to leave out, short (`Pair`) or qualified (`MyModule.Pair`).
-///   - concurrentTests: set when other tests may run at the same time in this process. Growth is
-///     then counted only from new objects the body can be blamed for: held by a global (or
-///     static), by a variable of the test method, or by a proven retain cycle (see
-///     ``assertNoLeaks(concurrentTests:file:line:_:)``), and only for types that grew by at
-///     least one instance per iteration. XCTest on Linux runs tests one at a time, so the
-///     default counts every new object.
+///   - concurrentTests: set when other tests may run at the same time in this process, to count
+///     only the new objects the body can be blamed for. XCTest on Linux runs tests one at a
+///     time, so the default counts every new object.
+///   - file: the file the failure is reported in; the caller's by default.
+///   - line: the line the failure is reported at; the caller's by default.
 ///   - body: the code under test. An error it throws fails the test.
 public func assertNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
                            concurrentTests: Bool = false,
@@ -79,17 +72,17 @@ public func assertNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [Stri
 /// // Drawing: /tmp/objgraph-check-Ab12Cd/leaks.svg
 /// ```
 ///
-/// Only groups whose top (the cycle, or the object nothing refers to) is new are blamed;
-/// leaks that existed before the call never are. A retain cycle whose retain counts are all
-/// explained by references inside the cycle is a leak for certain and fails at once. A new
-/// object held by something the snapshot cannot see (an `Unmanaged` reference, C memory, a
-/// pending Dispatch block) fails only if it is still there after about half a second, and only
-/// without `concurrentTests`, since another test's objects held across an `await` look the same.
-/// Objects that `body` stores into variables of the test are not leaks.
+/// Only leaks whose top (the cycle, or the object nothing refers to) is new are blamed. A retain
+/// cycle whose retain counts are all explained by references inside the heap fails at once; an
+/// object held by something the snapshot cannot see (an `Unmanaged` reference, C memory) fails
+/// only if it is still there after about half a second. Objects that `body` stores into
+/// variables of the test are not leaks. More in <doc:ChecksInParallelTests>.
 ///
 /// - Parameters:
 ///   - concurrentTests: set when other tests may run at the same time in this process: then
 ///     only proven retain cycles are blamed.
+///   - file: the file the failure is reported in; the caller's by default.
+///   - line: the line the failure is reported at; the caller's by default.
 ///   - body: the code under test; it runs once, on a fresh thread. An error it throws fails the test.
 public func assertNoLeaks(concurrentTests: Bool = false, file: StaticString = #filePath, line: UInt = #line,
                           _ body: () throws -> Void) {
@@ -122,6 +115,11 @@ extension XCTestCase {
     /// returned, and retries for about half a second before failing. Start tracking before the
     /// object is created to get the chain of what holds it; without tracking the failure still
     /// names the type.
+    ///
+    /// - Parameters:
+    ///   - object: the object that must be gone when the test ends; held weakly.
+    ///   - file: the file the failure is reported in; the caller's by default.
+    ///   - line: the line the failure is reported at; the caller's by default.
     public func expectDeallocated(_ object: AnyObject, file: StaticString = #filePath, line: UInt = #line) {
         addDeallocationCheck(object, site: siteName(file, line)) { failure in
             XCTFail(failure.message, file: file, line: line)
@@ -143,6 +141,11 @@ extension XCTestCase {
     ///
     /// `body` runs on the calling thread. Objects are held weakly; the check retries for about
     /// half a second. Errors thrown by `body` are rethrown after the check.
+    ///
+    /// - Parameters:
+    ///   - file: the file the failure is reported in; the caller's by default.
+    ///   - line: the line the failure is reported at; the caller's by default.
+    ///   - body: registers the objects to check with the tracker it is given.
     public func withDeallocationCheck(file: StaticString = #filePath, line: UInt = #line,
                                       _ body: (DeallocationTracker) throws -> Void) rethrows {
         let tracker = DeallocationTracker()

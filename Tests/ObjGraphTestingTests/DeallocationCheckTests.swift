@@ -11,7 +11,7 @@ final class DeallocationCheckTests: XCTestCase {
     var expectCapturedFailure: Bool?
 
     override func setUpWithError() throws {
-        try LeakChecks.startTrackingSerialised()
+        try ObjGraph.startTracking()
         DeallocationCheckTests.captured = []
         expectCapturedFailure = nil
     }

@@ -6,7 +6,7 @@ import LeakyScenarios
 /// which returns the failure message instead of failing the test.
 final class GrowthCheckTests: XCTestCase {
     override func setUpWithError() throws {
-        try LeakChecks.startTrackingSerialised()
+        try ObjGraph.startTracking()
     }
 
     override func tearDown() {

@@ -5,7 +5,7 @@ import LeakyScenarios
 /// `assertNoLeaks` through its engine, ``LeakChecks/leaks(concurrentTests:checkName:_:)``.
 final class LeakCheckTests: XCTestCase {
     override func setUpWithError() throws {
-        try LeakChecks.startTrackingSerialised()
+        try ObjGraph.startTracking()
     }
 
     override func tearDown() {
@@ -46,6 +46,21 @@ final class LeakCheckTests: XCTestCase {
         XCTAssertEqual(occurrences(of: "CYCLE BACK TO <Pair 0x", in: message), trees, message)
         XCTAssertTrue(isSVGFile(failure.drawingPath), String(describing: failure.drawingPath))
         XCTAssertEqual(drawingPath(in: message), failure.drawingPath)
+    }
+
+    func testPerTypeSummaryPutsMostObjectsFirstInAlignedColumns() {
+        let summary = LeakAnalysis.summary([
+            .init(name: "Screen", count: 2, bytes: 112),
+            .init(name: "closure context of closure #1 in Screen.bind()", count: 2, bytes: 80),
+            .init(name: "Pair", count: 4, bytes: 128),
+        ])
+        XCTAssertEqual(summary, """
+                Pair                                            x4  128 bytes
+                Screen                                          x2  112 bytes
+                closure context of closure #1 in Screen.bind()  x2  80 bytes
+
+            """)
+        XCTAssertEqual(LeakAnalysis.summary([]), "")
     }
 
     func testEachLeakyScenarioIsAProvenCycle() throws {

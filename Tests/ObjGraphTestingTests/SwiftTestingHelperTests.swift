@@ -48,7 +48,7 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
 /// documentation). `ConcurrentTestTests` below checks the parallel rule on purpose.
 @Suite(.serialized) struct SwiftTestingHelperTests {
     init() throws {
-        try LeakChecks.startTrackingSerialised()
+        try ObjGraph.startTracking()
     }
 
     // MARK: expectNoLeaks
@@ -254,7 +254,7 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
 /// makes the difference.
 @Suite(.serialized) struct ConcurrentTestTests {
     init() throws {
-        try LeakChecks.startTrackingSerialised()
+        try ObjGraph.startTracking()
     }
 
     @Test func otherThreadsObjectsAreNotBlamedInConcurrentMode() {

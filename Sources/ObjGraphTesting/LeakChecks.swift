@@ -1,42 +1,23 @@
-import CObjGraphRuntime
 import ObjGraph
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A failed check: the whole message the test framework shows, and the drawing written for it.
-struct CheckFailure: Sendable, Equatable, CustomStringConvertible {
-    var message: String
-    /// Path of the SVG drawing written into a fresh temporary directory, when one was written.
-    var drawingPath: String?
-
-    var description: String { message }
-}
-
 /// The engine behind the XCTest and Swift Testing helpers. Each check returns `nil` when it
 /// passes and a ``CheckFailure`` otherwise; the public wrappers only turn that into `XCTFail`
-/// or `Issue.record`.
+/// or `Issue.record`:
 ///
-/// The rules that make the checks trustworthy:
+/// ```swift
+/// if let failure = LeakChecks.leaks(concurrentTests: false, checkName: "assertNoLeaks", body) {
+///     XCTFail(failure.message, file: file, line: line)
+/// }
+/// ```
 ///
-/// - **Fresh thread.** The body runs on a new thread that exits before anything is measured, and
-///   snapshots leave the checking thread's stack out (`includeOwnStack: false`), so a stale word
-///   in an old frame that happens to equal a new object's address can never hide a leak.
-/// - **New objects only.** An object is new when its (address, type name) was not in the snapshot
-///   taken before the measured runs; only groups whose top is new are blamed for leaks.
-/// - **Serialised.** Checks take one process-wide lock (``CheckLock``), so two checks' windows
-///   never overlap.
-/// - **Proven cycles.** A retain cycle that nothing reaches and whose members' strong counts are
-///   all accounted for by references inside the heap can never be freed: it is reported whoever
-///   made it, after it is seen in two successive snapshots.
-/// - **Concurrent tests.** With `concurrentTests`, anything else must be pinned on the body
-///   before it is blamed: growth counts only new objects held by a global, by the test itself
-///   (``OwnStack``) or by a proven cycle; objects held by other threads' stacks or by references
-///   the snapshot cannot see (another test's `async` frame) are left out, and so is a type that
-///   grew by less than one instance per iteration (another test's one-time allocation).
-/// - **Retries.** Goleak-style back-off, about half a second in all, before anything but a
-///   proven cycle is reported.
+/// The rules that make the checks trustworthy (a fresh thread, new objects only, one check at a
+/// time, retries, proven cycles) and what `concurrentTests` changes are written once, for users,
+/// in <doc:ChecksInParallelTests> (`ObjGraphTesting.docc/ChecksInParallelTests.md`). The checks'
+/// own arrays, sets and strings are made inside `ObjGraph.untracked`, so they never show up as
+/// growth or hold anything.
 enum LeakChecks {
     /// Back-off between attempts, in milliseconds (goleak-style): objects still being torn down
     /// by other threads get about half a second to go away before a check fails.
@@ -53,7 +34,7 @@ enum LeakChecks {
                        _ body: () throws -> Void) -> CheckFailure? {
         if let failure = startTracking(checkName) { return failure }
         return CheckLock.serialised {
-            untracked {
+            ObjGraph.untracked {
                 for _ in 0..<max(0, warmup) {
                     if let error = runOnFreshThread(body) { return bodyThrew(checkName, error) }
                 }
@@ -100,7 +81,7 @@ enum LeakChecks {
                       _ body: () throws -> Void) -> CheckFailure? {
         if let failure = startTracking(checkName) { return failure }
         return CheckLock.serialised {
-            untracked {
+            ObjGraph.untracked {
                 guard let before = try? ObjGraph.snapshot(includeOwnStack: false) else {
                     return CheckFailure(message: "\(checkName): could not take a snapshot", drawingPath: nil)
                 }
@@ -116,7 +97,7 @@ enum LeakChecks {
     /// them), so they fail after the second snapshot; other groups get the whole retry window.
     static func leakFailure(before: HeapSnapshot, concurrentTests: Bool, checkName: String,
                             anchor: UInt = 0) -> CheckFailure? {
-        untracked {
+        ObjGraph.untracked {
             var last: (analysis: LeakAnalysis, blamed: [LeakGroup])?
             var previousTops: Set<[UInt64]>?
             for delay in retryDelays {
@@ -143,7 +124,7 @@ enum LeakChecks {
     /// Checks that every object registered with `tracker` is gone, retrying briefly; otherwise
     /// names each survivor's type, where it was registered and what keeps it alive.
     static func deallocation(_ tracker: DeallocationTracker, checkName: String = "expectDeallocated") -> CheckFailure? {
-        untracked {
+        ObjGraph.untracked {
             let entries = tracker.entries
             for delay in retryDelays {
                 sleepMilliseconds(delay)
@@ -193,38 +174,27 @@ enum LeakChecks {
         }
         var path: String?
         if !drawn.isEmpty {
-            path = Drawing.write(name: "survivors.svg") { try graph.showBackrefs(drawn, maxDepth: 4, to: $0) }
-            message += drawingLine(path)
+            path = FailureDrawing.write(name: "survivors.svg") { try graph.showBackrefs(drawn, maxDepth: 4, to: $0) }
+            message += FailureDrawing.messageLine(path)
         }
         return CheckFailure(message: message, drawingPath: path)
     }
 
     // MARK: - Shared pieces
 
+    /// Starts tracking (`ObjGraph.startTracking()` serialises concurrent callers itself), or
+    /// says why it could not.
     static func startTracking(_ checkName: String) -> CheckFailure? {
         do {
-            try startTrackingSerialised()
+            try ObjGraph.startTracking()
             return nil
         } catch {
             return CheckFailure(message: "\(checkName): ObjGraph could not start tracking: \(error)", drawingPath: nil)
         }
     }
 
-    private static let startLock = Mutex<Void>(())
-
-    /// `ObjGraph.startTracking()`, one caller at a time: two threads starting tracking at once
-    /// (parallel tests) can make its free() interposition probe fail and stop recording.
-    static func startTrackingSerialised() throws {
-        if ObjGraph.isTracking { return }
-        try startLock.withLock { _ in try ObjGraph.startTracking() }
-    }
-
     static func bodyThrew(_ checkName: String, _ error: any Error) -> CheckFailure {
         CheckFailure(message: "\(checkName): the body threw \(error)", drawingPath: nil)
-    }
-
-    static func drawingLine(_ path: String?) -> String {
-        path.map { "\nDrawing: \($0)\n" } ?? "\n(no drawing: Graphviz could not write one)\n"
     }
 
     /// Runs `body` to completion on a new thread that exits before this returns (see
@@ -237,14 +207,6 @@ enum LeakChecks {
             }
             return job.error
         }
-    }
-
-    /// The calling thread's allocations are left out of the counts while `body` runs, so the
-    /// check's own arrays, sets and strings never show up as growth or hold anything.
-    static func untracked<T>(_ body: () throws -> T) rethrows -> T {
-        ogr_suppress_begin()
-        defer { ogr_suppress_end() }
-        return try body()
     }
 
     static func sleepMilliseconds(_ ms: Int) {
@@ -263,60 +225,5 @@ private final class BodyJob: @unchecked Sendable {
     init(_ body: @escaping () throws -> Void) { self.body = body }
     func run() {
         do { try body() } catch { self.error = error }
-    }
-}
-
-/// The process-wide lock that serialises checks among themselves, so that one check's body
-/// never runs inside another check's measuring window. A check started from inside another
-/// check's body (nested checks) runs without taking it again.
-enum CheckLock {
-    @TaskLocal static var insideCheck = false
-    private static let lock = Mutex<Void>(())
-
-    static func serialised<T: Sendable>(_ body: () -> T) -> T {
-        if insideCheck { return body() }
-        return lock.withLock { _ in $insideCheck.withValue(true) { body() } }
-    }
-}
-
-/// Type names to leave out of growth checks: short (`Pair`) or qualified (`LeakyScenarios.Pair`).
-struct IgnoreList: Sendable {
-    private let names: Set<String>
-    private var shortNames: Set<String>
-
-    init(_ names: [String]) {
-        self.names = Set(names)
-        self.shortNames = Set(names)
-    }
-
-    /// Adds the short names of the types whose qualified name is listed.
-    mutating func resolveQualifiedNames(in snapshot: HeapSnapshot) {
-        for type in snapshot.types where names.contains(type.name) { shortNames.insert(type.shortName) }
-    }
-
-    func contains(shortName: String) -> Bool { shortNames.contains(shortName) }
-    func contains(_ type: HeapSnapshot.TypeInfo) -> Bool { names.contains(type.name) || shortNames.contains(type.shortName) }
-}
-
-/// Writes drawings into a fresh directory under /tmp.
-enum Drawing {
-    /// Makes `/tmp/objgraph-check-XXXXXX` and writes `name` into it with `write`; returns the
-    /// path, or nil when the directory or the drawing could not be made.
-    static func write(name: String, _ write: (String) throws -> Void) -> String? {
-        guard let directory = makeTemporaryDirectory() else { return nil }
-        let path = directory + "/" + name
-        do {
-            try write(path)
-            return path
-        } catch {
-            return nil
-        }
-    }
-
-    static func makeTemporaryDirectory() -> String? {
-        var template = Array("/tmp/objgraph-check-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { return nil }
-        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }
