@@ -31,6 +31,7 @@ struct ReportCollector {
         let decoder = JSONDecoder()
         var report: RunReport
         var tracking: TrackingStatus?
+        let complete = FileManager.default.contents(atPath: files.report) != nil
         if let data = FileManager.default.contents(atPath: files.report) {
             do {
                 report = try decoder.decode(RunReport.self, from: data)
@@ -48,7 +49,9 @@ struct ReportCollector {
             status: { if case .exited(let s) = termination { return Int(s) } else { return nil } }(),
             signal: { if case .signaled(let s) = termination { return Int(s) } else { return nil } }(),
             description: termination.description)
-        if let tracking, tracking.recordedObjects == 0 {
+        // A census is at most a second old: its count says nothing about a program that ended
+        // abnormally, except that a program that is not Swift never will have one.
+        if let tracking, tracking.recordedObjects == 0, complete || !tracking.isSwiftProgram {
             nothingObserved = true
             if tracking.isSwiftProgram {
                 report.notes.insert("the agent recorded no Swift heap allocation in \(program) (runtime: \(tracking.runtime)): it made no class instance, closure context, box or collection storage while tracked, or made them through a runtime objgraph did not hook; nothing was analysed", at: 0)
