@@ -147,12 +147,13 @@ static void note_zombie(void *object) {
 typedef void (*dealloc_fn)(void *object, size_t size, size_t align_mask);
 static dealloc_fn real_dealloc_class_instance;
 
+/// The runtime's `swift_deallocClassInstance` behind ours; NULL when there is none to find
+/// (the runtime is linked statically and its own definition won: ours is then never called).
 static dealloc_fn resolve_dealloc(void) {
     dealloc_fn f = __atomic_load_n(&real_dealloc_class_instance, __ATOMIC_ACQUIRE);
     if (OGR_LIKELY(f)) return f;
     f = (dealloc_fn)dlsym(RTLD_NEXT, "swift_deallocClassInstance");
-    if (!f) abort();   // no Swift runtime underneath: nothing sensible can be done
-    __atomic_store_n(&real_dealloc_class_instance, f, __ATOMIC_RELEASE);
+    if (f) __atomic_store_n(&real_dealloc_class_instance, f, __ATOMIC_RELEASE);
     return f;
 }
 
@@ -166,13 +167,19 @@ __attribute__((constructor(102))) static void resolve_dealloc_early(void) { (voi
 /// closure contexts and boxes (swift_deallocObject) need no such check. This replaces a hook on
 /// every release: deallocation is far rarer than release, and retains and releases keep the
 /// runtime's unswizzled fast path (see `unswizzle_refcounting`).
-__attribute__((visibility("default"))) void swift_deallocClassInstance(void *object, size_t size, size_t align_mask) {
+///
+/// Weak: a program that links the runtime statically (`--static-swift-stdlib`) and this library
+/// gets the runtime's own definition (a second strong one would not link); there, deallocation
+/// is not seen and zombies are counted live until freed.
+__attribute__((visibility("default"), weak)) void swift_deallocClassInstance(void *object, size_t size, size_t align_mask) {
     if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && (intptr_t)object > 0) {
         uint64_t bits = __atomic_load_n((uint64_t *)((char *)object + 8), __ATOMIC_RELAXED);
         size_t unowned = RC_SIDE_TABLE(bits) ? swift_unownedRetainCount(object) : RC_UNOWNED(bits);
         if (OGR_UNLIKELY(unowned > 1)) note_zombie(object);
     }
-    resolve_dealloc()(object, size, align_mask);
+    dealloc_fn real = resolve_dealloc();
+    if (OGR_UNLIKELY(!real)) abort();   // called with no runtime behind it: nothing sensible can be done
+    real(object, size, align_mask);
 }
 
 // ---- The retain adapter fix-up --------------------------------------------------------------
@@ -533,3 +540,19 @@ int ogr_readable(const void *address, size_t length) {
     if (span / 4096 > sizeof residency) return 0;
     return mincore((void *)page, span, residency) == 0;
 }
+
+// ---- Runtime entry points called from Swift --------------------------------------------------
+// Declared here rather than looked up with dlsym: a program built with --static-swift-stdlib
+// does not export them, and a direct reference binds to whichever runtime this code is linked
+// with (the program's own when it links ObjGraph statically).
+
+extern __attribute__((swiftcall)) const void *swift_getTypeByMangledNameInContext(
+    const char *name, size_t length, const void *context, const void *const *generic_args);
+
+const void *ogr_type_by_mangled_name(const void *name, size_t length) {
+    return swift_getTypeByMangledNameInContext((const char *)name, length, NULL, NULL);
+}
+
+extern char *swift_demangle(const char *mangled, size_t length, char *out, size_t *out_length, uint32_t flags);
+
+char *ogr_demangle(const char *mangled, size_t length) { return swift_demangle(mangled, length, NULL, NULL, 0); }

@@ -37,6 +37,13 @@ int ogr_swift_code_uses_tracked_runtime(void);
 /// 1 when the hooked runtime is linked into the main executable (`--static-swift-stdlib`).
 int ogr_runtime_is_in_executable(void);
 
+/// `swift_getTypeByMangledNameInContext(name, length, NULL, NULL)`: only for names
+/// `ContextFreeMangling` accepted (the runtime aborts on some others).
+const void *ogr_type_by_mangled_name(const void *name, size_t length);
+
+/// `swift_demangle(mangled, length, NULL, NULL, 0)`: a malloc'd string, or NULL.
+char *ogr_demangle(const char *mangled, size_t length);
+
 /// 1 when the main program is Swift: it links libswiftCore.so or carries its own runtime.
 int ogr_program_is_swift(void);
 

@@ -16,6 +16,10 @@ struct ELFSymbolTable: @unchecked Sendable {
     /// Number of defined function and data symbols (one pass over the table).
     var count: Int { storage.definedCount() }
 
+    /// True when the file has no `.symtab` (it was stripped) and only its exported symbols
+    /// (`.dynsym`) are known.
+    var isStripped: Bool { storage.isStripped }
+
     /// Maps the file at `path`; nil when it is unreadable, not ELF64 little-endian, or stripped
     /// of both symbol tables.
     init?(path: String) {
@@ -41,6 +45,7 @@ struct ELFSymbolTable: @unchecked Sendable {
         let symbols: Range<Int>
         let strings: Range<Int>
         let entsize: Int
+        let isStripped: Bool
         /// Symbol indices of the defined symbols sorted by (value, size descending), built on
         /// the `sortAfter`-th lookup.
         private var sorted: [Int32]?
@@ -82,6 +87,7 @@ struct ELFSymbolTable: @unchecked Sendable {
                     ?? sections.firstIndex(where: { $0.type == 11 && $0.size > 0 })
             else { _ = fail(); return nil }
             let sym = sections[symIndex]
+            isStripped = sym.type != 2
             guard sym.link < shnum, sym.entsize >= 24, inFile(sym.offset, sym.size),
                   inFile(sections[sym.link].offset, sections[sym.link].size)
             else { _ = fail(); return nil }

@@ -1,3 +1,4 @@
+import CObjGraphRuntime
 import Glibc
 
 /// Names addresses in this process: functions (closure bodies, methods) and globals.
@@ -56,17 +57,23 @@ public final class Symbolizer: @unchecked Sendable {
 
     /// The file name of the image holding `address` and the address's offset from the image's
     /// load address, for naming what no symbol covers (a stripped binary):
-    /// `("leaky-zoo", 0x3c5d18, true)`. Nil for addresses outside every image.
-    public func imageOffset(of address: UInt) -> (image: String, offset: UInt, isMainProgram: Bool)? {
+    /// `("leaky-zoo", 0x3c5d18, true)`; `isStrippedMainProgram` when the image is the main
+    /// program and it has no `.symtab`. Nil for addresses outside every image.
+    public func imageOffset(of address: UInt) -> (image: String, offset: UInt, isStrippedMainProgram: Bool)? {
         lock.withLock {
             guard let image = images.first(where: { $0.contains(address) }) else { return nil }
+            if !image.tableLoaded {
+                image.table = ELFSymbolTable(path: image.path)
+                image.tableLoaded = true
+            }
             var path = image.path
             let isMainProgram = path == "/proc/self/exe"
             if isMainProgram {
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 if readlink(path, &buffer, buffer.count - 1) > 0 { path = String(cBuffer: buffer) }
             }
-            return (String(path.split(separator: "/").last ?? Substring(path)), address &- image.bias, isMainProgram)
+            let stripped = isMainProgram && (image.table?.isStripped ?? true)
+            return (String(path.split(separator: "/").last ?? Substring(path)), address &- image.bias, stripped)
         }
     }
 
@@ -77,12 +84,9 @@ public final class Symbolizer: @unchecked Sendable {
 
     /// Demangles a Swift symbol (`$s…`, `_T…`) with the runtime; other names come back unchanged.
     public static func demangle(_ symbol: String) -> String {
-        guard symbol.hasPrefix("$s") || symbol.hasPrefix("_$s") || symbol.hasPrefix("$e") || symbol.hasPrefix("_T"),
-              let demangle = swiftDemangle
+        guard symbol.hasPrefix("$s") || symbol.hasPrefix("_$s") || symbol.hasPrefix("$e") || symbol.hasPrefix("_T")
         else { return symbol }
-        let utf8 = Array(symbol.utf8)
-        guard let out = utf8.withUnsafeBufferPointer({ demangle($0.baseAddress!, $0.count, nil, nil, 0) })
-        else { return symbol }
+        guard let out = symbol.withCString({ ogr_demangle($0, strlen($0)) }) else { return symbol }
         defer { free(out) }
         return String(cString: out)
     }
@@ -124,17 +128,6 @@ public final class Symbolizer: @unchecked Sendable {
         guard let table = image.table, let i = table.index(containing: address &- image.bias) else { return nil }
         return (table.name(at: i), table.value(at: i) &+ image.bias, table.size(at: i))
     }
-
-    private typealias DemangleFn = @convention(c) (
-        UnsafePointer<UInt8>, Int, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?, UInt32
-    ) -> UnsafeMutablePointer<CChar>?
-
-    /// `char *swift_demangle(const char *, size_t, char *out, size_t *outLen, uint32_t flags)`,
-    /// exported by libswiftCore with the C calling convention.
-    private static let swiftDemangle: DemangleFn? = {
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "swift_demangle") else { return nil }
-        return unsafeBitCast(sym, to: DemangleFn.self)
-    }()
 }
 
 /// A pthread mutex for the type catalog and symbolizer caches.

@@ -45,18 +45,6 @@ private func _ogRecursiveChildMetadata(
 @_silgen_name("swift_reflectionMirror_recursiveChildOffset")
 private func _ogRecursiveChildOffset(_: Any.Type, index: Int) -> Int
 
-/// `swift_getTypeByMangledNameInContext(name, length, context, genericArgs)`. It is a
-/// swiftcc function, but with four pointer-sized arguments and a pointer result swiftcc and
-/// the C convention use the same registers, so it is called through `dlsym` (declaring it with
-/// `@_silgen_name` draws a "reserved for the Swift runtime" warning).
-private typealias TypeByMangledNameFn = @convention(c) (
-    UnsafeRawPointer, UInt, UnsafeRawPointer?, UnsafeRawPointer?) -> UnsafeRawPointer?
-private let typeByMangledNameFn: TypeByMangledNameFn? = {
-    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "swift_getTypeByMangledNameInContext")
-    else { return nil }
-    return unsafeBitCast(sym, to: TypeByMangledNameFn.self)
-}()
-
 /// One stored field as the runtime's reflection reports it.
 struct ReflectedField {
     var name: String
@@ -205,8 +193,7 @@ enum MetadataReader {
     /// Only names ``ContextFreeMangling`` accepts reach the runtime: without a generic context
     /// it aborts the process on some of the others instead of returning nil.
     static func resolve(mangled name: UnsafeRawPointer, length: Int) -> Any.Type? {
-        guard let fn = typeByMangledNameFn, ContextFreeMangling.isResolvable(name, length: length),
-              let md = fn(name, UInt(length), nil, nil)
+        guard ContextFreeMangling.isResolvable(name, length: length), let md = ogr_type_by_mangled_name(name, length)
         else { return nil }
         return type(at: UInt(bitPattern: md))
     }
