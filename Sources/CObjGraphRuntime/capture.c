@@ -168,7 +168,7 @@ static inline int64_t referenced_object(uint64_t word) {
     return object_index((uintptr_t)(word & POINTER_MASK));
 }
 
-static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
+OGR_NO_SANITIZE static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
     if (from < s->base + 16) from = s->base + 16;
     if (to > s->end) to = s->end;
     from = (from + 7) & ~(uintptr_t)7;
@@ -181,7 +181,7 @@ static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
 }
 
 /// Occupied buckets of a native dictionary or set: bit i of the words at `bitmap`.
-static void scan_hashed(capture_state *s, uintptr_t bitmap_at, uintptr_t keys, uint32_t key_stride,
+OGR_NO_SANITIZE static void scan_hashed(capture_state *s, uintptr_t bitmap_at, uintptr_t keys, uint32_t key_stride,
                         uintptr_t values, uint32_t value_stride) {
     int8_t scale = *(const int8_t *)(s->base + 32);
     if (scale < 0 || scale > 40) return;
@@ -202,7 +202,7 @@ static void scan_hashed(capture_state *s, uintptr_t bitmap_at, uintptr_t keys, u
     }
 }
 
-static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size_t block) {
+OGR_NO_SANITIZE static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size_t block) {
     ogr_scan_plan plan = { __atomic_load_n(&ogr_plans[type].mode, __ATOMIC_ACQUIRE), ogr_plans[type].a, ogr_plans[type].b };
     s->base = address;
     s->end = address + block;
@@ -237,7 +237,7 @@ static void scan_object(capture_state *s, uintptr_t address, uint32_t type, size
     }
 }
 
-static void visit_object(uintptr_t address, uint8_t state, void *context) {
+OGR_NO_SANITIZE static void visit_object(uintptr_t address, uint8_t state, void *context) {
     capture_state *s = context;
     // The world is paused, so pass 2 meets exactly the objects pass 1 counted; the bound only
     // guards against a caller that freed a tracked object in between.
@@ -278,7 +278,7 @@ static void visit_object(uintptr_t address, uint8_t state, void *context) {
 }
 
 // ---- Roots -----------------------------------------------------------------------------------
-static void scan_root_range(vec *roots, uintptr_t from, uintptr_t to, uint32_t kind, int32_t thread) {
+OGR_NO_SANITIZE static void scan_root_range(vec *roots, uintptr_t from, uintptr_t to, uint32_t kind, int32_t thread) {
     from = (from + 7) & ~(uintptr_t)7;
     for (uintptr_t p = from; p + 8 <= to; p += 8) {
         int64_t target = referenced_object(*(const uint64_t *)p);
@@ -297,7 +297,7 @@ typedef struct { vec *roots; int pagemap; } image_scan;
 
 #define PAGEMAP_IN_MEMORY (1ull << 63 | 1ull << 62)
 
-static void scan_resident(image_scan *scan, uintptr_t from, uintptr_t to) {
+OGR_NO_SANITIZE static void scan_resident(image_scan *scan, uintptr_t from, uintptr_t to) {
     const uintptr_t page = 4096;
     uint64_t entries[512];
     uintptr_t p = from & ~(page - 1);
@@ -321,7 +321,7 @@ static void scan_resident(image_scan *scan, uintptr_t from, uintptr_t to) {
     }
 }
 
-static int scan_image(struct dl_phdr_info *info, size_t size, void *data) {
+OGR_NO_SANITIZE static int scan_image(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     image_scan *scan = data;
     for (int i = 0; i < info->dlpi_phnum; i++) {

@@ -44,8 +44,40 @@ size_t (*ogr_real_usable_size)(void *);
 int ogr_glibc_malloc;
 static __thread int resolving;
 
-void ogr_resolve_allocator(void) {
+// Sanitizer runtimes (clang links them into the executable) define `free` as a weak alias of
+// their interceptor, so a program built with -sanitize=address that links ObjGraph gets this
+// library's `free`, and `dlsym(RTLD_NEXT, "free")` then finds glibc's, which must never see
+// ASan's memory ("free(): invalid pointer"). The interceptors keep their own names: weak
+// references find them when present.
+extern void ___interceptor_free(void *) __attribute__((weak));
+extern void __interceptor_free(void *) __attribute__((weak));
+extern size_t __sanitizer_get_allocated_size(const void *) __attribute__((weak));
+extern void __asan_init(void) __attribute__((weak));
+extern void __tsan_init(void) __attribute__((weak));
+extern void __msan_init(void) __attribute__((weak));
+extern void __hwasan_init(void) __attribute__((weak));
+
+const char *ogr_sanitizer = NULL;
+
+/// The sanitizer's free interceptor, when a sanitizer runtime is linked in.
+OGR_NO_SANITIZE static void (*sanitizer_free(void))(void *) { return ___interceptor_free ? ___interceptor_free : __interceptor_free; }
+
+// Not instrumented: it can run inside a sanitizer's initialisation, before its shadow memory
+// exists (an instrumented access would fault).
+OGR_NO_SANITIZE void ogr_resolve_allocator(void) {
     if (ogr_real_free) return;
+    if (__asan_init) ogr_sanitizer = "AddressSanitizer";
+    else if (__tsan_init) ogr_sanitizer = "ThreadSanitizer";
+    else if (__msan_init) ogr_sanitizer = "MemorySanitizer";
+    else if (__hwasan_init) ogr_sanitizer = "HWAddressSanitizer";
+    if (ogr_sanitizer && sanitizer_free()) {
+        // No dlsym: this can run inside the sanitizer's own initialisation.
+        ogr_real_usable_size = __sanitizer_get_allocated_size ? (size_t (*)(void *))__sanitizer_get_allocated_size
+                                                              : malloc_usable_size;
+        ogr_glibc_malloc = 0;
+        ogr_real_free = sanitizer_free();
+        return;
+    }
     resolving = 1;   // dlsym may itself free: those frees go to glibc directly
     void (*f)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "free");
     size_t (*u)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
@@ -60,7 +92,7 @@ void ogr_resolve_allocator(void) {
 __attribute__((constructor(101))) static void resolve_early(void) { ogr_resolve_allocator(); }
 
 // ---- free -----------------------------------------------------------------------------------
-static void account_free(void *p, uint8_t *b) {
+OGR_NO_SANITIZE static void account_free(void *p, uint8_t *b) {
     ogr_thread *t = ogr_self();
     if (!t) t = &ogr_shared_thread;
     ogr_enter(t);
@@ -82,14 +114,15 @@ void ogr_free(void *p);
 __attribute__((visibility("default"), alias("ogr_free"))) void free(void *p);
 
 /// Our `free` under its own, local name: `free` itself resolves to whichever definition won.
-__attribute__((visibility("hidden"))) void ogr_free(void *p) {
+/// Not instrumented under sanitizers: glibc frees memory inside ASan's initialisation.
+__attribute__((visibility("hidden"))) OGR_NO_SANITIZE void ogr_free(void *p) {
     if (OGR_UNLIKELY(!p)) return;
     if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
         uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
         if (b && (ogr_map_load(b) & OGR_LIVE)) account_free(p, b);
     }
     if (OGR_UNLIKELY(!ogr_real_free)) {
-        if (resolving) { __libc_free(p); return; }
+        if (resolving) { (sanitizer_free() ? sanitizer_free() : __libc_free)(p); return; }
         ogr_resolve_allocator();
     }
     ogr_real_free(p);
@@ -392,6 +425,12 @@ int ogr_install(char *error, size_t error_len) {
     ogr_resolve_allocator();
     (void)resolve_dealloc();
 
+    // Under ASan the allocator is the sanitizer's, reached through its interceptors (see
+    // ogr_resolve_allocator): tracking works. Other sanitizers are not supported: step aside.
+    if (ogr_sanitizer && strcmp(ogr_sanitizer, "AddressSanitizer") != 0) {
+        fail(error, error_len, "not supported under", ogr_sanitizer);
+        goto out;
+    }
     runtime_image image;
     uintptr_t at[SYM_COUNT];
     if (locate_runtime(&image, at, error, error_len) != 0) goto out;
