@@ -28,7 +28,6 @@ let package = Package(
         // Runtime hooks: allocation hook, `free` interposer, live-object shadow map, heap walk.
         .target(
             name: "CObjGraphRuntime",
-            cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         // Graphviz's headers (libgraphviz-dev); its libraries are loaded with dlopen on first

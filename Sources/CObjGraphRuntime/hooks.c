@@ -27,30 +27,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef void *(*alloc_fn)(const void *metadata, size_t size, size_t align_mask);
 typedef void *(*retain_fn)(void *object);
 
 
 _Atomic int ogr_installed_flag;
 _Atomic int ogr_recording_flag;
 
-static alloc_fn previous_alloc;
+alloc_fn ogr_previous_alloc;
 static retain_fn *retain_pointer;        // &_swift_retain in libswiftCore
 
 // ---- The allocator underneath ---------------------------------------------------------------
-extern void __libc_free(void *);
 void (*ogr_real_free)(void *);
 size_t (*ogr_real_usable_size)(void *);
 int ogr_glibc_malloc;
-static __thread int resolving;
+__thread int ogr_resolving;
 
 // Sanitizer runtimes (clang links them into the executable) define `free` as a weak alias of
 // their interceptor, so a program built with -sanitize=address that links ObjGraph gets this
 // library's `free`, and `dlsym(RTLD_NEXT, "free")` then finds glibc's, which must never see
 // ASan's memory ("free(): invalid pointer"). The interceptors keep their own names: weak
 // references find them when present.
-extern void ___interceptor_free(void *) __attribute__((weak));
-extern void __interceptor_free(void *) __attribute__((weak));
 extern size_t __sanitizer_get_allocated_size(const void *) __attribute__((weak));
 extern void __asan_init(void) __attribute__((weak));
 extern void __tsan_init(void) __attribute__((weak));
@@ -58,9 +54,6 @@ extern void __msan_init(void) __attribute__((weak));
 extern void __hwasan_init(void) __attribute__((weak));
 
 const char *ogr_sanitizer = NULL;
-
-/// The sanitizer's free interceptor, when a sanitizer runtime is linked in.
-OGR_NO_SANITIZE static void (*sanitizer_free(void))(void *) { return ___interceptor_free ? ___interceptor_free : __interceptor_free; }
 
 // Not instrumented: it can run inside a sanitizer's initialisation, before its shadow memory
 // exists (an instrumented access would fault).
@@ -70,15 +63,15 @@ OGR_NO_SANITIZE void ogr_resolve_allocator(void) {
     else if (__tsan_init) ogr_sanitizer = "ThreadSanitizer";
     else if (__msan_init) ogr_sanitizer = "MemorySanitizer";
     else if (__hwasan_init) ogr_sanitizer = "HWAddressSanitizer";
-    if (ogr_sanitizer && sanitizer_free()) {
+    if (ogr_sanitizer && ogr_sanitizer_free()) {
         // No dlsym: this can run inside the sanitizer's own initialisation.
         ogr_real_usable_size = __sanitizer_get_allocated_size ? (size_t (*)(void *))__sanitizer_get_allocated_size
                                                               : malloc_usable_size;
         ogr_glibc_malloc = 0;
-        ogr_real_free = sanitizer_free();
+        ogr_real_free = ogr_sanitizer_free();
         return;
     }
-    resolving = 1;   // dlsym may itself free: those frees go to glibc directly
+    ogr_resolving = 1;   // dlsym may itself free: those frees go to glibc directly
     void (*f)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "free");
     size_t (*u)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     ogr_real_usable_size = u ? u : malloc_usable_size;
@@ -86,96 +79,12 @@ OGR_NO_SANITIZE void ogr_resolve_allocator(void) {
     // glibc's own free is __libc_free (an alias); another allocator's free is a different
     // function, and then block sizes must come from its malloc_usable_size.
     ogr_glibc_malloc = ogr_real_free == __libc_free && ogr_real_usable_size == malloc_usable_size;
-    resolving = 0;
+    ogr_resolving = 0;
 }
 
 __attribute__((constructor(101))) static void resolve_early(void) { ogr_resolve_allocator(); }
 
-// ---- free -----------------------------------------------------------------------------------
-OGR_NO_SANITIZE static void account_free(void *p, uint8_t *b) {
-    ogr_thread *t = ogr_self();
-    if (!t) t = &ogr_shared_thread;
-    ogr_enter(t);
-    uint8_t state = ogr_map_load(b);
-    if (state & OGR_LIVE) {
-        ogr_map_store(b, 0);
-        // A zombie was already subtracted when it was deinitialized.
-        if (!(state & OGR_ZOMBIE)) {
-            uint32_t type = ogr_type_cached(t, *(uintptr_t *)p, 0);
-            if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(p));
-            else atomic_fetch_add(&ogr_diag.unknown_metadata, 1);
-        }
-        ogr_bump(t, &t->freed);
-    }
-    ogr_leave(t);
-}
-
-void ogr_free(void *p);
-__attribute__((visibility("default"), alias("ogr_free"))) void free(void *p);
-
-/// Our `free` under its own, local name: `free` itself resolves to whichever definition won.
-/// Not instrumented under sanitizers: glibc frees memory inside ASan's initialisation.
-__attribute__((visibility("hidden"))) OGR_NO_SANITIZE void ogr_free(void *p) {
-    if (OGR_UNLIKELY(!p)) return;
-    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
-        uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
-        if (b && (ogr_map_load(b) & OGR_LIVE)) account_free(p, b);
-    }
-    if (OGR_UNLIKELY(!ogr_real_free)) {
-        if (resolving) { (sanitizer_free() ? sanitizer_free() : __libc_free)(p); return; }
-        ogr_resolve_allocator();
-    }
-    ogr_real_free(p);
-}
-
-// ---- Allocation hook ------------------------------------------------------------------------
-static void *alloc_hook(const void *metadata, size_t size, size_t align_mask) {
-    void *object = previous_alloc(metadata, size, align_mask);
-    if (OGR_UNLIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return object;
-    ogr_thread *t = ogr_self();
-    if (OGR_UNLIKELY(!t)) t = &ogr_shared_thread;
-    if (t->suppress) return object;
-    ogr_enter(t);
-    uintptr_t address = (uintptr_t)object;
-    uint8_t *b = ogr_map_byte(address, 1);
-    if (OGR_LIKELY(b)) {
-        if (OGR_UNLIKELY(ogr_map_load(b) & OGR_LIVE)) {
-            // The previous object here was freed without passing through our free: its count
-            // cannot be corrected, but the miss is reported.
-            atomic_fetch_add(&ogr_diag.missed_frees, 1);
-        } else {
-            uint32_t type = ogr_type_cached(t, (uintptr_t)metadata, 1);
-            ogr_count(t, type, 1, (int64_t)ogr_block_size(object));
-        }
-        uint32_t epoch = atomic_load_explicit(&ogr_epoch, memory_order_relaxed);
-        ogr_map_store(b, (uint8_t)(OGR_LIVE | ((epoch & 63u) << OGR_EPOCH_SHIFT)));
-        ogr_map_touch(address);
-        ogr_bump(t, &t->recorded);
-    }
-    ogr_leave(t);
-    return object;
-}
-
-// ---- Deallocation of class instances: notice objects that unowned references keep -----------
-
-/// The deinitialized object stays allocated while `unowned` references remain: from now on it
-/// is a zombie, not a live object (its memory is freed, through our `free`, when the last
-/// unowned reference goes).
-static void note_zombie(void *object) {
-    uint8_t *b = ogr_map_byte((uintptr_t)object, 0);
-    if (!b || (ogr_map_load(b) & OGR_STATE_BITS) != OGR_LIVE) return;
-    ogr_thread *t = ogr_self();
-    if (!t) t = &ogr_shared_thread;
-    ogr_enter(t);
-    uint8_t state = ogr_map_load(b);
-    if ((state & OGR_STATE_BITS) == OGR_LIVE) {
-        ogr_map_store(b, state | OGR_ZOMBIE);
-        uint32_t type = ogr_type_cached(t, *(uintptr_t *)object, 0);
-        if (type != UINT32_MAX) ogr_count(t, type, -1, -(int64_t)ogr_block_size(object));
-        atomic_fetch_add(&ogr_diag.deinit_seen, 1);
-    }
-    ogr_leave(t);
-}
+// ---- free, the allocation hook and zombies: hot_path.c -------------------------------------
 
 typedef void (*dealloc_fn)(void *object, size_t size, size_t align_mask);
 static dealloc_fn real_dealloc_class_instance;
@@ -208,7 +117,7 @@ __attribute__((visibility("default"), weak)) void swift_deallocClassInstance(voi
     if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && (intptr_t)object > 0) {
         uint64_t bits = __atomic_load_n((uint64_t *)((char *)object + 8), __ATOMIC_RELAXED);
         size_t unowned = RC_SIDE_TABLE(bits) ? swift_unownedRetainCount(object) : RC_UNOWNED(bits);
-        if (OGR_UNLIKELY(unowned > 1)) note_zombie(object);
+        if (OGR_UNLIKELY(unowned > 1)) ogr_note_zombie(object);
     }
     dealloc_fn real = resolve_dealloc();
     if (OGR_UNLIKELY(!real)) abort();   // called with no runtime behind it: nothing sensible can be done
@@ -481,10 +390,10 @@ int ogr_install(char *error, size_t error_len) {
     }
     // Before the hook goes in, so no allocation ever sees the flag at 0 and sets it to 1.
     unswizzle_refcounting(&at[SYM_RETAIN_]);
-    previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
+    ogr_previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
     atomic_store(&ogr_installed_flag, 1);
     atomic_store(&ogr_recording_flag, 1);
-    __atomic_store_n(alloc_pointer, alloc_hook, __ATOMIC_RELEASE);
+    __atomic_store_n(alloc_pointer, ogr_alloc_hook, __ATOMIC_RELEASE);
 
     rc = 0;
 out:

@@ -187,6 +187,23 @@ void ogr_resume_world(void);
 void ogr_pause_init(void);
 
 // ---- Allocator ------------------------------------------------------------------------------
+typedef void *(*alloc_fn)(const void *metadata, size_t size, size_t align_mask);
+/// The runtime's allocation function our hook forwards to.
+extern alloc_fn ogr_previous_alloc;
+/// The allocation hook, the `free` interposer and zombie notes (hot_path.c).
+void *ogr_alloc_hook(const void *metadata, size_t size, size_t align_mask);
+void ogr_free(void *p);
+void ogr_note_zombie(void *object);
+/// Set while dlsym resolves the allocator: frees meanwhile go straight underneath.
+extern __thread int ogr_resolving;
+extern void __libc_free(void *);
+// Sanitizer runtimes define `free` as a weak alias of an interceptor that keeps its own name.
+extern void ___interceptor_free(void *) __attribute__((weak));
+extern void __interceptor_free(void *) __attribute__((weak));
+/// The sanitizer's free interceptor, when a sanitizer runtime is linked in.
+static inline void (*ogr_sanitizer_free(void))(void *) {
+    return ___interceptor_free ? ___interceptor_free : __interceptor_free;
+}
 extern void (*ogr_real_free)(void *);
 extern size_t (*ogr_real_usable_size)(void *);
 void ogr_resolve_allocator(void);
