@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CGraphviz", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"], exclude: ["Snapshot/SnapshotFormat.md"]),
         .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
-        .target(name: "ObjGraph", dependencies: ["CObjGraphRuntime", "ObjGraphCore", "ObjGraphRender"]),
+        .target(name: "ObjGraph", dependencies: ["ObjGraphCore", "ObjGraphRender"]),
         .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
         // The preloaded agent: a C constructor and signal handlers, the rest in Swift.
         .target(name: "CObjGraphAgentInit", dependencies: ["CObjGraphRuntime"]),

@@ -124,6 +124,9 @@ final class Agent: @unchecked Sendable {
     func finish() {
         guard getpid() == startPid else { return }   // a forked child exiting: not our report
         ogr_agent_exit_handler_started()
+        // For the test that the command blames the agent, not the program, for the agent's own
+        // failures: nothing else sets it.
+        if getenv("OBJGRAPH_TEST_AGENT_FAULT") != nil { raise(SIGSEGV) }
         ObjGraph.stopTracking()
         ogr_suppress_begin()
         ogr_scrub_stack()

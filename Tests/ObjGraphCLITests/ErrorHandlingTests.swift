@@ -64,3 +64,36 @@ final class ErrorHandlingTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.svg"), "nothing written on failure")
     }
 }
+
+/// The command line in swift-argument-parser's shape: help for every subcommand, a version,
+/// value names, and one error convention (one line, status 2 for usage errors).
+final class CommandLineShapeTests: CLITestCase {
+    func testVersionAndHelp() throws {
+        let version = try CLI.objgraph(["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertTrue(version.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, version.stdout)
+        for arguments in [["run", "--help"], ["help", "run"], ["run", "-h"]] {
+            let help = try CLI.objgraph(arguments)
+            XCTAssertEqual(help.status, 0, "\(arguments): \(help.stderr)")
+            XCTAssertTrue(help.stdout.contains("USAGE: objgraph run [--interval <seconds>] [--json <file>]"), help.stdout)
+            XCTAssertTrue(help.stdout.contains("--draw, --svg <file>"), help.stdout)
+            XCTAssertTrue(help.stdout.contains("SIGTERM, SIGINT and SIGHUP sent to objgraph are passed on"), help.stdout)
+        }
+        let stats = try CLI.objgraph(["help", "stats"])
+        XCTAssertTrue(stats.stdout.contains("--limit <n>") && stats.stdout.contains("--qualified"), stats.stdout)
+    }
+
+    func testUsageErrorsAreOneLineWithStatus2() throws {
+        for (arguments, text) in [(["run", "--bogus", "--", "x"], "unknown option '--bogus'"),
+                                  (["run", "--interval", "0", "--", "x"], "--interval must be a positive number"),
+                                  (["stats", "--limit", "0", "x.ogs"], "--limit must be a positive number"),
+                                  (["stats"], "Missing expected argument '<file>'"),
+                                  (["no-such-command"], "no-such-command")] {
+            let result = try CLI.objgraph(arguments)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.hasPrefix("objgraph: "), result.stderr)
+            XCTAssertTrue(result.stderr.contains(text), "\(arguments): \(result.stderr)")
+        }
+    }
+}
