@@ -4,22 +4,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ObjGraphCore
 
 // MARK: - Time and memory
 
 /// Seconds on the monotonic clock.
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}
+func now() -> Double { MonotonicClock.now() }
 
 /// CPU seconds this process has used (all threads): not inflated when other programs take the CPU.
-func cpuTime() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}
+func cpuTime() -> Double { MonotonicClock.processCPUTime() }
 
 /// Runs `body` and returns how long it took in seconds, and its result.
 @inline(never)
@@ -86,11 +79,7 @@ func writeFile(_ path: String, _ text: String) -> Bool {
     return true
 }
 
-func makeTemporaryDirectory() -> String {
-    var template = Array("/tmp/objgraph-bench-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return made.map { String(cString: $0) } ?? "/tmp"
-}
+func makeTemporaryDirectory() -> String { (try? TemporaryDirectory.make(prefix: "objgraph-bench")) ?? "/tmp" }
 
 /// The absolute path of this executable.
 func selfExecutable() -> String {

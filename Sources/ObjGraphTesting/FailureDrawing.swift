@@ -18,12 +18,7 @@ enum FailureDrawing {
         }
     }
 
-    static func makeTemporaryDirectory() -> String? {
-        var template = Array("/tmp/objgraph-check-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { return nil }
-        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    }
+    static func makeTemporaryDirectory() -> String? { try? TemporaryDirectory.make(prefix: "objgraph-check") }
 
     /// The failure message's last line: where the drawing is, or why there is none.
     static func messageLine(_ path: String?) -> String {

@@ -53,16 +53,6 @@ enum OwnStack {
 
     /// The end (highest address) of the mapping that holds `address`, from /proc/self/maps.
     static func stackEnd(containing address: UInt) -> UInt? {
-        guard let file = fopen("/proc/self/maps", "r") else { return nil }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 1024)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard let range = text.split(separator: " ").first else { continue }
-            let bounds = range.split(separator: "-")
-            guard bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16) else { continue }
-            if address >= low && address < high { return high }
-        }
-        return nil
+        MemoryMap.current()?.region(containing: UInt64(address)).map { UInt($0.end) }
     }
 }

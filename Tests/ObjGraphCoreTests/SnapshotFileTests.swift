@@ -86,13 +86,12 @@ final class SnapshotFileTests: XCTestCase {
     var directory = ""
 
     override func setUpWithError() throws {
-        var template = Array("/tmp/objgraph-file-tests-XXXXXX".utf8CString)
-        directory = try XCTUnwrap(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+        directory = try TemporaryDirectory.make(prefix: "objgraph-file-tests")
     }
 
     override func tearDown() {
         chmod(directory, 0o755)
-        _ = try? Self.removeTree(directory)
+        TemporaryDirectory.remove(directory)
     }
 
     static func entries(_ path: String) -> [String] {
@@ -106,13 +105,6 @@ final class SnapshotFileTests: XCTestCase {
         return names.sorted()
     }
 
-    static func removeTree(_ path: String) throws {
-        for name in entries(path) {
-            let child = path + "/" + name
-            if unlink(child) != 0 { try removeTree(child) }
-        }
-        rmdir(path)
-    }
 
     // MARK: Round trips and layout
 

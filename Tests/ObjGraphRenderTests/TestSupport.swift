@@ -29,10 +29,7 @@ func dotEdgeLines(in dot: String) -> [String] {
 
 /// A fresh, empty directory under /tmp.
 func makeTemporaryDirectory() -> String {
-    var template = Array("/tmp/objgraph-render-test-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "mkdtemp failed")
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    do { return try TemporaryDirectory.make(prefix: "objgraph-render-test") } catch { preconditionFailure("\(error)") }
 }
 
 /// Names in `directory` other than `.` and `..`.
@@ -63,11 +60,8 @@ func readFile(_ path: String) -> [UInt8]? {
     return bytes
 }
 
-/// Removes `directory` and the files directly in it.
-func removeDirectory(_ directory: String) {
-    for name in listDirectory(directory) { unlink("\(directory)/\(name)") }
-    rmdir(directory)
-}
+/// Removes `directory` and everything in it.
+func removeDirectory(_ directory: String) { TemporaryDirectory.remove(directory) }
 
 /// The PNG file signature.
 let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]

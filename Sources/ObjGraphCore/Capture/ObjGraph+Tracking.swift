@@ -31,7 +31,7 @@ extension ObjGraph {
         }
         var message = [CChar](repeating: 0, count: 512)
         if ogr_install(&message, message.count) != 0 {
-            throw TrackingError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw TrackingError(String(cBuffer: message))
         }
         try verifyFreeInterposition()
     }

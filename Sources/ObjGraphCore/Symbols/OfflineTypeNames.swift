@@ -10,20 +10,11 @@ public struct OfflineTypeNames {
 
     /// `maps` is the text of `/proc/PID/maps`.
     public init(maps: String) {
-        var mappings: [Mapping] = []
         var biases: [String: UInt64] = [:]
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[5].hasPrefix("/") else { continue }
-            let range = fields[0].split(separator: "-")
-            guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
-                  let offset = UInt64(fields[2], radix: 16) else { continue }
-            let path = fields[5...].joined(separator: " ")
-            mappings.append(Mapping(start: start, end: end, path: path))
-            // The mapping of file offset 0 gives the load bias (first PT_LOAD at vaddr 0).
-            if offset == 0 && biases[path] == nil { biases[path] = start }
-        }
-        self.mappings = mappings
+        let regions = MemoryMap(text: maps).regions.filter { $0.path.hasPrefix("/") }
+        // The mapping of file offset 0 gives the load bias (first PT_LOAD at vaddr 0).
+        for region in regions where region.offset == 0 && biases[region.path] == nil { biases[region.path] = region.start }
+        self.mappings = regions.map { Mapping(start: $0.start, end: $0.end, path: $0.path) }
         self.biases = biases
     }
 

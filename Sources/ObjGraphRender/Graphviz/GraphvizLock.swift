@@ -28,7 +28,7 @@ final class GraphvizLock: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         var reason = [CChar](repeating: 0, count: 512)
         guard objgraph_gv_load(&reason, reason.count) == 0 else {
-            let message = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let message = String(cBuffer: reason)
             throw GraphvizError(operation: "load its libraries", code: -1, messages: [message])
         }
         capturedText = ""
