@@ -4,7 +4,7 @@
 //    every Swift heap object allocated afterwards is recorded.
 //  * Replacing it makes the runtime route every retain through `_swift_retain_adapter`, whose
 //    Swift 6.3 implementation masks tagged values before its sign check and crashes on small
-//    strings (RUNTIME-FACTS.md section 2). We replace that private pointer with a correct
+//    strings (Runtime facts, section 2: Sources/ObjGraph/ObjGraph.docc/RuntimeFacts.md). We replace that private pointer with a correct
 //    adapter, found through libswiftCore's ELF .symtab at run time, never by fixed offsets.
 //    Retains and releases are then put back on the runtime's fast path (`unswizzle_refcounting`).
 //  * `swift_deallocClassInstance` is interposed to notice an object deinitialized while
@@ -379,7 +379,7 @@ int ogr_install(char *error, size_t error_len) {
 
     // Order matters: the adapter must be fixed before anything turns swizzling on. The
     // environment switch exists only so a test can show, in a child process, that the runtime
-    // crashes without the fix-up (RUNTIME-FACTS.md section 2).
+    // crashes without the fix-up (RuntimeFacts.md section 2).
     if (!getenv("OBJGRAPH_TEST_SKIP_RETAIN_FIXUP")) {
         // The runtime's own retain, `_swift_retain_`, checks the sign before masking: it is the
         // correct adapter, and calling it directly saves a call on every retain. If another tool

@@ -88,6 +88,9 @@ extern ogr_scan_plan ogr_plans[OGR_MAX_TYPES];
 
 extern _Atomic uint32_t ogr_paused;
 
+/// Live object count and live bytes of type `index`, summed over all threads. O(threads).
+void ogr_type_totals(uint32_t index, int64_t *count, int64_t *bytes);
+
 // ---- Threads --------------------------------------------------------------------------------
 /// Per-thread state. Blocks are never freed: a block whose thread exited is reused by the
 /// next new thread, and its counters keep their values, so sums over all blocks stay exact.

@@ -110,9 +110,6 @@ void ogr_set_scan_plan(uint32_t index, uint32_t mode, uint32_t a, uint32_t b) {
     __atomic_store_n(&ogr_plans[index].mode, mode, __ATOMIC_RELEASE);
 }
 
-uint32_t ogr_scan_plan_mode(uint32_t index) {
-    return index < OGR_MAX_TYPES ? __atomic_load_n(&ogr_plans[index].mode, __ATOMIC_ACQUIRE) : 0;
-}
 
 // ---- Threads ---------------------------------------------------------------------------------
 #define COUNTER_BYTES (sizeof(int64_t) * 2 * OGR_MAX_TYPES)

@@ -215,7 +215,7 @@ final class RunCommandTests: CLITestCase {
         XCTAssertEqual(try Report(path: json).live("CacheEntry"), 600)
     }
 
-    /// RUNTIME-FACTS 2: without the retain-adapter fix-up, a tracked Swift program crashes as
+    /// Runtime facts 2 (RuntimeFacts.md): without the retain-adapter fix-up, a tracked Swift program crashes as
     /// soon as it prints; with it (every other test here), it runs.
     func testTheRetainFixUpIsNeeded() throws {
         let result = try CLI.objgraph(["run", "--", CLI.path("leaky-pairs"), "3"],

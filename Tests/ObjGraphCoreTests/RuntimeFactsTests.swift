@@ -25,7 +25,7 @@ private func retainAndRelease(_ object: AnyObject, times: Int) {
     }
 }
 
-/// The facts of ../shared/design/RUNTIME-FACTS.md that the C runtime relies on, each checked
+/// The facts of Sources/ObjGraph/ObjGraph.docc/RuntimeFacts.md that the C runtime relies on, each checked
 /// on the running toolchain, so a new Swift runtime that changes one fails here first.
 /// (Section 2, the retain-adapter crash, is shown in ObjGraphCLITests.testTheRetainFixUpIsNeeded;
 /// sections 4's metadata kinds and layouts in TypeCatalogTests.)

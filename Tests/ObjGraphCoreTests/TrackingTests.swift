@@ -239,7 +239,7 @@ final class TrackingTests: XCTestCase {
         XCTAssertTrue(before.values.contains { $0.hasPrefix("Dictionary<String, Entry> storage.value[") }, "\(before.values.sorted())")
     }
 
-    /// RUNTIME-FACTS 3: an object deinitialized while `unowned` references remain is not freed;
+    /// Runtime facts 3 (RuntimeFacts.md): an object deinitialized while `unowned` references remain is not freed;
     /// the registry must stop counting it at deinit (the swift_deallocClassInstance interposer), and not count it twice
     /// when it is finally freed.
     func testDeinitializedObjectsHeldByUnownedAreNotLive() {
@@ -304,7 +304,7 @@ final class TrackingTests: XCTestCase {
         XCTAssertEqual(ObjGraph.count("StressKeep") - keepBefore, 0)
     }
 
-    /// RUNTIME-FACTS 2: with the allocation hook installed, copying small strings into `Any`,
+    /// Runtime facts 2 (RuntimeFacts.md): with the allocation hook installed, copying small strings into `Any`,
     /// printing and interpolating must not crash (the retain-adapter fix-up). The companion
     /// CLI test runs a program without the fix-up and sees it crash.
     func testRetainAdapterFixUpKeepsSmallStringsWorking() {

@@ -86,8 +86,6 @@ uint32_t ogr_type_lookup_index(uintptr_t metadata);
 int64_t ogr_live_count(uint32_t index);
 /// The metadata pointer of type `index`.
 uintptr_t ogr_type_metadata(uint32_t index);
-/// Live object count and live bytes of type `index`, summed over all threads. O(threads).
-void ogr_type_totals(uint32_t index, int64_t *count, int64_t *bytes);
 /// Totals for every type at once: fills `counts[i]`, `bytes[i]` for i < `n`. O(types x threads).
 void ogr_all_totals(int64_t *counts, int64_t *bytes, uint32_t n);
 
@@ -103,7 +101,6 @@ enum ogr_scan_mode {
     OGR_SCAN_BLOCK = 6,     ///< scan the whole allocator block (closure contexts, boxes)
 };
 void ogr_set_scan_plan(uint32_t type_index, uint32_t mode, uint32_t a, uint32_t b);
-uint32_t ogr_scan_plan_mode(uint32_t type_index);
 
 /// Record of one captured object. The layout is that of the Swift `HeapSnapshot.Object`
 /// (fields in declaration order, 32-byte stride), so a capture can write straight into the

@@ -21,14 +21,14 @@ extension ObjectGraph {
     /// Roots are globals and thread stacks; memory outside the Swift heap (C buffers, Dispatch
     /// internals) is not scanned, so an object held only from there shows up as a group
     /// without a cycle.
-    ///
-    /// - Parameter discountingRetains: objects the caller itself holds one strong reference to
-    ///   while asking (a test helper checking survivors); that reference is not counted as an
-    ///   outside holder.
     public func leakingObjects() -> [LeakGroup] { leakingObjects(discountingRetains: []) }
 
     /// ``leakingObjects()`` not counting one strong reference the caller holds on each of
     /// `discountingRetains`.
+    ///
+    /// - Parameter discountingRetains: objects the caller itself holds one strong reference to
+    ///   while asking (a test helper checking survivors); that reference is not counted as an
+    ///   outside holder.
     public func leakingObjects(discountingRetains: Set<ObjectID>) -> [LeakGroup] {
         let forest = leakForest(discountingRetains: discountingRetains)
         return (0..<forest.count).map { group($0, of: forest) }

@@ -152,9 +152,6 @@ enum MetadataReader {
 
     // MARK: Mangled names
 
-    /// Bytes of a mangled name, stepping over symbolic references (1 + 4 or 1 + 8 bytes).
-    static func mangledLength(_ name: UnsafeRawPointer) -> Int { scanMangled(name).length }
-
     /// Length of a mangled name and where its text after the last symbolic reference starts.
     static func scanMangled(_ name: UnsafeRawPointer) -> (length: Int, plainTail: Int) {
         var i = 0, tail = 0
