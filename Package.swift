@@ -33,7 +33,7 @@ let package = Package(
         // Graphviz's headers (libgraphviz-dev); its libraries are loaded with dlopen on first
         // use, so only drawing needs them at run time.
         .target(name: "CGraphviz", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"], exclude: ["Snapshot/SnapshotFormat.md"]),
+        .target(name: "ObjGraphCore", dependencies: ["CObjGraphRuntime"]),
         .target(name: "ObjGraphRender", dependencies: ["ObjGraphCore", "CGraphviz"]),
         .target(name: "ObjGraph", dependencies: ["ObjGraphCore", "ObjGraphRender"]),
         .target(name: "ObjGraphTesting", dependencies: ["ObjGraph"]),
