@@ -1,7 +1,7 @@
 /// Text forms of reference chains.
-public enum ChainText {
+package enum ChainText {
     /// `root --> Type --label--> Type ...` on one line.
-    public static func line(_ chain: ReferenceChain, in snapshot: HeapSnapshot, shortNames: Bool = true) -> String {
+    package static func line(_ chain: ReferenceChain, in snapshot: HeapSnapshot, shortNames: Bool = true) -> String {
         func name(_ id: Int) -> String {
             let type = snapshot.type(of: id)
             return shortNames ? type.shortName : type.name

@@ -3,9 +3,9 @@ import Glibc
 #endif
 
 /// Plain-text tables in the formats objgraph and Apple's `heap` print.
-public enum TextTable {
+package enum TextTable {
     /// objgraph's `show_growth`: `'%-*s%9d %+9d'` per row.
-    public static func growth(_ rows: [GrowthRow]) -> String {
+    package static func growth(_ rows: [GrowthRow]) -> String {
         guard let width = rows.map(\.name.count).max() else { return "" }
         var text = ""
         for row in rows {
@@ -16,13 +16,13 @@ public enum TextTable {
     }
 
     /// objgraph's `show_most_common_types`: `'%-*s %i'` per row.
-    public static func mostCommonTypes(_ rows: [TypeCount]) -> String {
+    package static func mostCommonTypes(_ rows: [TypeCount]) -> String {
         guard let width = rows.map(\.name.count).max() else { return "" }
         return rows.map { pad($0.name, width) + " " + String($0.count) + "\n" }.joined()
     }
 
     /// A census like Apple's `heap`: `COUNT BYTES AVG CLASS_NAME`, largest bytes first.
-    public static func census(_ rows: [TypeCount]) -> String {
+    package static func census(_ rows: [TypeCount]) -> String {
         let sorted = rows.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
         var text = "   COUNT      BYTES       AVG   CLASS_NAME\n"
         for row in sorted {
@@ -44,7 +44,7 @@ public enum TextTable {
     }
 
     /// `value` with `digits` decimals, without Foundation.
-    public static func fixed(_ value: Double, _ digits: Int) -> String {
+    package static func fixed(_ value: Double, _ digits: Int) -> String {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (value * scale).rounded()
@@ -56,7 +56,7 @@ public enum TextTable {
     }
 
     /// `1.5 KiB`, `12 B`, `3.2 MiB`.
-    public static func bytes(_ n: Int) -> String {
+    package static func bytes(_ n: Int) -> String {
         let units = ["B", "KiB", "MiB", "GiB"]
         var value = Double(n), unit = 0
         while abs(value) >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }

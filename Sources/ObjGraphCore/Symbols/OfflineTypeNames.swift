@@ -2,14 +2,14 @@
 /// `/proc/PID/maps`: the metadata of a non-generic type is a symbol in the mapped file
 /// (`full type metadata for LeakyScenarios.Pair`). Used by `objgraph run` when a program
 /// crashed before the agent could name every type.
-public struct OfflineTypeNames {
+package struct OfflineTypeNames {
     private struct Mapping { var start: UInt64; var end: UInt64; var path: String }
     private let mappings: [Mapping]
     private var biases: [String: UInt64] = [:]
     private var tables: [String: ELFSymbolTable?] = [:]
 
     /// `maps` is the text of `/proc/PID/maps`.
-    public init(maps: String) {
+    package init(maps: String) {
         var biases: [String: UInt64] = [:]
         let regions = MemoryMap(text: maps).regions.filter { $0.path.hasPrefix("/") }
         // The mapping of file offset 0 gives the load bias (first PT_LOAD at vaddr 0).
@@ -19,7 +19,7 @@ public struct OfflineTypeNames {
     }
 
     /// `(qualified, short)` name of the type whose metadata was at `metadata`, or nil.
-    public mutating func name(ofMetadata metadata: UInt64) -> (name: String, shortName: String)? {
+    package mutating func name(ofMetadata metadata: UInt64) -> (name: String, shortName: String)? {
         guard let mapping = mappings.first(where: { metadata >= $0.start && metadata < $0.end }),
               let bias = biases[mapping.path] else { return nil }
         if tables[mapping.path] == nil { tables[mapping.path] = ELFSymbolTable(path: mapping.path) }
