@@ -22,7 +22,7 @@ let package = Package(
         .executable(name: "objgraph", targets: ["objgraph"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // Runtime hooks: allocation hook, `free` interposer, live-object shadow map, heap walk.
@@ -51,21 +51,26 @@ let package = Package(
         .target(name: "LeakyScenarios", path: "fixtures/LeakyScenarios"),
         // One of every kind of heap object real code makes (generic closures, packs, actors...).
         .target(name: "TypeZoo", path: "fixtures/TypeZoo"),
-    ] + fixtureNames.map { name in
-        .executableTarget(name: name, dependencies: ["LeakyScenarios"], path: "fixtures/\(name)")
-    } + [
-        .executableTarget(name: "type-zoo", dependencies: ["TypeZoo"], path: "fixtures/type-zoo"),
-        .executableTarget(name: "objgraph-example", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Examples/objgraph-example"),
-        .executableTarget(name: "objgraph-bench", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Benchmarks/objgraph-bench"),
-
-        .testTarget(name: "ObjGraphCoreTests", dependencies: ["ObjGraphCore", "LeakyScenarios"]),
-        .testTarget(name: "ObjGraphRenderTests", dependencies: ["ObjGraph", "LeakyScenarios", "TypeZoo"]),
-        .testTarget(name: "ObjGraphTestingTests", dependencies: ["ObjGraphTesting", "LeakyScenarios"]),
-        .testTarget(
-            name: "ObjGraphCLITests",
-            // Not the agent: test targets link into one executable, and the agent's load-time
-            // constructor must never run there. scripts/test builds the agent library first.
-            dependencies: [.target(name: "objgraph"), "ObjGraph", "type-zoo"] + fixtureNames.map { .target(name: $0) }
-        ),
     ]
+        + fixtureNames.map { name in
+            .executableTarget(name: name, dependencies: ["LeakyScenarios"], path: "fixtures/\(name)")
+        } + [
+            .executableTarget(name: "type-zoo", dependencies: ["TypeZoo"], path: "fixtures/type-zoo"),
+            .executableTarget(
+                name: "objgraph-example", dependencies: ["ObjGraph", "LeakyScenarios"],
+                path: "Examples/objgraph-example"),
+            .executableTarget(
+                name: "objgraph-bench", dependencies: ["ObjGraph", "LeakyScenarios"], path: "Benchmarks/objgraph-bench"),
+
+            .testTarget(name: "ObjGraphCoreTests", dependencies: ["ObjGraphCore", "LeakyScenarios"]),
+            .testTarget(name: "ObjGraphRenderTests", dependencies: ["ObjGraph", "LeakyScenarios", "TypeZoo"]),
+            .testTarget(name: "ObjGraphTestingTests", dependencies: ["ObjGraphTesting", "LeakyScenarios"]),
+            .testTarget(
+                name: "ObjGraphCLITests",
+                // Not the agent: test targets link into one executable, and the agent's load-time
+                // constructor must never run there. scripts/test builds the agent library first.
+                dependencies: [.target(name: "objgraph"), "ObjGraph", "type-zoo"]
+                    + fixtureNames.map { .target(name: $0) }
+            ),
+        ]
 )

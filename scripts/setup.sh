@@ -28,6 +28,16 @@ command -v swift >/dev/null 2>&1 || { echo "error: swift not found (expected Swi
 # Every product: the objgraph command, the preloaded agent library and the fixture programs.
 # Progress lines are dropped; with pipefail a failed build still fails the script.
 quiet_build() { swift build "$@" 2>&1 | sed -E '/^\[[0-9]+\/[0-9]+\]/d'; }
+# The same, failing when the compiler warns (a clean build has none; an incremental one shows
+# only the files it recompiled).
+strict_build() {
+    local log
+    log=$(swift build "$@" 2>&1) || { printf '%s\n' "$log" | sed -E '/^\[[0-9]+\/[0-9]+\]/d' >&2; return 1; }
+    if grep -E 'warning:' <<<"$log" | grep -v '^warning: .*Package\.resolved' >&2; then
+        echo "error: the build has compiler warnings (see above)" >&2
+        return 1
+    fi
+}
 build_all() {
     say "building (swift build)"
     quiet_build "$@"

@@ -120,12 +120,13 @@ func runHeap(_ arguments: [String]) -> Int32 {
         growAFew(5)
         growthTimes.append(timed { ObjGraph.growth(limit: 10) }.0)
         growAFew(5)
-        showTimes.append(timed { () -> Int in
-            var text = ""
-            ObjGraph.showGrowth(limit: 10, to: &text)
-            lastText = text
-            return text.count
-        }.0)
+        showTimes.append(
+            timed { () -> Int in
+                var text = ""
+                ObjGraph.showGrowth(limit: 10, to: &text)
+                lastText = text
+                return text.count
+            }.0)
         statsTimes.append(timed { ObjGraph.typeStats().count }.0)
     }
     report("growth", median(growthTimes))
@@ -136,15 +137,16 @@ func runHeap(_ arguments: [String]) -> Int32 {
 
     // The same with about a thousand more types.
     spawnTypes(Int.self, depth: 9)
-    _ = ObjGraph.growth(limit: 10)   // names the new types once
+    _ = ObjGraph.growth(limit: 10)  // names the new types once
     var manyTimes: [Double] = []
     for _ in 0..<31 {
         growAFew(5)
-        manyTimes.append(timed { () -> Int in
-            var text = ""
-            ObjGraph.showGrowth(limit: 10, to: &text)
-            return text.count
-        }.0)
+        manyTimes.append(
+            timed { () -> Int in
+                var text = ""
+                ObjGraph.showGrowth(limit: 10, to: &text)
+                return text.count
+            }.0)
     }
     report("show_growth_many_types", median(manyTimes))
     report("types_many", ObjGraph.registryTypeNames().count)
@@ -203,7 +205,10 @@ func runHeap(_ arguments: [String]) -> Int32 {
             others[g.snapshot.type(of: id).shortName, default: 0] += 1
         }
     }
-    report("leaked_other_types", others.isEmpty ? "none" : others.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+    report(
+        "leaked_other_types",
+        others.isEmpty
+            ? "none" : others.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
     report("rss", residentBytes())
     withExtendedLifetime(snapshot) {}
     return 0
@@ -232,7 +237,9 @@ func runMemory(_ arguments: [String]) -> Int32 {
         var header = ""
         for line in smaps.split(separator: "\n") {
             if line.first?.isHexDigit == true && line.contains("-") { header = String(line) }
-            if line.hasPrefix("Rss:"), let kb = Int(line.split(separator: " ")[1]), kb > 64 { print("\(kb) kB  \(header)") }
+            if line.hasPrefix("Rss:"), let kb = Int(line.split(separator: " ")[1]), kb > 64 {
+                print("\(kb) kB  \(header)")
+            }
         }
     }
     if tracked {

@@ -57,7 +57,7 @@ struct Options {
 struct Verdict {
     var target: String
     var measured: String
-    var pass: Bool?   // nil: not measured
+    var pass: Bool?  // nil: not measured
 }
 
 final class Orchestrator {
@@ -84,7 +84,9 @@ final class Orchestrator {
         print("swift-objgraph benchmarks (objgraph-bench all)")
         for line in options.machine { print("  \(line)") }
         print("  load average at start: \(loadAverage())")
-        print("  workload repetitions: \(options.reps) (median reported); heap sizes: \(options.sizes.map(count).joined(separator: ", "))")
+        print(
+            "  workload repetitions: \(options.reps) (median reported); heap sizes: \(options.sizes.map(count).joined(separator: ", "))"
+        )
         flush()
         if options.only.contains(1) { trackingOverhead() }
         if options.only.contains(2) || options.only.contains(3) { heapQueries() }
@@ -106,24 +108,33 @@ final class Orchestrator {
         flush()
         var untracked: [String: [Double]] = [:], tracked: [String: [Double]] = [:]
         var recorded: [String: Int] = [:]
-        var paired: [String: [Double]] = [:]   // tracked / untracked of the same repetition
+        var paired: [String: [Double]] = [:]  // tracked / untracked of the same repetition
         var cpuU: [String: [Double]] = [:], cpuT: [String: [Double]] = [:]
         var failures: [String] = []
         for rep in 0..<options.reps {
             for workload in workloads {
                 let order = rep % 2 == 0 ? [false, true] : [true, false]
                 var pair: [Bool: Double] = [:]
-                defer { if let u = pair[false], let t = pair[true] { paired[workload.name, default: []].append(t / u) } }
+                defer {
+                    if let u = pair[false], let t = pair[true] { paired[workload.name, default: []].append(t / u) }
+                }
                 for isTracked in order {
-                    let (result, values) = child(["workload", workload.name] + (isTracked ? ["--tracked"] : []),
-                                                 tag: "workload-\(workload.name)")
+                    let (result, values) = child(
+                        ["workload", workload.name] + (isTracked ? ["--tracked"] : []),
+                        tag: "workload-\(workload.name)")
                     guard let seconds = values["seconds"].flatMap(Double.init), values["tracking"] != "FAILED" else {
-                        failures.append("\(workload.name)\(isTracked ? " --tracked" : ""): \(result.statusText) \(values["error"] ?? result.output.suffix(300).description)")
+                        failures.append(
+                            "\(workload.name)\(isTracked ? " --tracked" : ""): \(result.statusText) \(values["error"] ?? result.output.suffix(300).description)"
+                        )
                         continue
                     }
                     pair[isTracked] = seconds
                     if let cpu = values["cpu"].flatMap(Double.init) {
-                        if isTracked { cpuT[workload.name, default: []].append(cpu) } else { cpuU[workload.name, default: []].append(cpu) }
+                        if isTracked {
+                            cpuT[workload.name, default: []].append(cpu)
+                        } else {
+                            cpuU[workload.name, default: []].append(cpu)
+                        }
                     }
                     if isTracked {
                         tracked[workload.name, default: []].append(seconds)
@@ -136,8 +147,12 @@ final class Orchestrator {
             print("  repetition \(rep + 1)/\(options.reps) done"); flush()
         }
         for failure in Set(failures).sorted() { print("  FAILED: \(failure)") }
-        var table = Table(["workload", "what", "untracked", "tracked", "ratio", "paired", "CPU-time", "min", "spread u/t", "objects recorded"],
-                          leftAligned: [0, 1])
+        var table = Table(
+            [
+                "workload", "what", "untracked", "tracked", "ratio", "paired", "CPU-time", "min", "spread u/t",
+                "objects recorded",
+            ],
+            leftAligned: [0, 1])
         for workload in workloads {
             let u = untracked[workload.name] ?? [], t = tracked[workload.name] ?? []
             let mu = median(u), mt = median(t)
@@ -147,19 +162,24 @@ final class Orchestrator {
                 guard let lo = xs.min(), let hi = xs.max(), lo > 0 else { return "n/a" }
                 return "±" + fixed((hi - lo) / 2 / median(xs) * 100, 0) + "%"
             }
-            table.add([workload.name, workload.what, ms(mu), ms(mt), ratio(r), ratio(median(paired[workload.name] ?? [])),
-                       ratio(median(cpuT[workload.name] ?? []) / median(cpuU[workload.name] ?? [])),
-                       ratio(minRatio),
-                       "\(spread(u))/\(spread(t))",
-                       "\(recorded[workload.name] ?? 0)"])
+            table.add([
+                workload.name, workload.what, ms(mu), ms(mt), ratio(r), ratio(median(paired[workload.name] ?? [])),
+                ratio(median(cpuT[workload.name] ?? []) / median(cpuU[workload.name] ?? [])),
+                ratio(minRatio),
+                "\(spread(u))/\(spread(t))",
+                "\(recorded[workload.name] ?? 0)",
+            ])
             let pairedRatio = median(paired[workload.name] ?? [])
-            verdicts.append(Verdict(target: "tracking overhead \(workload.name) <= 1.30x",
-                                    measured: "\(ratio(pairedRatio)) (medians \(ratio(r)), min \(ratio(minRatio)))",
-                                    pass: pairedRatio.isFinite ? pairedRatio <= 1.3 : nil))
+            verdicts.append(
+                Verdict(
+                    target: "tracking overhead \(workload.name) <= 1.30x",
+                    measured: "\(ratio(pairedRatio)) (medians \(ratio(r)), min \(ratio(minRatio)))",
+                    pass: pairedRatio.isFinite ? pairedRatio <= 1.3 : nil))
         }
         print(table.render())
         print("  ratio = median tracked / median untracked wall time; paired = median over the repetitions of")
-        print("  tracked / untracked run back to back (cancels load that drifts during the run: the summary's verdict);")
+        print(
+            "  tracked / untracked run back to back (cancels load that drifts during the run: the summary's verdict);")
         print("  CPU-time = ratio of median CPU times; min = fastest tracked / fastest untracked run (other programs")
         print("  only ever slow a run down); spread = half the min-max range / median wall time.")
         flush()
@@ -176,7 +196,9 @@ final class Orchestrator {
         for n in options.sizes {
             let (result, values) = child(["heap", String(n)], tag: "heap-\(n)")
             if values["leaks"] == nil {
-                print("  heap \(count(n)) FAILED (\(result.statusText)): \(values["error"] ?? String(result.output.suffix(600)))")
+                print(
+                    "  heap \(count(n)) FAILED (\(result.statusText)): \(values["error"] ?? String(result.output.suffix(600)))"
+                )
             }
             results[n] = values
             heapResults[n] = values
@@ -206,43 +228,62 @@ final class Orchestrator {
         }
         print(table.render())
         var facts = Table(["sanity"] + sizes.map { "N = \(count($0))" })
-        for (label, key) in [("objects in snapshot", "snapshot_objects"), ("edges", "snapshot_edges"),
-                             ("roots", "snapshot_roots"), ("types registered", "types"),
-                             ("types for the ~1000-type row", "types_many"),
-                             ("chain length (refs)", "chain_length"),
-                             ("cycles found / expected", "cycles_found"),
-                             ("leaked objects / expected", "leaked_objects"),
-                             ("leak groups", "leak_groups"), ("RSS at end (MiB)", "rss")] {
-            facts.add([label] + sizes.map { n -> String in
-                let v = results[n]?[key] ?? "n/a"
-                if key == "cycles_found" { return "\(v) / \(results[n]?["cycles_expected"] ?? "?")" }
-                if key == "leaked_objects" { return "\(v) / \(results[n]?["leaked_expected"] ?? "?")" }
-                if key == "rss" { return Double(v).map { fixed($0 / 1048576, 0) } ?? v }
-                return v
-            })
+        for (label, key) in [
+            ("objects in snapshot", "snapshot_objects"), ("edges", "snapshot_edges"),
+            ("roots", "snapshot_roots"), ("types registered", "types"),
+            ("types for the ~1000-type row", "types_many"),
+            ("chain length (refs)", "chain_length"),
+            ("cycles found / expected", "cycles_found"),
+            ("leaked objects / expected", "leaked_objects"),
+            ("leak groups", "leak_groups"), ("RSS at end (MiB)", "rss"),
+        ] {
+            facts.add(
+                [label]
+                    + sizes.map { n -> String in
+                        let v = results[n]?[key] ?? "n/a"
+                        if key == "cycles_found" { return "\(v) / \(results[n]?["cycles_expected"] ?? "?")" }
+                        if key == "leaked_objects" { return "\(v) / \(results[n]?["leaked_expected"] ?? "?")" }
+                        if key == "rss" { return Double(v).map { fixed($0 / 1048576, 0) } ?? v }
+                        return v
+                    })
         }
         print("")
         print(facts.render())
         if let sample = results[sizes.last ?? 0]?["show_growth_sample"] { print("  showGrowth sample row: \(sample)") }
         if let root = results[sizes.last ?? 0]?["chain_root"] { print("  chain root: \(root)") }
-        if let others = results[sizes.last ?? 0]?["leaked_other_types"] { print("  reported as leaked besides the planted Pairs: \(others)")
-            print("  (the benchmark's own local arrays of timings: snapshots here use includeOwnStack: false)") }
+        if let others = results[sizes.last ?? 0]?["leaked_other_types"] {
+            print("  reported as leaked besides the planted Pairs: \(others)")
+            print("  (the benchmark's own local arrays of timings: snapshots here use includeOwnStack: false)")
+        }
         flush()
 
         if let largest = sizes.max(), largest >= 1_000_000 {
-            let g = value(largest, "growth"), s = value(largest, "show_growth"), many = value(largest, "show_growth_many_types")
-            verdicts.append(Verdict(target: "growth(limit:) at \(count(largest)) objects < 1 ms", measured: ms(g), pass: g.isFinite ? g < 0.001 : nil))
-            verdicts.append(Verdict(target: "showGrowth to a string at \(count(largest)) < 1 ms", measured: ms(s), pass: s.isFinite ? s < 0.001 : nil))
-            verdicts.append(Verdict(target: "showGrowth at \(count(largest)), ~1000 more types < 1 ms", measured: ms(many),
-                                    pass: many.isFinite ? many < 0.001 : nil))
+            let g = value(largest, "growth"), s = value(largest, "show_growth"),
+                many = value(largest, "show_growth_many_types")
+            verdicts.append(
+                Verdict(
+                    target: "growth(limit:) at \(count(largest)) objects < 1 ms", measured: ms(g),
+                    pass: g.isFinite ? g < 0.001 : nil))
+            verdicts.append(
+                Verdict(
+                    target: "showGrowth to a string at \(count(largest)) < 1 ms", measured: ms(s),
+                    pass: s.isFinite ? s < 0.001 : nil))
+            verdicts.append(
+                Verdict(
+                    target: "showGrowth at \(count(largest)), ~1000 more types < 1 ms", measured: ms(many),
+                    pass: many.isFinite ? many < 0.001 : nil))
             if let smallest = sizes.min(), smallest < largest {
                 let flat = g / value(smallest, "growth")
-                verdicts.append(Verdict(target: "growth() flat in heap size (\(count(largest)) vs \(count(smallest)) <= 2x)",
-                                        measured: ratio(flat), pass: flat.isFinite ? flat <= 2 : nil))
+                verdicts.append(
+                    Verdict(
+                        target: "growth() flat in heap size (\(count(largest)) vs \(count(smallest)) <= 2x)",
+                        measured: ratio(flat), pass: flat.isFinite ? flat <= 2 : nil))
             }
             let snap = value(largest, "snapshot")
-            verdicts.append(Verdict(target: "snapshot() of \(count(largest)) objects < 300 ms", measured: ms(snap),
-                                    pass: snap.isFinite ? snap < 0.3 : nil))
+            verdicts.append(
+                Verdict(
+                    target: "snapshot() of \(count(largest)) objects < 300 ms", measured: ms(snap),
+                    pass: snap.isFinite ? snap < 0.3 : nil))
         } else {
             notes.append("heap targets are defined at 1M objects; run with --sizes including 1000000")
         }
@@ -260,7 +301,8 @@ final class Orchestrator {
             for isTracked in (rep % 2 == 0 ? [false, true] : [true, false]) {
                 let (result, values) = child(["mem", String(n)] + (isTracked ? ["--tracked"] : []), tag: "mem")
                 guard let delta = values["rss_delta"].flatMap(Double.init) else {
-                    print("  mem FAILED (\(result.statusText)): \(values["error"] ?? String(result.output.suffix(300)))")
+                    print(
+                        "  mem FAILED (\(result.statusText)): \(values["error"] ?? String(result.output.suffix(300)))")
                     continue
                 }
                 objects = Int(values["objects"] ?? "") ?? objects
@@ -286,8 +328,10 @@ final class Orchestrator {
         table.add(["live map at 1 byte per 16-byte granule, in theory", fixed(averageBlock / 16, 3) + " bytes/object"])
         table.add(["per-thread type counters (fixed cost per thread)", "512 KiB reserved, pages touched per type used"])
         print(table.render())
-        verdicts.append(Verdict(target: "memory per tracked object <= 24 bytes", measured: fixed(perObject, 2) + " B",
-                                pass: perObject.isFinite ? perObject <= 24 : nil))
+        verdicts.append(
+            Verdict(
+                target: "memory per tracked object <= 24 bytes", measured: fixed(perObject, 2) + " B",
+                pass: perObject.isFinite ? perObject <= 24 : nil))
         flush()
     }
 
@@ -304,8 +348,12 @@ final class Orchestrator {
 
     func leakTools() {
         heading("5. Leak finding on leaky-pairs \(options.pairs) (\(2 * options.pairs) leaked Pair objects)")
-        print("  The fixture also makes \(options.pairs) weak pairs and \(options.pairs) unowned families that do not leak.")
-        print("  The tools take turns in \(max(1, options.leakReps)) rounds (each round: 3 runs of the short ones, 1 of valgrind")
+        print(
+            "  The fixture also makes \(options.pairs) weak pairs and \(options.pairs) unowned families that do not leak."
+        )
+        print(
+            "  The tools take turns in \(max(1, options.leakReps)) rounds (each round: 3 runs of the short ones, 1 of valgrind"
+        )
         print("  and of ASan), so load that comes and goes falls on all of them; medians over all runs.")
         flush()
         guard let fixture = options.fixture, let objgraph = options.objgraph else {
@@ -326,46 +374,66 @@ final class Orchestrator {
             var last: ChildResult? = nil
         }
         var tools: [Tool] = []
-        let short = 3   // runs per round of the tools that take a fraction of a second
+        let short = 3  // runs per round of the tools that take a fraction of a second
         tools.append(Tool(name: "plain run (no tool)", argv: [fixture, pairs], perRound: short) { _ in ("-", "-") })
-        tools.append(Tool(name: "objgraph run", argv: [objgraph, "run", "--", fixture, pairs], perRound: short) { out in
-            let leaked = firstNumber(out, before: " leaked objects")
-            return (namesType(out), leaked.map { "\($0) leaked objects" } ?? "no leak line")
-        })
+        tools.append(
+            Tool(name: "objgraph run", argv: [objgraph, "run", "--", fixture, pairs], perRound: short) { out in
+                let leaked = firstNumber(out, before: " leaked objects")
+                return (namesType(out), leaked.map { "\($0) leaked objects" } ?? "no leak line")
+            })
         // The same without the objgraph command around it: the agent preloaded by hand, its
         // report files written to a scratch directory, with the settings the command gives it,
         // printing where the exit analysis spends its time (phases and their page faults). The
         // difference from the row above is the command's own cost.
-        let agent = String(objgraph.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")) + "/libObjGraphAgent.so"
+        let agent =
+            String(objgraph.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+            + "/libObjGraphAgent.so"
         let agentDirectory = "\(directory)/agent"
         mkdir(agentDirectory, 0o755)
         var phases = ""
-        tools.append(Tool(name: "  of which: program + agent", argv: [fixture, pairs],
-                          env: ["LD_PRELOAD": agent, "OBJGRAPH_AGENT_DIR": agentDirectory, "OBJGRAPH_MAX_CYCLES": "0",
-                                "OBJGRAPH_PROFILE": "1"], perRound: short) { out in
-            phases = out.split(separator: "\n").last { $0.hasPrefix("objgraph: exit phases") }.map(String.init) ?? ""
-            let report = readFile(agentDirectory + "/report.txt") ?? ""
-            return ("-", firstNumber(report, before: " leaked objects").map { "\($0) leaked objects" } ?? "no report")
-        })
-        if options.valgrindUnavailable == nil {
-            tools.append(Tool(name: "valgrind memcheck", argv: [options.valgrind, "--leak-check=full", fixture, pairs], perRound: 1) { out in
-                let direct = blocks(out, "definitely lost:"), indirect = blocks(out, "indirectly lost:")
-                return (namesType(out), "\(direct ?? "?") definite + \(indirect ?? "?") indirect blocks")
+        tools.append(
+            Tool(
+                name: "  of which: program + agent", argv: [fixture, pairs],
+                env: [
+                    "LD_PRELOAD": agent, "OBJGRAPH_AGENT_DIR": agentDirectory, "OBJGRAPH_MAX_CYCLES": "0",
+                    "OBJGRAPH_PROFILE": "1",
+                ], perRound: short
+            ) { out in
+                phases =
+                    out.split(separator: "\n").last { $0.hasPrefix("objgraph: exit phases") }.map(String.init) ?? ""
+                let report = readFile(agentDirectory + "/report.txt") ?? ""
+                return (
+                    "-", firstNumber(report, before: " leaked objects").map { "\($0) leaked objects" } ?? "no report"
+                )
             })
+        if options.valgrindUnavailable == nil {
+            tools.append(
+                Tool(
+                    name: "valgrind memcheck", argv: [options.valgrind, "--leak-check=full", fixture, pairs],
+                    perRound: 1
+                ) { out in
+                    let direct = blocks(out, "definitely lost:"), indirect = blocks(out, "indirectly lost:")
+                    return (namesType(out), "\(direct ?? "?") definite + \(indirect ?? "?") indirect blocks")
+                })
         }
         if let asan = options.asanFixture {
-            tools.append(Tool(name: "ASan + LeakSanitizer", argv: [asan, pairs], env: ["ASAN_OPTIONS": "detect_leaks=1"], perRound: 1) { out in
-                let summary = out.split(separator: "\n").first { $0.contains("SUMMARY: AddressSanitizer") }
-                let allocations = summary.flatMap { firstNumber(String($0), before: " allocation(s)") }
-                return (namesType(out), allocations.map { "\($0) allocations" } ?? "no summary")
-            })
+            tools.append(
+                Tool(
+                    name: "ASan + LeakSanitizer", argv: [asan, pairs], env: ["ASAN_OPTIONS": "detect_leaks=1"],
+                    perRound: 1
+                ) { out in
+                    let summary = out.split(separator: "\n").first { $0.contains("SUMMARY: AddressSanitizer") }
+                    let allocations = summary.flatMap { firstNumber(String($0), before: " allocation(s)") }
+                    return (namesType(out), allocations.map { "\($0) allocations" } ?? "no summary")
+                })
         }
         let rounds = max(1, options.leakReps)
         for round in 0..<rounds {
             for t in tools.indices {
                 for _ in 0..<tools[t].perRound {
-                    let result = runChild(tools[t].argv, environment: tools[t].env,
-                                          outputPath: outputPath(String(tools[t].name.map { $0 == " " ? "_" : $0 })))
+                    let result = runChild(
+                        tools[t].argv, environment: tools[t].env,
+                        outputPath: outputPath(String(tools[t].name.map { $0 == " " ? "_" : $0 })))
                     tools[t].times.append(result.seconds)
                     tools[t].last = result
                 }
@@ -377,17 +445,25 @@ final class Orchestrator {
         for tool in tools {
             let (names, found) = tool.check(tool.last?.output ?? "")
             let shown = tool.argv.map { $0.hasPrefix("/") ? String($0.split(separator: "/").last!) : $0 }
-            let prefix = tool.env.map { "\($0.key)=\($0.value.hasPrefix("/") ? String($0.value.split(separator: "/").last!) : $0.value) " }.sorted().joined()
-            runs.append(ToolRun(name: tool.name, command: prefix + shown.joined(separator: " "), seconds: median(tool.times),
-                                status: tool.last?.statusText ?? "?", namesType: names, found: found))
+            let prefix = tool.env.map {
+                "\($0.key)=\($0.value.hasPrefix("/") ? String($0.value.split(separator: "/").last!) : $0.value) "
+            }.sorted().joined()
+            runs.append(
+                ToolRun(
+                    name: tool.name, command: prefix + shown.joined(separator: " "), seconds: median(tool.times),
+                    status: tool.last?.statusText ?? "?", namesType: names, found: found))
         }
         let objgraphRun = runs[1]
         let valgrindRun = runs.first { $0.name == "valgrind memcheck" }
         let asanRun = runs.first { $0.name == "ASan + LeakSanitizer" }
-        var table = Table(["tool", "wall time (median)", "vs objgraph run", "names the Swift type?", "reported", "status"],
-                          leftAligned: [0, 3, 4, 5])
+        var table = Table(
+            ["tool", "wall time (median)", "vs objgraph run", "names the Swift type?", "reported", "status"],
+            leftAligned: [0, 3, 4, 5])
         for run in runs {
-            table.add([run.name, ms(run.seconds), ratio(run.seconds / objgraphRun.seconds), run.namesType, run.found, run.status])
+            table.add([
+                run.name, ms(run.seconds), ratio(run.seconds / objgraphRun.seconds), run.namesType, run.found,
+                run.status,
+            ])
         }
         if valgrindRun == nil {
             table.add(["valgrind memcheck", "n/a", "n/a", "n/a", options.valgrindUnavailable ?? "not run", "-"])
@@ -403,10 +479,14 @@ final class Orchestrator {
             print("    " + detail)
         }
         let speedup = (valgrindRun?.seconds ?? .nan) / objgraphRun.seconds
-        verdicts.append(Verdict(target: "objgraph run >= 20x faster than valgrind", measured: ratio(speedup),
-                                pass: speedup.isFinite ? speedup >= 20 : nil))
+        verdicts.append(
+            Verdict(
+                target: "objgraph run >= 20x faster than valgrind", measured: ratio(speedup),
+                pass: speedup.isFinite ? speedup >= 20 : nil))
         if let asanRun {
-            notes.append("ASan+LSan (debug build) took \(ms(asanRun.seconds)), \(ratio(asanRun.seconds / objgraphRun.seconds)) objgraph run")
+            notes.append(
+                "ASan+LSan (debug build) took \(ms(asanRun.seconds)), \(ratio(asanRun.seconds / objgraphRun.seconds)) objgraph run"
+            )
         }
         flush()
     }
@@ -431,8 +511,10 @@ final class Orchestrator {
             results[n] = values
         }
         var table = Table(["Python objgraph"] + options.sizes.map { "N = \(count($0))" })
-        for (label, key) in [("show_growth()", "show_growth"), ("typestats()", "typestats"),
-                             ("find_backref_chain(is_proper_module)", "find_backref_chain")] {
+        for (label, key) in [
+            ("show_growth()", "show_growth"), ("typestats()", "typestats"),
+            ("find_backref_chain(is_proper_module)", "find_backref_chain"),
+        ] {
             table.add([label] + options.sizes.map { ms(results[$0]?[key].flatMap(Double.init) ?? .nan) })
         }
         table.add(["chain length (refs)"] + options.sizes.map { results[$0]?["chain_length"] ?? "n/a" })
@@ -460,9 +542,11 @@ final class Orchestrator {
         if let (n, py) = pythonLargest, let heap = heapResults[n] {
             print("")
             var cmp = Table(["at \(count(n)) objects", "Python objgraph", "swift-objgraph", "speed-up"])
-            for (label, pyKey, swiftKey) in [("show_growth / showGrowth", "show_growth", "show_growth"),
-                                             ("find_backref_chain (search incl. snapshot)", "find_backref_chain", "chain_end_to_end"),
-                                             ("find_backref_chain (on a snapshot)", "find_backref_chain", "chain_search")] {
+            for (label, pyKey, swiftKey) in [
+                ("show_growth / showGrowth", "show_growth", "show_growth"),
+                ("find_backref_chain (search incl. snapshot)", "find_backref_chain", "chain_end_to_end"),
+                ("find_backref_chain (on a snapshot)", "find_backref_chain", "chain_search"),
+            ] {
                 let p = py[pyKey].flatMap(Double.init) ?? .nan, s = heap[swiftKey].flatMap(Double.init) ?? .nan
                 cmp.add([label, ms(p), ms(s), ratio(p / s)])
             }

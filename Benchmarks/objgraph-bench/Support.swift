@@ -93,9 +93,9 @@ func selfExecutable() -> String {
 
 struct ChildResult {
     var seconds: Double
-    var exitStatus: Int32?      // nil when killed by a signal
+    var exitStatus: Int32?  // nil when killed by a signal
     var signal: Int32?
-    var output: String          // stdout and stderr, interleaved
+    var output: String  // stdout and stderr, interleaved
 
     var statusText: String {
         if let s = exitStatus { return "exit \(s)" }
@@ -105,8 +105,10 @@ struct ChildResult {
 
 /// Runs `argv` (PATH is searched for argv[0]) with the current environment plus `environment`,
 /// stdout and stderr going to `outputPath`; returns its wall time and output.
-func runChild(_ argv: [String], environment: [String: String] = [:], outputPath: String,
-              removeEnvironment: [String] = []) -> ChildResult {
+func runChild(
+    _ argv: [String], environment: [String: String] = [:], outputPath: String,
+    removeEnvironment: [String] = []
+) -> ChildResult {
     var env: [String] = []
     var raw = environ
     while let entry = raw.pointee {
@@ -134,8 +136,9 @@ func runChild(_ argv: [String], environment: [String: String] = [:], outputPath:
     let start = now()
     let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnv)
     guard rc == 0 else {
-        return ChildResult(seconds: 0, exitStatus: 127, signal: nil,
-                           output: "cannot start \(argv[0]): \(String(cString: strerror(rc)))")
+        return ChildResult(
+            seconds: 0, exitStatus: 127, signal: nil,
+            output: "cannot start \(argv[0]): \(String(cString: strerror(rc)))")
     }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -13,7 +13,7 @@ import Glibc
 struct Workload: Sendable {
     var name: String
     var what: String
-    var run: @Sendable () -> Int   // returns a checksum
+    var run: @Sendable () -> Int  // returns a checksum
 }
 
 let workloads: [Workload] = [
@@ -116,7 +116,7 @@ nonisolated(unsafe) var payloadArraySink: [Payload] = []
 
 @inline(never)
 func copyAndTouch(_ array: [Payload], _ index: Int, _ replacement: Payload) -> [Payload] {
-    var copy = array           // copy-on-write: a new buffer and one retain per element
+    var copy = array  // copy-on-write: a new buffer and one retain per element
     copy[index] = replacement
     return copy
 }
@@ -125,7 +125,7 @@ func retainArray() -> Int {
     let payloads = makePayloads()
     var sum = 0
     for i in 0..<20_000 {
-        payloadArraySink = copyAndTouch(payloads, i & 1023, payloads[0])   // old copy: 1024 releases
+        payloadArraySink = copyAndTouch(payloads, i & 1023, payloads[0])  // old copy: 1024 releases
         sum &+= payloadArraySink[i & 1023].value
     }
     payloadArraySink = []
@@ -184,9 +184,10 @@ func mixed() -> Int {
     let cache = LRU(capacity: 1000)
     var sum = 0
     for i in 0..<150_000 {
-        let request = Request(id: i,
-                              headers: ["host": "example.com", "path": "/items/\(i % 977)", "accept": "*/*"],
-                              body: [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 64 + i % 64))
+        let request = Request(
+            id: i,
+            headers: ["host": "example.com", "path": "/items/\(i % 977)", "accept": "*/*"],
+            body: [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 64 + i % 64))
         let size = request.body.count
         request.onDone = { size & 7 }
         let response = handle(request)

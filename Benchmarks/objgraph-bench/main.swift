@@ -16,7 +16,8 @@ case "heap": status = runHeap(Array(arguments.dropFirst()))
 case "mem": status = runMemory(Array(arguments.dropFirst()))
 case "all": status = Orchestrator(options: Options(Array(arguments.dropFirst()))).run()
 default:
-    print("""
+    print(
+        """
         usage: objgraph-bench all [--reps N] [--sizes 10000,100000,1000000] [--objgraph PATH] [--fixture PATH]
                                   [--asan-fixture PATH | --asan-unavailable REASON]
                                   [--python PATH | --python-unavailable REASON] [--pairs N] [--leak-reps ROUNDS]

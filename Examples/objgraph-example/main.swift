@@ -3,7 +3,7 @@ import LeakyScenarios
 import ObjGraph
 
 try ObjGraph.startTracking()
-ObjGraph.showGrowth()                       // baseline: prints what is alive already
+ObjGraph.showGrowth()  // baseline: prints what is alive already
 print("--- showGrowth() after leaking 3 pairs and opening 2 sessions:")
 makeLeakedPairs(3)
 for id in 0..<2 { Session.open(id: id) }

@@ -17,10 +17,13 @@ extension ObjGraph {
     /// The shortest chain of strong references from a root (a global, another thread's stack)
     /// to `object`: why it is still alive. The calling thread's stack is not a root here: the
     /// caller holds the object while asking. `nil` when nothing else holds it.
-    public static func findBackrefChain(to object: AnyObject, maxDepth: Int = 50) throws -> (ReferenceChain, ObjectGraph)? {
+    public static func findBackrefChain(to object: AnyObject, maxDepth: Int = 50) throws -> (
+        ReferenceChain, ObjectGraph
+    )? {
         let graph = ObjectGraph(try snapshot(includeOwnStack: false))
         guard let id = graph.snapshot.object(at: address(of: object)),
-              let chain = graph.findBackrefChain(to: id, maxDepth: maxDepth) else { return nil }
+            let chain = graph.findBackrefChain(to: id, maxDepth: maxDepth)
+        else { return nil }
         return (chain, graph)
     }
 
@@ -35,19 +38,25 @@ extension ObjGraph {
 
     /// Draws what refers to `objects`, objgraph's `show_backrefs`, and writes it to `path`
     /// (`.svg`, `.png` or `.dot`).
-    public static func showBackrefs(_ objects: [AnyObject], maxDepth: Int = 3, tooMany: Int = 10,
-                                    shortNames: Bool = true, to path: String) throws {
+    public static func showBackrefs(
+        _ objects: [AnyObject], maxDepth: Int = 3, tooMany: Int = 10,
+        shortNames: Bool = true, to path: String
+    ) throws {
         let graph = ObjectGraph(try snapshot())
-        try graph.showBackrefs(ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
-                               shortNames: shortNames, to: path)
+        try graph.showBackrefs(
+            ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
+            shortNames: shortNames, to: path)
     }
 
     /// Draws what `objects` refer to, objgraph's `show_refs`, and writes it to `path`.
-    public static func showRefs(_ objects: [AnyObject], maxDepth: Int = 3, tooMany: Int = 10,
-                                shortNames: Bool = true, to path: String) throws {
+    public static func showRefs(
+        _ objects: [AnyObject], maxDepth: Int = 3, tooMany: Int = 10,
+        shortNames: Bool = true, to path: String
+    ) throws {
         let graph = ObjectGraph(try snapshot())
-        try graph.showRefs(ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
-                           shortNames: shortNames, to: path)
+        try graph.showRefs(
+            ids(of: objects, in: graph.snapshot), maxDepth: maxDepth, tooMany: tooMany,
+            shortNames: shortNames, to: path)
     }
 
     static func typeName(of object: AnyObject, shortNames: Bool) -> String {

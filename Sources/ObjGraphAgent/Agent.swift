@@ -5,7 +5,7 @@
 // the contract in ObjGraphCore's Run/AgentHandoff.swift.
 import CObjGraphAgentInit
 import CObjGraphRuntime
-import ObjGraphCore   // not the drawing module: Graphviz and its libraries stay out of the program
+import ObjGraphCore  // not the drawing module: Graphviz and its libraries stay out of the program
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,24 +50,27 @@ final class Agent: @unchecked Sendable {
 
     /// How tracking went, for the census and the report.
     var trackingStatus: TrackingStatus {
-        TrackingStatus(recordedObjects: ObjGraph.recordedObjects, isSwiftProgram: ogr_program_is_swift() != 0,
-                              runtime: ogr_runtime_is_in_executable() != 0
-                                  ? "the program's own (built with --static-swift-stdlib)" : "libswiftCore.so")
+        TrackingStatus(
+            recordedObjects: ObjGraph.recordedObjects, isSwiftProgram: ogr_program_is_swift() != 0,
+            runtime: ogr_runtime_is_in_executable() != 0
+                ? "the program's own (built with --static-swift-stdlib)" : "libswiftCore.so")
     }
 
     /// The agent thread: every `interval` (or second, for the census file), on SIGUSR1, and
     /// at least once a second to notice the `objgraph` command going away.
     private func startThread() {
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { _ in
-            Agent.current?.loop()
-            return nil
-        }, nil)
+        let rc = pthread_create(
+            &thread, nil,
+            { _ in
+                Agent.current?.loop()
+                return nil
+            }, nil)
         if rc == 0 { pthread_detach(thread) }
     }
 
     private func loop() {
-        ogr_suppress_begin()   // the agent thread's own allocations are never counted
+        ogr_suppress_begin()  // the agent thread's own allocations are never counted
         ogr_agent_set_role(Int32(OGR_CRASH_IN_AGENT_THREAD.rawValue))
         let period = settings.interval > 0 ? settings.interval : 1.0
         var next = MonotonicClock.now() + period
@@ -102,9 +105,10 @@ final class Agent: @unchecked Sendable {
 
     func writeCensus() {
         guard let files else { return }
-        let census = Census(elapsedSeconds: MonotonicClock.now() - startTime,
-                            typeNames: ObjGraph.registryTypeNames(shortNames: true),
-                            types: ObjGraph.census(shortNames: true), tracking: trackingStatus)
+        let census = Census(
+            elapsedSeconds: MonotonicClock.now() - startTime,
+            typeNames: ObjGraph.registryTypeNames(shortNames: true),
+            types: ObjGraph.census(shortNames: true), tracking: trackingStatus)
         try? AtomicFile.write(census.json, to: files.census, durable: false)
     }
 
@@ -114,15 +118,16 @@ final class Agent: @unchecked Sendable {
         let snapshot = try ObjGraph.snapshot(includeOwnStack: !atExit)
         let graph = ObjectGraph(snapshot)
         ExitPhases.mark("index")
-        let report = RunReport(graph: graph, growth: sinceStart.growth(limit: nil), top: settings.top,
-                               maxCycles: settings.maxCycles, program: program,
-                               duration: MonotonicClock.now() - startTime, tracking: trackingStatus)
+        let report = RunReport(
+            graph: graph, growth: sinceStart.growth(limit: nil), top: settings.top,
+            maxCycles: settings.maxCycles, program: program,
+            duration: MonotonicClock.now() - startTime, tracking: trackingStatus)
         return (report, snapshot)
     }
 
     /// At exit: final snapshot, analyses, report files, optional snapshot file.
     func finish() {
-        guard getpid() == startPid else { return }   // a forked child exiting: not our report
+        guard getpid() == startPid else { return }  // a forked child exiting: not our report
         ogr_agent_exit_handler_started()
         // For the test that the command blames the agent, not the program, for the agent's own
         // failures: nothing else sets it.
@@ -181,10 +186,14 @@ struct ParentWatch {
         stopSentAt = MonotonicClock.now()
         let path = Self.reportPath(pid: getpid())
         var err = StandardError()
-        err.write("objgraph: the objgraph command (pid \(parent)) is gone: stopping \(agent.program) with SIGTERM; its report goes to \(path)\n")
+        err.write(
+            "objgraph: the objgraph command (pid \(parent)) is gone: stopping \(agent.program) with SIGTERM; its report goes to \(path)\n"
+        )
         agent.orphanReportPath = path
         if var (report, _) = try? agent.makeReport(atExit: false) {
-            report.notes.append("the objgraph command was gone before the program ended: this report was made when the agent noticed, and is replaced by the final one if the program's exit handlers run")
+            report.notes.append(
+                "the objgraph command was gone before the program ended: this report was made when the agent noticed, and is replaced by the final one if the program's exit handlers run"
+            )
             try? AtomicFile.write(report.text, to: path)
         }
         if let files = agent.files {

@@ -21,8 +21,9 @@ public func objgraphAgentStart() {
         var err = StandardError()
         err.write("objgraph: tracking disabled: \(String(describing: error))\n")
         if let directory = settings.directory {
-            try? AtomicFile.write("\(String(describing: error))\n", to: AgentFiles(directory: directory).error,
-                                  durable: false)
+            try? AtomicFile.write(
+                "\(String(describing: error))\n", to: AgentFiles(directory: directory).error,
+                durable: false)
         }
         return
     }

@@ -23,9 +23,11 @@ extension ObjectGraph {
         highlight: ((ObjectID) -> Bool)? = nil, extraInfo: ((ObjectID) -> String?)? = nil,
         shortNames: Bool = true, maxNodes: Int = 200, to path: String
     ) throws {
-        try GraphDrawing.backrefs(of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
-                                  highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
-                                  maxNodes: maxNodes).write(to: path)
+        try GraphDrawing.backrefs(
+            of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
+            highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
+            maxNodes: maxNodes
+        ).write(to: path)
     }
 
     /// Draws what `ids` refer to, objgraph's `show_refs`, and writes it to `path`.
@@ -37,17 +39,21 @@ extension ObjectGraph {
         highlight: ((ObjectID) -> Bool)? = nil, extraInfo: ((ObjectID) -> String?)? = nil,
         shortNames: Bool = true, maxNodes: Int = 200, to path: String
     ) throws {
-        try GraphDrawing.refs(of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
-                              highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
-                              maxNodes: maxNodes).write(to: path)
+        try GraphDrawing.refs(
+            of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
+            highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
+            maxNodes: maxNodes
+        ).write(to: path)
     }
 
     /// Draws a back-reference chain, root first, objgraph's `show_chain`, and writes it to `path`.
     ///
     /// The drawing is ``GraphDrawing/chain(_:in:root:shortNames:extraInfo:)``, which documents
     /// the parameters.
-    public func showChain(_ ids: [ObjectID], root: HeapSnapshot.Root? = nil, shortNames: Bool = true,
-                          extraInfo: ((ObjectID) -> String?)? = nil, to path: String) throws {
+    public func showChain(
+        _ ids: [ObjectID], root: HeapSnapshot.Root? = nil, shortNames: Bool = true,
+        extraInfo: ((ObjectID) -> String?)? = nil, to path: String
+    ) throws {
         try GraphDrawing.chain(ids, in: self, root: root, shortNames: shortNames, extraInfo: extraInfo)
             .write(to: path)
     }
@@ -74,8 +80,10 @@ extension ObjectGraph {
     ///
     /// The drawing is ``GraphDrawing/cycles(_:in:isLeaked:shortNames:extraInfo:)``, which
     /// documents the parameters.
-    public func showCycles(_ groups: [[ObjectID]], isLeaked: (([ObjectID]) -> Bool)? = nil, shortNames: Bool = true,
-                           extraInfo: ((ObjectID) -> String?)? = nil, to path: String) throws {
+    public func showCycles(
+        _ groups: [[ObjectID]], isLeaked: (([ObjectID]) -> Bool)? = nil, shortNames: Bool = true,
+        extraInfo: ((ObjectID) -> String?)? = nil, to path: String
+    ) throws {
         try GraphDrawing.cycles(groups, in: self, isLeaked: isLeaked, shortNames: shortNames, extraInfo: extraInfo)
             .write(to: path)
     }
@@ -121,9 +129,11 @@ extension ObjectGraph {
         highlight: ((ObjectID) -> Bool)? = nil, extraInfo: ((ObjectID) -> String?)? = nil,
         shortNames: Bool = true, maxNodes: Int = 200, format: OutputFormat
     ) throws -> [UInt8] {
-        try GraphDrawing.backrefs(of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
-                                  highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
-                                  maxNodes: maxNodes).rendered(as: format)
+        try GraphDrawing.backrefs(
+            of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
+            highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
+            maxNodes: maxNodes
+        ).rendered(as: format)
     }
 
     /// Draws what `ids` refer to and returns it rendered in `format`.
@@ -133,23 +143,29 @@ extension ObjectGraph {
         highlight: ((ObjectID) -> Bool)? = nil, extraInfo: ((ObjectID) -> String?)? = nil,
         shortNames: Bool = true, maxNodes: Int = 200, format: OutputFormat
     ) throws -> [UInt8] {
-        try GraphDrawing.refs(of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
-                              highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
-                              maxNodes: maxNodes).rendered(as: format)
+        try GraphDrawing.refs(
+            of: ids, in: self, maxDepth: maxDepth, filter: filter, tooMany: tooMany,
+            highlight: highlight, extraInfo: extraInfo, shortNames: shortNames,
+            maxNodes: maxNodes
+        ).rendered(as: format)
     }
 
     /// Draws a back-reference chain, root first, and returns it rendered in `format`.
     @available(*, deprecated, message: "use GraphDrawing.chain(_:in:...).rendered(as:)")
-    public func showChain(_ ids: [ObjectID], root: HeapSnapshot.Root? = nil, shortNames: Bool = true,
-                          extraInfo: ((ObjectID) -> String?)? = nil, format: OutputFormat) throws -> [UInt8] {
+    public func showChain(
+        _ ids: [ObjectID], root: HeapSnapshot.Root? = nil, shortNames: Bool = true,
+        extraInfo: ((ObjectID) -> String?)? = nil, format: OutputFormat
+    ) throws -> [UInt8] {
         try GraphDrawing.chain(ids, in: self, root: root, shortNames: shortNames, extraInfo: extraInfo)
             .rendered(as: format)
     }
 
     /// Draws cycles or leak groups as clusters and returns them rendered in `format`.
     @available(*, deprecated, message: "use GraphDrawing.cycles(_:in:...).rendered(as:)")
-    public func showCycles(_ groups: [[ObjectID]], isLeaked: (([ObjectID]) -> Bool)? = nil, shortNames: Bool = true,
-                           extraInfo: ((ObjectID) -> String?)? = nil, format: OutputFormat) throws -> [UInt8] {
+    public func showCycles(
+        _ groups: [[ObjectID]], isLeaked: (([ObjectID]) -> Bool)? = nil, shortNames: Bool = true,
+        extraInfo: ((ObjectID) -> String?)? = nil, format: OutputFormat
+    ) throws -> [UInt8] {
         try GraphDrawing.cycles(groups, in: self, isLeaked: isLeaked, shortNames: shortNames, extraInfo: extraInfo)
             .rendered(as: format)
     }

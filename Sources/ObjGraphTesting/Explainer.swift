@@ -5,8 +5,10 @@ struct Explainer {
     let facts: GraphFacts
     var ownStack: [Bool]?
 
-    init(graph: ObjectGraph, isNew: [Bool]?, checkerRetains: Set<ObjectGraph.ObjectID> = [],
-         ownStack: [Bool]? = nil) {
+    init(
+        graph: ObjectGraph, isNew: [Bool]?, checkerRetains: Set<ObjectGraph.ObjectID> = [],
+        ownStack: [Bool]? = nil
+    ) {
         facts = GraphFacts(graph: graph, isNew: isNew, checkerRetains: checkerRetains)
         self.ownStack = ownStack
     }
@@ -33,9 +35,14 @@ struct Explainer {
             // The chain from the object the test's frame holds directly (nothing else it holds
             // refers to it): `Bag --items--> Array<Item> storage --[2]--> Item`.
             let held = "    held by the test itself (a variable of the test method that the body assigned to)"
-            let chain = graph.findBackrefChain(to: id, where: { v in
-                ownStack[v] && !graph.incoming(v).contains { $0.kind.isStrong && ownStack[Int($0.from)] && Int($0.from) != v }
-            })
+            let chain = graph.findBackrefChain(
+                to: id,
+                where: { v in
+                    ownStack[v]
+                        && !graph.incoming(v).contains {
+                            $0.kind.isStrong && ownStack[Int($0.from)] && Int($0.from) != v
+                        }
+                })
             guard let chain, chain.objects.count > 1 else { return held + "\n" }
             return held + ":\n    " + ChainText.line(chain, in: snapshot) + "\n"
         }
@@ -49,17 +56,20 @@ struct Explainer {
         let group = facts.groups[groupIndex]
         if group.cycle != nil {
             let member = group.cycle!.members.contains(id)
-            var text = member ? "    unreachable: part of a leaked cycle\n" : "    unreachable: kept alive by a leaked cycle\n"
+            var text =
+                member ? "    unreachable: part of a leaked cycle\n" : "    unreachable: kept alive by a leaked cycle\n"
             let tree = LeaksReport(graph: graph, groups: [group]).entries.first?.tree ?? ""
             text += indent(tree, by: "    ")
             if !facts.isProvenCycle(group) {
-                text += "    (the cycle's retain counts are higher than the references found: something outside the heap holds it too)\n"
+                text +=
+                    "    (the cycle's retain counts are higher than the references found: something outside the heap holds it too)\n"
             }
             return text
         }
         let top = group.tops[0]
         let strong = facts.strongCount(top)
-        let outside = "held by a reference the snapshot cannot see (strong count \(strong)): "
+        let outside =
+            "held by a reference the snapshot cannot see (strong count \(strong)): "
             + "a variable of the test, a C buffer, an Unmanaged reference, a pending Dispatch block or another task's async frame"
         if top == id { return "    " + outside + "\n" }
         var text = "    kept alive by \(describe(top)), \(outside)\n"

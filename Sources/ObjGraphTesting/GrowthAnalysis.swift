@@ -22,8 +22,10 @@ struct GrowthAnalysis {
     let anchor: UInt
     var ownStack: [Bool]?
 
-    init(before: HeapSnapshot, after: HeapSnapshot, baselineCounts: [String: Int], counts: [String: Int],
-         ignored: IgnoreList, concurrentTests: Bool, iterations: Int, anchor: UInt) {
+    init(
+        before: HeapSnapshot, after: HeapSnapshot, baselineCounts: [String: Int], counts: [String: Int],
+        ignored: IgnoreList, concurrentTests: Bool, iterations: Int, anchor: UInt
+    ) {
         self.anchor = anchor
         let graph = ObjectGraph(after)
         let isNew = NewObjects.mark(before: before, after: after)
@@ -65,7 +67,7 @@ struct GrowthAnalysis {
     /// another test freed and re-made at the same address looks pre-existing.
     private mutating func attributable(_ id: ObjectGraph.ObjectID) -> Bool {
         if facts.fromGlobals[id] { return true }
-        if facts.fromRoots[id] { return false }   // only other threads' stacks reach it
+        if facts.fromRoots[id] { return false }  // only other threads' stacks reach it
         let groupIndex = facts.groupOf[id]
         if groupIndex >= 0 && facts.isProvenCycle(facts.groups[groupIndex]) { return true }
         if ownStack == nil { ownStack = OwnStack.held(above: anchor, in: facts.graph) }
@@ -102,17 +104,22 @@ struct GrowthAnalysis {
         if blamed.count > 3 { message += "\n(\(blamed.count - 3) more growing types not explained)\n" }
         let excused = blamed.reduce(0) { $0 + $1.excused }
         if excused > 0 {
-            message += "\n(\(excused) other new instance\(excused == 1 ? " is" : "s are") not counted: held only by other threads' stacks "
+            message +=
+                "\n(\(excused) other new instance\(excused == 1 ? " is" : "s are") not counted: held only by other threads' stacks "
                 + "or by references the snapshot cannot see, as a concurrently running test's objects are)\n"
         }
         if !belowRate.isEmpty {
-            message += "\n(not counted, grew by less than one per iteration as another test's one-time allocation would: "
+            message +=
+                "\n(not counted, grew by less than one per iteration as another test's one-time allocation would: "
                 + belowRate.sorted().joined(separator: ", ") + ")\n"
         }
         let graph = facts.graph
-        let path = drawn.isEmpty ? nil : FailureDrawing.write(name: "growth.svg") { path in
-            try graph.showBackrefs(drawn, maxDepth: 4, to: path)
-        }
+        let path =
+            drawn.isEmpty
+            ? nil
+            : FailureDrawing.write(name: "growth.svg") { path in
+                try graph.showBackrefs(drawn, maxDepth: 4, to: path)
+            }
         message += FailureDrawing.messageLine(path)
         return CheckFailure(message: message, drawingPath: path)
     }

@@ -16,5 +16,7 @@ struct IgnoreList: Sendable {
     }
 
     func contains(shortName: String) -> Bool { shortNames.contains(shortName) }
-    func contains(_ type: HeapSnapshot.TypeInfo) -> Bool { names.contains(type.name) || shortNames.contains(type.shortName) }
+    func contains(_ type: HeapSnapshot.TypeInfo) -> Bool {
+        names.contains(type.name) || shortNames.contains(type.shortName)
+    }
 }

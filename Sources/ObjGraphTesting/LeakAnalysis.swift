@@ -48,12 +48,14 @@ struct LeakAnalysis {
     /// drawing of up to twelve groups.
     func failure(groups: [LeakGroup], checkName: String) -> CheckFailure {
         let report = LeaksReport(graph: graph, groups: groups)
-        var message = "\(checkName): the body leaked \(report.leakedObjects) object\(report.leakedObjects == 1 ? "" : "s") "
+        var message =
+            "\(checkName): the body leaked \(report.leakedObjects) object\(report.leakedObjects == 1 ? "" : "s") "
             + "(\(report.leakedBytes) bytes) in \(groups.count) group\(groups.count == 1 ? "" : "s")\n\n"
         message += Self.summary(perType(of: groups))
         message += "\n" + report.text
         if groups.contains(where: { !facts.isProvenCycle($0) }) {
-            message += "\nGroups that are not proven cycles are held by a reference the snapshot cannot see "
+            message +=
+                "\nGroups that are not proven cycles are held by a reference the snapshot cannot see "
                 + "(their retain counts are higher than the references found): an Unmanaged reference, C memory, "
                 + "a pending Dispatch block or a running task.\n"
         }

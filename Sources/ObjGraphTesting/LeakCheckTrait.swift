@@ -42,8 +42,10 @@ public struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
     ///   - testCase: the running case of a parameterized test, or `nil`.
     ///   - function: the test itself.
     /// - Throws: whatever the test throws, after its checks have run.
-    public func provideScope(for test: Test, testCase: Test.Case?,
-                             performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(
+        for test: Test, testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         guard !test.isSuite else {
             try await function()
             return
@@ -75,7 +77,8 @@ public struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
         if let failure = LeakChecks.deallocation(tracker, checkName: "expectDeallocated") {
             failures.append(failure)
         }
-        if let before, let failure = LeakChecks.leakFailure(before: before, concurrentTests: true, checkName: checkName) {
+        if let before, let failure = LeakChecks.leakFailure(before: before, concurrentTests: true, checkName: checkName)
+        {
             failures.append(failure)
         }
         if let thrown { throw thrown }

@@ -28,10 +28,12 @@ enum LeakChecks {
     /// Runs `body` `warmup` times, takes the baseline, runs it `iterations` times and reports the
     /// types whose live count grew (objgraph's `show_growth` table), with the back-reference
     /// chain of one new instance of each of the first three types and a drawing of them.
-    static func growth(iterations: Int, warmup: Int, ignoring: [String], concurrentTests: Bool,
-                       checkName: String = "assertNoGrowth",
-                       anchor: UInt = OwnStack.anchor(),
-                       _ body: () throws -> Void) -> CheckFailure? {
+    static func growth(
+        iterations: Int, warmup: Int, ignoring: [String], concurrentTests: Bool,
+        checkName: String = "assertNoGrowth",
+        anchor: UInt = OwnStack.anchor(),
+        _ body: () throws -> Void
+    ) -> CheckFailure? {
         if let failure = startTracking(checkName) { return failure }
         return CheckLock.serialised {
             ObjGraph.untracked {
@@ -60,15 +62,17 @@ enum LeakChecks {
                     if grown.isEmpty { return nil }
                     guard let after = try? ObjGraph.snapshot(includeOwnStack: false) else { continue }
                     ignored.resolveQualifiedNames(in: after)
-                    let analysis = GrowthAnalysis(before: baseline, after: after, baselineCounts: baselineCounts,
-                                                  counts: counts, ignored: ignored, concurrentTests: concurrentTests,
-                                                  iterations: max(1, iterations), anchor: anchor)
+                    let analysis = GrowthAnalysis(
+                        before: baseline, after: after, baselineCounts: baselineCounts,
+                        counts: counts, ignored: ignored, concurrentTests: concurrentTests,
+                        iterations: max(1, iterations), anchor: anchor)
                     if analysis.blamed.isEmpty { return nil }
                     lastAnalysis = analysis
                 }
                 guard let analysis = lastAnalysis else { return nil }
-                return analysis.failure(tracker: tracker, iterations: iterations, warmup: warmup,
-                                        checkName: checkName)
+                return analysis.failure(
+                    tracker: tracker, iterations: iterations, warmup: warmup,
+                    checkName: checkName)
             }
         }
     }
@@ -76,9 +80,11 @@ enum LeakChecks {
     // MARK: - Leaks
 
     /// Runs `body` once and reports the new leaked groups it left behind, `leaks`-style.
-    static func leaks(concurrentTests: Bool, checkName: String = "assertNoLeaks",
-                      anchor: UInt = OwnStack.anchor(),
-                      _ body: () throws -> Void) -> CheckFailure? {
+    static func leaks(
+        concurrentTests: Bool, checkName: String = "assertNoLeaks",
+        anchor: UInt = OwnStack.anchor(),
+        _ body: () throws -> Void
+    ) -> CheckFailure? {
         if let failure = startTracking(checkName) { return failure }
         return CheckLock.serialised {
             ObjGraph.untracked {
@@ -86,7 +92,8 @@ enum LeakChecks {
                     return CheckFailure(message: "\(checkName): could not take a snapshot", drawingPath: nil)
                 }
                 if let error = runOnFreshThread(body) { return bodyThrew(checkName, error) }
-                return leakFailure(before: before, concurrentTests: concurrentTests, checkName: checkName, anchor: anchor)
+                return leakFailure(
+                    before: before, concurrentTests: concurrentTests, checkName: checkName, anchor: anchor)
             }
         }
     }
@@ -95,8 +102,10 @@ enum LeakChecks {
     /// successive snapshots (same top objects), so a structure some other thread is still
     /// building or tearing down is not. Proven cycles cannot go away (nothing outside holds
     /// them), so they fail after the second snapshot; other groups get the whole retry window.
-    static func leakFailure(before: HeapSnapshot, concurrentTests: Bool, checkName: String,
-                            anchor: UInt = 0) -> CheckFailure? {
+    static func leakFailure(
+        before: HeapSnapshot, concurrentTests: Bool, checkName: String,
+        anchor: UInt = 0
+    ) -> CheckFailure? {
         ObjGraph.untracked {
             var last: (analysis: LeakAnalysis, blamed: [LeakGroup])?
             var previousTops: Set<[UInt64]>?
@@ -147,16 +156,20 @@ enum LeakChecks {
         }
     }
 
-    static func survivalReport(survivorEntries: [DeallocationTracker.Entry], objects: [AnyObject],
-                               checkName: String) -> CheckFailure {
+    static func survivalReport(
+        survivorEntries: [DeallocationTracker.Entry], objects: [AnyObject],
+        checkName: String
+    ) -> CheckFailure {
         let count = objects.count
-        var message = "\(checkName): \(count) object\(count == 1 ? "" : "s") expected to be deallocated "
+        var message =
+            "\(checkName): \(count) object\(count == 1 ? "" : "s") expected to be deallocated "
             + "\(count == 1 ? "is" : "are") still alive:\n"
         guard ObjGraph.isTracking, let snapshot = try? ObjGraph.snapshot(includeOwnStack: false) else {
             for entry in survivorEntries {
                 message += "\n\(entry.typeName) (registered at \(entry.site))\n"
             }
-            message += "\n(tracking is off: call ObjGraph.startTracking() before creating the objects to see what holds them)\n"
+            message +=
+                "\n(tracking is off: call ObjGraph.startTracking() before creating the objects to see what holds them)\n"
             return CheckFailure(message: message, drawingPath: nil)
         }
         let graph = ObjectGraph(snapshot)
@@ -166,7 +179,8 @@ enum LeakChecks {
         for (entry, id) in zip(survivorEntries, ids) {
             message += "\n\(entry.typeName) (registered at \(entry.site))\n"
             guard let id else {
-                message += "    not tracked: it was allocated before ObjGraph.startTracking(); start tracking earlier (in setUp or the suite's init) to see what holds it\n"
+                message +=
+                    "    not tracked: it was allocated before ObjGraph.startTracking(); start tracking earlier (in setUp or the suite's init) to see what holds it\n"
                 continue
             }
             drawn.append(id)

@@ -35,12 +35,16 @@ import Testing
 ///     object.
 ///   - sourceLocation: where the issue is recorded; the caller's location by default.
 ///   - body: runs on a fresh thread each time; an error it throws is recorded as an issue.
-public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
-                           concurrentTests: Bool = true,
-                           sourceLocation: SourceLocation = #_sourceLocation,
-                           _ body: () throws -> Void) {
-    if let failure = LeakChecks.growth(iterations: iterations, warmup: warmup, ignoring: ignoring,
-                                       concurrentTests: concurrentTests, checkName: "expectNoGrowth", body) {
+public func expectNoGrowth(
+    iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
+    concurrentTests: Bool = true,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
+    if let failure = LeakChecks.growth(
+        iterations: iterations, warmup: warmup, ignoring: ignoring,
+        concurrentTests: concurrentTests, checkName: "expectNoGrowth", body)
+    {
         Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
     }
 }
@@ -66,8 +70,10 @@ public func expectNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [Stri
 ///   - sourceLocation: where the issue is recorded; the caller's location by default.
 ///   - body: the code under test; it runs once, on a fresh thread. An error it throws is
 ///     recorded as an issue.
-public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
-                          _ body: () throws -> Void) {
+public func expectNoLeaks(
+    concurrentTests: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     if let failure = LeakChecks.leaks(concurrentTests: concurrentTests, checkName: "expectNoLeaks", body) {
         Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
     }
@@ -92,8 +98,10 @@ public func expectNoLeaks(concurrentTests: Bool = true, sourceLocation: SourceLo
 /// - Parameters:
 ///   - sourceLocation: where the issue is recorded; the caller's location by default.
 ///   - body: registers the objects to check with the tracker it is given.
-public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocation,
-                                  _ body: (DeallocationTracker) throws -> Void) rethrows {
+public func withDeallocationCheck(
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (DeallocationTracker) throws -> Void
+) rethrows {
     let tracker = DeallocationTracker()
     defer {
         if let failure = LeakChecks.deallocation(tracker, checkName: "withDeallocationCheck") {
@@ -120,9 +128,11 @@ public func withDeallocationCheck(sourceLocation: SourceLocation = #_sourceLocat
 ///   - sourceLocation: where the issue is recorded; the caller's location by default.
 public func expectDeallocated(_ object: AnyObject, sourceLocation: SourceLocation = #_sourceLocation) {
     guard let tracker = DeallocationScope.current else {
-        Issue.record(Comment(rawValue: "expectDeallocated(_:) needs the test to carry the .deallocationChecks or .noLeaks "
-                             + "trait (@Test(.deallocationChecks)), or use withDeallocationCheck { tracker in ... }"),
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            Comment(
+                rawValue: "expectDeallocated(_:) needs the test to carry the .deallocationChecks or .noLeaks "
+                    + "trait (@Test(.deallocationChecks)), or use withDeallocationCheck { tracker in ... }"),
+            sourceLocation: sourceLocation)
         return
     }
     tracker.register(object, site: "\(sourceLocation.fileID):\(sourceLocation.line)")

@@ -41,12 +41,16 @@ import XCTest
 ///   - file: the file the failure is reported in; the caller's by default.
 ///   - line: the line the failure is reported at; the caller's by default.
 ///   - body: the code under test. An error it throws fails the test.
-public func assertNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
-                           concurrentTests: Bool = false,
-                           file: StaticString = #filePath, line: UInt = #line,
-                           _ body: () throws -> Void) {
-    if let failure = LeakChecks.growth(iterations: iterations, warmup: warmup, ignoring: ignoring,
-                                       concurrentTests: concurrentTests, checkName: "assertNoGrowth", body) {
+public func assertNoGrowth(
+    iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [],
+    concurrentTests: Bool = false,
+    file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> Void
+) {
+    if let failure = LeakChecks.growth(
+        iterations: iterations, warmup: warmup, ignoring: ignoring,
+        concurrentTests: concurrentTests, checkName: "assertNoGrowth", body)
+    {
         XCTFail(failure.message, file: file, line: line)
     }
 }
@@ -84,8 +88,10 @@ public func assertNoGrowth(iterations: Int = 3, warmup: Int = 1, ignoring: [Stri
 ///   - file: the file the failure is reported in; the caller's by default.
 ///   - line: the line the failure is reported at; the caller's by default.
 ///   - body: the code under test; it runs once, on a fresh thread. An error it throws fails the test.
-public func assertNoLeaks(concurrentTests: Bool = false, file: StaticString = #filePath, line: UInt = #line,
-                          _ body: () throws -> Void) {
+public func assertNoLeaks(
+    concurrentTests: Bool = false, file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> Void
+) {
     if let failure = LeakChecks.leaks(concurrentTests: concurrentTests, checkName: "assertNoLeaks", body) {
         XCTFail(failure.message, file: file, line: line)
     }
@@ -146,8 +152,10 @@ extension XCTestCase {
     ///   - file: the file the failure is reported in; the caller's by default.
     ///   - line: the line the failure is reported at; the caller's by default.
     ///   - body: registers the objects to check with the tracker it is given.
-    public func withDeallocationCheck(file: StaticString = #filePath, line: UInt = #line,
-                                      _ body: (DeallocationTracker) throws -> Void) rethrows {
+    public func withDeallocationCheck(
+        file: StaticString = #filePath, line: UInt = #line,
+        _ body: (DeallocationTracker) throws -> Void
+    ) rethrows {
         let tracker = DeallocationTracker()
         defer {
             if let failure = LeakChecks.deallocation(tracker, checkName: "withDeallocationCheck") {
@@ -159,8 +167,10 @@ extension XCTestCase {
 
     /// The seam under ``expectDeallocated(_:file:line:)``: registers the teardown check and
     /// hands a failure to `report`.
-    func addDeallocationCheck(_ object: AnyObject, site: String,
-                              report: @escaping @Sendable (CheckFailure) -> Void) {
+    func addDeallocationCheck(
+        _ object: AnyObject, site: String,
+        report: @escaping @Sendable (CheckFailure) -> Void
+    ) {
         let tracker = DeallocationTracker()
         tracker.register(object, site: site)
         addTeardownBlock {

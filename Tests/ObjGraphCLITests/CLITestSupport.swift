@@ -5,7 +5,8 @@ import XCTest
 enum CLI {
     /// The build directory holding `objgraph`, the agent library and the fixtures.
     static let binDirectory: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (exe as NSString).deletingLastPathComponent
     }()
 
@@ -21,13 +22,17 @@ enum CLI {
     /// Runs `objgraph` with `arguments`; fixture names in `arguments` after `--` are not resolved
     /// here, pass `CLI.path(...)`.
     @discardableResult
-    static func objgraph(_ arguments: [String], environment: [String: String] = [:],
-                         file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+    static func objgraph(
+        _ arguments: [String], environment: [String: String] = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Result {
         try run(path("objgraph"), arguments, environment: environment)
     }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    onStart: ((Process) -> Void)? = nil) throws -> Result {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        onStart: ((Process) -> Void)? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -53,14 +58,16 @@ enum CLI {
         group.wait()
         let outData = collected.data
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self),
-                      terminatedBySignal: process.terminationReason == .uncaughtSignal)
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self),
+            terminatedBySignal: process.terminationReason == .uncaughtSignal)
     }
 
     static func requireBuilt(file: StaticString = #filePath, line: UInt = #line) throws {
-        for name in ["objgraph", "libObjGraphAgent.so", "leaky-pairs"] where !FileManager.default.fileExists(atPath: path(name)) {
+        for name in ["objgraph", "libObjGraphAgent.so", "leaky-pairs"]
+        where !FileManager.default.fileExists(atPath: path(name)) {
             struct NotBuilt: Error, CustomStringConvertible { var description: String }
             throw NotBuilt(description: "missing \(path(name)): run `swift build` first (scripts/test does)")
         }

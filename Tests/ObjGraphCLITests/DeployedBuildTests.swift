@@ -15,7 +15,10 @@ final class DeployedBuildTests: CLITestCase {
         let path = staticBuild + "/" + name
         guard FileManager.default.isExecutableFile(atPath: path) else {
             struct Missing: Error, CustomStringConvertible { var description: String }
-            throw Missing(description: "missing \(path): scripts/test builds it (swift build --static-swift-stdlib --scratch-path .build-static)")
+            throw Missing(
+                description:
+                    "missing \(path): scripts/test builds it (swift build --static-swift-stdlib --scratch-path .build-static)"
+            )
         }
         return path
     }
@@ -46,11 +49,15 @@ final class DeployedBuildTests: CLITestCase {
         let (plainRun, plain) = try report(dynamic)
         XCTAssertEqual(plainRun.status, 0, plainRun.stderr)
         XCTAssertEqual(plain.leaked("Pair"), 8)
-        for (name, program) in [("static", try requireStatic("leaky-zoo")), ("stripped", try stripped(dynamic, as: "zoo-stripped"))] {
+        for (name, program) in [
+            ("static", try requireStatic("leaky-zoo")), ("stripped", try stripped(dynamic, as: "zoo-stripped")),
+        ] {
             let (run, other) = try report(program)
             XCTAssertEqual(run.status, 0, "\(name): \(run.stderr)")
-            XCTAssertEqual(byType(other.leaks.map { ($0.type, $0.count) }), byType(plain.leaks.map { ($0.type, $0.count) }), name)
-            XCTAssertEqual(byType(other.types.map { ($0.name, $0.count) }), byType(plain.types.map { ($0.name, $0.count) }), name)
+            XCTAssertEqual(
+                byType(other.leaks.map { ($0.type, $0.count) }), byType(plain.leaks.map { ($0.type, $0.count) }), name)
+            XCTAssertEqual(
+                byType(other.types.map { ($0.name, $0.count) }), byType(plain.types.map { ($0.name, $0.count) }), name)
             XCTAssertEqual(other.cycles(types: ["Pair", "Pair"], labels: ["partner", "partner"]).count, 4, name)
         }
         XCTAssertEqual(plain.leaked("closure context of closure #1 in Screen.bind()"), 4)
@@ -58,8 +65,9 @@ final class DeployedBuildTests: CLITestCase {
         let (_, strippedReport) = try report(try stripped(dynamic, as: "zoo-stripped-2"))
         let chain = try XCTUnwrap(strippedReport.chains.first { $0.chain.contains("Array<Session> storage") })
         XCTAssertTrue(chain.chain.hasPrefix("global in zoo-stripped-2+0x"), chain.chain)
-        XCTAssertTrue(strippedReport.notes.contains { $0.contains("no symbol table in zoo-stripped-2 (stripped)") },
-                      "\(strippedReport.notes)")
+        XCTAssertTrue(
+            strippedReport.notes.contains { $0.contains("no symbol table in zoo-stripped-2 (stripped)") },
+            "\(strippedReport.notes)")
         XCTAssertTrue(plain.chains.contains { $0.chain.hasPrefix("static LeakyScenarios.Session.registry -->") })
     }
 
@@ -71,21 +79,26 @@ final class DeployedBuildTests: CLITestCase {
         XCTAssertEqual(result.status, 125)
         XCTAssertEqual(result.stdout, "", "the program did not run")
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("carries its own Swift runtime (--static-swift-stdlib) and was stripped"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("carries its own Swift runtime (--static-swift-stdlib) and was stripped"),
+            result.stderr)
     }
 
     /// A fully static executable (no dynamic loader: the static Linux SDK makes such Swift
     /// programs; `gcc -static` stands in) cannot have the agent preloaded: refused in one line.
     func testFullyStaticExecutableIsRefused() throws {
         let source = dir + "/hello.c", program = dir + "/hello-static"
-        try "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n".write(toFile: source, atomically: true, encoding: .utf8)
+        try "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n".write(
+            toFile: source, atomically: true, encoding: .utf8)
         let cc = try CLI.run("/usr/bin/cc", ["-static", source, "-o", program])
         XCTAssertEqual(cc.status, 0, "cc -static: \(cc.stderr)")
         let result = try CLI.objgraph(["run", "--", program])
         XCTAssertEqual(result.status, 125)
         XCTAssertEqual(result.stdout, "")
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("is statically linked (no dynamic loader), so the agent cannot be preloaded"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("is statically linked (no dynamic loader), so the agent cannot be preloaded"),
+            result.stderr)
     }
 
     /// A program that links ObjGraph and is built with --static-swift-stdlib: one runtime, the
@@ -99,16 +112,20 @@ final class DeployedBuildTests: CLITestCase {
             text.replacingOccurrences(of: "0x[0-9a-f]+", with: "0x…", options: .regularExpression)
         }
         XCTAssertEqual(normalized(staticRun.stdout), normalized(dynamicRun.stdout))
-        XCTAssertTrue(staticRun.stdout.contains("static LeakyScenarios.Session.registry --> Array<Session> storage"),
-                      staticRun.stdout)
+        XCTAssertTrue(
+            staticRun.stdout.contains("static LeakyScenarios.Session.registry --> Array<Session> storage"),
+            staticRun.stdout)
     }
 
     /// A fault inside the agent is reported as the agent's, never blamed on the program.
     func testTheAgentsOwnFailureIsNamedAsSuch() throws {
-        let result = try CLI.objgraph(["run", "--", CLI.path("leaky-pairs"), "10"],
-                                      environment: ["OBJGRAPH_TEST_AGENT_FAULT": "1", "SWIFT_BACKTRACE": "enable=no"])
+        let result = try CLI.objgraph(
+            ["run", "--", CLI.path("leaky-pairs"), "10"],
+            environment: ["OBJGRAPH_TEST_AGENT_FAULT": "1", "SWIFT_BACKTRACE": "enable=no"])
         XCTAssertEqual(result.status, 128 + SIGSEGV, result.stderr)
-        XCTAssertTrue(result.stderr.contains("objgraph's agent failed with signal 11 (SIGSEGV) in its exit handler"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("objgraph's agent failed with signal 11 (SIGSEGV) in its exit handler"),
+            result.stderr)
         XCTAssertTrue(result.stderr.contains("this is a bug in objgraph, not in the program"), result.stderr)
         XCTAssertFalse(result.stderr.contains("before its exit handlers ran"), result.stderr)
     }

@@ -31,10 +31,14 @@ final class RealProgramTests: CLITestCase {
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let started = Date()
         var served = 0
-        let result = try CLI.run("/usr/bin/timeout",
-                                 ["--preserve-status", "-s", "TERM", "5", CLI.path("objgraph"), "run", "--json", json,
-                                  "--", server, String(port)],
-                                 environment: ["TMPDIR": tmp]) { _ in
+        let result = try CLI.run(
+            "/usr/bin/timeout",
+            [
+                "--preserve-status", "-s", "TERM", "5", CLI.path("objgraph"), "run", "--json", json,
+                "--", server, String(port),
+            ],
+            environment: ["TMPDIR": tmp]
+        ) { _ in
             XCTAssertTrue(Loopback.waitUntilListening(port: port, seconds: 6), "the server never listened")
             for _ in 0..<20 where (try? Loopback.get("/hello", port: port)) == "Hello" { served += 1 }
         }
@@ -46,7 +50,9 @@ final class RealProgramTests: CLITestCase {
         XCTAssertTrue(result.stderr.contains("Live objects: "), result.stderr)
         let report = try Report(path: json)
         XCTAssertGreaterThan(report.types.count, 10, "a plausible report of a NIO server")
-        XCTAssertTrue(report.types.contains { $0.name.contains("EventLoop") || $0.name.contains("NIO") }, "\(report.types.map(\.name))")
+        XCTAssertTrue(
+            report.types.contains { $0.name.contains("EventLoop") || $0.name.contains("NIO") },
+            "\(report.types.map(\.name))")
         XCTAssertFalse(Server.isRunning(port: port), "the server was stopped")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), [], "no temporary directory left")
     }
@@ -78,7 +84,9 @@ final class RealProgramTests: CLITestCase {
         XCTAssertFalse(Server.isRunning(port: port), "the server did not outlive objgraph")
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(text.contains("is gone: stopping"), text)
-        let reports = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("objgraph-report-") }
+        let reports = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+            $0.hasPrefix("objgraph-report-")
+        }
         XCTAssertEqual(reports.count, 1, "\(reports)")
         let report = try String(contentsOfFile: dir + "/" + (reports.first ?? ""), encoding: .utf8)
         XCTAssertTrue(report.contains("Live objects: "), report)
@@ -90,12 +98,13 @@ final class RealProgramTests: CLITestCase {
 /// The Hummingbird fixture server.
 enum Server {
     static func path() throws -> String {
-        let build = (CLI.binDirectory as NSString).deletingLastPathComponent   // .build/<triple>
+        let build = (CLI.binDirectory as NSString).deletingLastPathComponent  // .build/<triple>
         let root = ((build as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
         let path = root + "/.build-thirdparty/debug/hello-server"
         guard FileManager.default.isExecutableFile(atPath: path) else {
             struct Missing: Error, CustomStringConvertible { var description: String }
-            throw Missing(description: "missing \(path): scripts/test builds fixtures/ThirdParty into .build-thirdparty")
+            throw Missing(
+                description: "missing \(path): scripts/test builds fixtures/ThirdParty into .build-thirdparty")
         }
         return path
     }
@@ -106,8 +115,11 @@ enum Server {
         return pids.contains { pid in
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
             let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard args.first?.hasSuffix("hello-server") == true, args.dropFirst().first == String(port) else { return false }
-            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+            guard args.first?.hasSuffix("hello-server") == true, args.dropFirst().first == String(port) else {
+                return false
+            }
+            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ")
+                .dropFirst(2).first
             return state != "Z"
         }
     }
@@ -118,11 +130,14 @@ enum Loopback {
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
-        var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0,
-                                  sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var address = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: 0,
+            sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw POSIXError(.EADDRINUSE) }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -130,8 +145,9 @@ enum Loopback {
 
     static func connect(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
-                                  sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var address = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
+            sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         let ok = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0

@@ -4,11 +4,14 @@ import XCTest
 /// `objgraph run` end to end: build the fixtures, run them under the agent, check the exact
 /// leaked counts and cycle shapes in the JSON report.
 final class RunCommandTests: CLITestCase {
-    private func runFixture(_ name: String, _ args: [String] = [], options: [String] = [],
-                            environment: [String: String] = [:]) throws -> (CLI.Result, Report) {
+    private func runFixture(
+        _ name: String, _ args: [String] = [], options: [String] = [],
+        environment: [String: String] = [:]
+    ) throws -> (CLI.Result, Report) {
         let json = dir + "/\(name).json"
-        let result = try CLI.objgraph(["run", "--json", json] + options + ["--", CLI.path(name)] + args,
-                                      environment: environment)
+        let result = try CLI.objgraph(
+            ["run", "--json", json] + options + ["--", CLI.path(name)] + args,
+            environment: environment)
         return (result, try Report(path: json))
     }
 
@@ -57,8 +60,9 @@ final class RunCommandTests: CLITestCase {
         XCTAssertTrue(text.contains("> partner </text>"), "edges are labelled with the field")
 
         let png = dir + "/crash.png"
-        let crashed = try CLI.objgraph(["run", "--svg", png, "--", CLI.path("crashy"), "crash", "5"],
-                                       environment: ["SWIFT_BACKTRACE": "enable=no"])
+        let crashed = try CLI.objgraph(
+            ["run", "--svg", png, "--", CLI.path("crashy"), "crash", "5"],
+            environment: ["SWIFT_BACKTRACE": "enable=no"])
         XCTAssertEqual(crashed.status, 128 + 4, crashed.stderr)
         XCTAssertTrue(crashed.stderr.contains("no drawing was made"), crashed.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: png))
@@ -88,8 +92,11 @@ final class RunCommandTests: CLITestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(report.leaked("Screen"), 120)
         XCTAssertEqual(report.leaked("closure context of closure #1 in Screen.bind()"), 120)
-        XCTAssertEqual(report.cycles(types: ["Screen", "closure context of closure #1 in Screen.bind()"],
-                                     labels: ["onTap (closure #1 in Screen.bind())", "capture #1"]).count, 120)
+        XCTAssertEqual(
+            report.cycles(
+                types: ["Screen", "closure context of closure #1 in Screen.bind()"],
+                labels: ["onTap (closure #1 in Screen.bind())", "capture #1"]
+            ).count, 120)
         XCTAssertEqual(report.leaked("Counter"), 120)
         XCTAssertEqual(report.leaked("Box<Optional<Counter>>"), 120)
         XCTAssertEqual(report.live("Screen"), 120, "the weakly-capturing screens are gone")
@@ -102,7 +109,8 @@ final class RunCommandTests: CLITestCase {
         XCTAssertEqual(report.leaked("Session"), 0, "held by a global: growth, not a leak")
         XCTAssertEqual(report.live("WeakSession"), 0)
         let chain = try XCTUnwrap(report.chains.first { $0.type == "Session" }, "\(report.chains)")
-        XCTAssertTrue(chain.chain.hasPrefix("static LeakyScenarios.Session.registry --> Array<Session> storage --["), chain.chain)
+        XCTAssertTrue(
+            chain.chain.hasPrefix("static LeakyScenarios.Session.registry --> Array<Session> storage --["), chain.chain)
     }
 
     func testLeaksFromFourThreads() throws {
@@ -128,12 +136,22 @@ final class RunCommandTests: CLITestCase {
         ]
         for (type, count) in expected { XCTAssertEqual(report.leaked(type), count, type) }
         XCTAssertEqual(report.leaks.count, expected.count, "\(report.leaks.map(\.type))")
-        XCTAssertEqual(report.cycles(types: Array(repeating: "RingNode", count: 9), labels: Array(repeating: "next", count: 9)).count, 3)
+        XCTAssertEqual(
+            report.cycles(types: Array(repeating: "RingNode", count: 9), labels: Array(repeating: "next", count: 9))
+                .count, 3)
         XCTAssertEqual(report.cycles(types: ["Controller", "View"], labels: ["view", "delegate"]).count, 3)
-        XCTAssertEqual(report.cycles(types: ["Member", "Team", "Array<Member> storage"], labels: ["team", "members", "[0]"]).count, 3)
-        XCTAssertEqual(report.cycles(types: ["Counter", "Box<Optional<Counter>>"],
-                                     labels: ["onChange (closure #1 in makeBoxCycles(Int))", "value"]).count, 3)
-        XCTAssertEqual(report.cycles.filter { $0.objects.map(\.type) == ["Directory", "Dictionary<String, Entry> storage", "Entry"] }.count, 3)
+        XCTAssertEqual(
+            report.cycles(types: ["Member", "Team", "Array<Member> storage"], labels: ["team", "members", "[0]"]).count,
+            3)
+        XCTAssertEqual(
+            report.cycles(
+                types: ["Counter", "Box<Optional<Counter>>"],
+                labels: ["onChange (closure #1 in makeBoxCycles(Int))", "value"]
+            ).count, 3)
+        XCTAssertEqual(
+            report.cycles.filter {
+                $0.objects.map(\.type) == ["Directory", "Dictionary<String, Entry> storage", "Entry"]
+            }.count, 3)
         XCTAssertEqual(report.live("Session"), 3)
         XCTAssertEqual(report.leaked("Session"), 0)
     }
@@ -165,7 +183,9 @@ final class RunCommandTests: CLITestCase {
         XCTAssertEqual(result.status, 128 + 4, "SIGILL from a Swift trap: \(result.stderr)")
         XCTAssertEqual(report.exit?.signal, 4)
         XCTAssertEqual(report.live("Pair"), 40, "counters saved by the crash handler")
-        XCTAssertTrue(report.notes.contains { $0.contains("was killed by signal 4 (SIGILL)") && $0.contains("no leak analysis") }, "\(report.notes)")
+        XCTAssertTrue(
+            report.notes.contains { $0.contains("was killed by signal 4 (SIGILL)") && $0.contains("no leak analysis") },
+            "\(report.notes)")
         XCTAssertTrue(result.stderr.contains("note: "), result.stderr)
     }
 
@@ -193,9 +213,11 @@ final class RunCommandTests: CLITestCase {
     func testIntervalTablesAndSIGUSR1() throws {
         let json = dir + "/cache.json"
         var sent = false
-        let result = try CLI.run(CLI.path("objgraph"),
-                                 ["run", "--interval", "0.2", "--json", json, "--", CLI.path("growing-cache"), "6", "100"],
-                                 environment: ["PAUSE_MS": "250"]) { process in
+        let result = try CLI.run(
+            CLI.path("objgraph"),
+            ["run", "--interval", "0.2", "--json", json, "--", CLI.path("growing-cache"), "6", "100"],
+            environment: ["PAUSE_MS": "250"]
+        ) { process in
             // Find the program objgraph started, then ask it for a table.
             for _ in 0..<100 where !sent {
                 usleep(20_000)
@@ -218,8 +240,9 @@ final class RunCommandTests: CLITestCase {
     /// Runtime facts 2 (RuntimeFacts.md): without the retain-adapter fix-up, a tracked Swift program crashes as
     /// soon as it prints; with it (every other test here), it runs.
     func testTheRetainFixUpIsNeeded() throws {
-        let result = try CLI.objgraph(["run", "--", CLI.path("leaky-pairs"), "3"],
-                                      environment: ["OBJGRAPH_TEST_SKIP_RETAIN_FIXUP": "1", "SWIFT_BACKTRACE": "enable=no"])
+        let result = try CLI.objgraph(
+            ["run", "--", CLI.path("leaky-pairs"), "3"],
+            environment: ["OBJGRAPH_TEST_SKIP_RETAIN_FIXUP": "1", "SWIFT_BACKTRACE": "enable=no"])
         XCTAssertGreaterThan(result.status, 128, "expected a crash without the fix-up: \(result.stderr)")
         XCTAssertTrue(result.stderr.contains("was killed by signal"), result.stderr)
     }
@@ -239,8 +262,9 @@ func childPid(of parent: Int32) -> Int32? {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
     for entry in entries {
         guard let pid = Int32(entry),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { continue }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         if fields.count > 2, Int32(fields[1]) == parent { return pid }
     }

@@ -19,7 +19,8 @@ final class SnapshotCommandTests: CLITestCase {
         XCTAssertTrue(row.split(separator: " ").contains("+300"), String(row))
         let stats = try CLI.objgraph(["stats", large])
         XCTAssertEqual(stats.status, 0, stats.stderr)
-        let census = try XCTUnwrap(stats.stdout.split(separator: "\n").first { $0.hasSuffix(" CacheEntry") }, stats.stdout)
+        let census = try XCTUnwrap(
+            stats.stdout.split(separator: "\n").first { $0.hasSuffix(" CacheEntry") }, stats.stdout)
         XCTAssertEqual(census.split(separator: " ").first, "500")
     }
 
@@ -28,7 +29,10 @@ final class SnapshotCommandTests: CLITestCase {
         let leaks = try CLI.objgraph(["leaks", zoo])
         XCTAssertEqual(leaks.status, 0, leaks.stderr)
         XCTAssertTrue(leaks.stdout.contains("ROOT CYCLE: <Pair 0x"), leaks.stdout)
-        XCTAssertTrue(leaks.stdout.contains("__strong onTap (closure #1 in Screen.bind()) --> <closure context of closure #1 in Screen.bind() 0x"), leaks.stdout)
+        XCTAssertTrue(
+            leaks.stdout.contains(
+                "__strong onTap (closure #1 in Screen.bind()) --> <closure context of closure #1 in Screen.bind() 0x"),
+            leaks.stdout)
         let svg = dir + "/sessions.svg"
         let render = try CLI.objgraph(["render", zoo, "--type", "Session", "-o", svg])
         XCTAssertEqual(render.status, 0, render.stderr)

@@ -34,17 +34,29 @@ final class AgentHandoffTests: XCTestCase {
     func testRunReportJSONDecodesToTheSameReport() throws {
         let report = RunReport(
             program: "/srv/app \"quoted\"", durationSeconds: 1.5,
-            types: [TypeCount(name: "Pair", count: 2, bytes: 80), TypeCount(name: "Array<Node>\tstorage", count: 1, bytes: 56)],
+            types: [
+                TypeCount(name: "Pair", count: 2, bytes: 80),
+                TypeCount(name: "Array<Node>\tstorage", count: 1, bytes: 56),
+            ],
             growth: [GrowthRow(name: "Pair", count: 2, delta: 2, bytes: 80, bytesDelta: 80)],
             leaks: [RunReport.LeakRow(type: "Pair", count: 2, bytes: 80)],
-            cycles: [RunReport.Cycle(objects: [RunReport.CycleObject(type: "Pair", address: "0x10"),
-                                               RunReport.CycleObject(type: "Pair", address: "0x20")],
-                                     edges: [RunReport.CycleEdge(from: 0, to: 1, label: "partner"),
-                                             RunReport.CycleEdge(from: 1, to: 0, label: "partner")],
-                                     leakedObjects: 2, leakedBytes: 80)],
+            cycles: [
+                RunReport.Cycle(
+                    objects: [
+                        RunReport.CycleObject(type: "Pair", address: "0x10"),
+                        RunReport.CycleObject(type: "Pair", address: "0x20"),
+                    ],
+                    edges: [
+                        RunReport.CycleEdge(from: 0, to: 1, label: "partner"),
+                        RunReport.CycleEdge(from: 1, to: 0, label: "partner"),
+                    ],
+                    leakedObjects: 2, leakedBytes: 80)
+            ],
             cyclesOmitted: 1, chains: [RunReport.Chain(type: "Session", chain: "static A.b --> Session 0x1")],
-            leaksText: "2 leaked objects\n\u{1}", exit: RunReport.Exit(status: 3, signal: nil, description: "exited with status 3"),
-            notes: ["a note"], tracking: TrackingStatus(recordedObjects: 12, isSwiftProgram: true, runtime: "libswiftCore.so"))
+            leaksText: "2 leaked objects\n\u{1}",
+            exit: RunReport.Exit(status: 3, signal: nil, description: "exited with status 3"),
+            notes: ["a note"],
+            tracking: TrackingStatus(recordedObjects: 12, isSwiftProgram: true, runtime: "libswiftCore.so"))
         let decoded = try JSONDecoder().decode(RunReport.self, from: Data(report.json.utf8))
         XCTAssertEqual(decoded, report)
         var withoutExit = report
@@ -54,9 +66,10 @@ final class AgentHandoffTests: XCTestCase {
     }
 
     func testCensusJSONDecodesToTheSameCensus() throws {
-        let census = Census(elapsedSeconds: 2.0, typeNames: ["Pair", "Session"],
-                            types: [TypeCount(name: "Pair", count: 4, bytes: 160)],
-                            tracking: TrackingStatus(recordedObjects: 4, isSwiftProgram: false, runtime: "x"))
+        let census = Census(
+            elapsedSeconds: 2.0, typeNames: ["Pair", "Session"],
+            types: [TypeCount(name: "Pair", count: 4, bytes: 160)],
+            tracking: TrackingStatus(recordedObjects: 4, isSwiftProgram: false, runtime: "x"))
         XCTAssertEqual(try JSONDecoder().decode(Census.self, from: Data(census.json.utf8)), census)
     }
 
@@ -77,20 +90,22 @@ final class AgentHandoffTests: XCTestCase {
 
     func testAgentFilesAreInTheDirectory() {
         let files = AgentFiles(directory: "/d")
-        XCTAssertEqual([files.report, files.census, files.crash, files.error],
-                       ["/d/report.json", "/d/census.json", "/d/crash.bin", "/d/error.txt"])
+        XCTAssertEqual(
+            [files.report, files.census, files.crash, files.error],
+            ["/d/report.json", "/d/census.json", "/d/crash.bin", "/d/error.txt"])
     }
 }
 
 /// The support layer every module shares.
 final class SupportTests: XCTestCase {
     func testMemoryMapParsesProcMaps() throws {
-        let map = MemoryMap(text: """
-            55d0a0000000-55d0a0021000 r--p 00000000 fd:00 123 /usr/bin/my app
-            7ffd12340000-7ffd12361000 rw-p 00000000 00:00 0                          [stack]
-            7f0000000000-7f0000001000 ---p 00001000 00:00 0
-            garbage line
-            """)
+        let map = MemoryMap(
+            text: """
+                55d0a0000000-55d0a0021000 r--p 00000000 fd:00 123 /usr/bin/my app
+                7ffd12340000-7ffd12361000 rw-p 00000000 00:00 0                          [stack]
+                7f0000000000-7f0000001000 ---p 00001000 00:00 0
+                garbage line
+                """)
         XCTAssertEqual(map.regions.count, 3)
         XCTAssertEqual(map.regions[0].path, "/usr/bin/my app")
         XCTAssertEqual(map.regions[1].path, "[stack]")
@@ -110,15 +125,19 @@ final class SupportTests: XCTestCase {
         symlink("/etc", directory + "/link")
         TemporaryDirectory.remove(directory)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "/etc/hostname") || FileManager.default.fileExists(atPath: "/etc"),
-                      "links are removed, not followed")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: "/etc/hostname") || FileManager.default.fileExists(atPath: "/etc"),
+            "links are removed, not followed")
     }
 
     func testCBufferAndSystemCallError() {
         XCTAssertEqual(String(cBuffer: [CChar(65), 66, 0, 67]), "AB")
         let error = SystemCallError(call: "open", path: "/nope", code: ENOENT)
         XCTAssertEqual(error.description, "open failed for /nope: No such file or directory")
-        XCTAssertThrowsError(try FileBytes.read("/no/such/file")) { XCTAssertEqual(($0 as? SystemCallError)?.call, "open") }
-        XCTAssertEqual(try FileBytes.read("/proc/self/comm").last, UInt8(ascii: "\n"), "files whose size is 0 are read whole")
+        XCTAssertThrowsError(try FileBytes.read("/no/such/file")) {
+            XCTAssertEqual(($0 as? SystemCallError)?.call, "open")
+        }
+        XCTAssertEqual(
+            try FileBytes.read("/proc/self/comm").last, UInt8(ascii: "\n"), "files whose size is 0 are read whole")
     }
 }

@@ -13,7 +13,9 @@ final class CFMCounter { var action: () -> Int = { 0 } }
 func cfmMakeDefault<C: CFMContainer>(_: C.Type, _ initial: C.Initial?) -> () -> C.Initial? { { initial } }
 @inline(never)
 func cfmPack<each T>(_ values: repeat each T) -> () -> Int {
-    { var n = 0; for _ in repeat each values { n += 1 }; return n }
+    {
+        var n = 0; for _ in repeat each values { n += 1 }; return n
+    }
 }
 
 /// Every capture descriptor of every image loaded in this process (`swift5_capture` sections,
@@ -61,13 +63,17 @@ final class ContextFreeManglingTests: XCTestCase {
     }
 
     func testConcreteManglingsAreAcceptedAndGenericOnesRefused() {
-        for concrete in ["Si", "SS", "SiSg", "SaySiG", "SDySSSiG", "Si_SSt", "yXl", "SiXw", "SbSdtSg", "Bo", "Bi64_",
-                         "SiSScKYaYb", "ScA_pXl", "SiXmT", "8Fixtures4NodeC", "A_", "SiAAG"] {
+        for concrete in [
+            "Si", "SS", "SiSg", "SaySiG", "SDySSSiG", "Si_SSt", "yXl", "SiXw", "SbSdtSg", "Bo", "Bi64_",
+            "SiSScKYaYb", "ScA_pXl", "SiXmT", "8Fixtures4NodeC", "A_", "SiAAG",
+        ] {
             XCTAssertTrue(accepts(concrete), concrete)
         }
-        for dependent in ["x", "xSg", "q_", "qd__", "7Initial11Fixtures9ContainerPQzSg", "SiQp", "xxQp", "Qr",
-                          "SiIegd_", "SiSgIegg_", "Sil", "0A4NodeC", "x7InitialQa", "SaySiG$n3", "", "Si\u{9}1234",
-                          "Su\u{18}12345678"] {
+        for dependent in [
+            "x", "xSg", "q_", "qd__", "7Initial11Fixtures9ContainerPQzSg", "SiQp", "xxQp", "Qr",
+            "SiIegd_", "SiSgIegg_", "Sil", "0A4NodeC", "x7InitialQa", "SaySiG$n3", "", "Si\u{9}1234",
+            "Su\u{18}12345678",
+        ] {
             XCTAssertFalse(accepts(dependent), dependent)
         }
     }

@@ -19,7 +19,9 @@ final class GraphTests: XCTestCase {
         ObjGraph.runOnFreshThread(body)
         let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
         let groups = graph.leakingObjects().filter { group in
-            group.members.allSatisfy { !before.contains("\(graph.snapshot.objects[$0].address) \(graph.snapshot.type(of: $0).name)") }
+            group.members.allSatisfy {
+                !before.contains("\(graph.snapshot.objects[$0].address) \(graph.snapshot.type(of: $0).name)")
+            }
         }
         // Only cycles: the process (XCTest, the runtime) may lazily create objects held by memory
         // outside the Swift heap, which show up as cycle-free ROOT LEAKs.
@@ -42,12 +44,13 @@ final class GraphTests: XCTestCase {
         let oldID = try XCTUnwrap(first.object(at: address))
         old = nil
         var made: [Reused] = []
-        for _ in 0..<64 {   // until malloc gives the same block back
+        for _ in 0..<64 {  // until malloc gives the same block back
             made.append(Reused())
             if UInt64(UInt(bitPattern: Unmanaged.passUnretained(made.last!).toOpaque())) == address { break }
         }
-        try XCTSkipUnless(made.contains { UInt64(UInt(bitPattern: Unmanaged.passUnretained($0).toOpaque())) == address },
-                          "malloc did not reuse the block")
+        try XCTSkipUnless(
+            made.contains { UInt64(UInt(bitPattern: Unmanaged.passUnretained($0).toOpaque())) == address },
+            "malloc did not reuse the block")
         let second = try ObjGraph.snapshot()
         let newID = try XCTUnwrap(second.object(at: address))
         XCTAssertEqual(first.type(of: oldID).name, second.type(of: newID).name)
@@ -85,8 +88,9 @@ final class GraphTests: XCTestCase {
             XCTAssertEqual(shape.types, ["Controller", "View"])
             XCTAssertEqual(shape.labels, ["view", "delegate"])
             // The controller's other view is leaked with it, but is not part of the cycle.
-            XCTAssertEqual(group.members.map { graph.snapshot.type(of: $0).shortName }.sorted(),
-                           ["Controller", "View", "WeakView"])
+            XCTAssertEqual(
+                group.members.map { graph.snapshot.type(of: $0).shortName }.sorted(),
+                ["Controller", "View", "WeakView"])
         }
     }
 
@@ -155,11 +159,14 @@ final class GraphTests: XCTestCase {
         let chain = try XCTUnwrap(graph.findBackrefChain(to: target))
         XCTAssertEqual(chain.root?.name, "static LeakyScenarios.Session.registry")
         XCTAssertEqual(chain.root?.kind, .global)
-        XCTAssertEqual(chain.objects.map { graph.snapshot.type(of: $0).shortName }, ["Array<Session> storage", "Session"])
+        XCTAssertEqual(
+            chain.objects.map { graph.snapshot.type(of: $0).shortName }, ["Array<Session> storage", "Session"])
         XCTAssertEqual(chain.objects.last, target)
         XCTAssertTrue(graph.snapshot.label(of: chain.edges[0]).hasPrefix("["))
-        XCTAssertEqual(ChainText.line(chain, in: graph.snapshot).components(separatedBy: " 0x").first,
-                       "static LeakyScenarios.Session.registry --> Array<Session> storage --\(graph.snapshot.label(of: chain.edges[0]))--> Session")
+        XCTAssertEqual(
+            ChainText.line(chain, in: graph.snapshot).components(separatedBy: " 0x").first,
+            "static LeakyScenarios.Session.registry --> Array<Session> storage --\(graph.snapshot.label(of: chain.edges[0]))--> Session"
+        )
         XCTAssertFalse(graph.leakedObjectIDs().contains(target))
     }
 
@@ -210,7 +217,10 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(graph.referrers(of: storage), [team])
         let chain = try XCTUnwrap(graph.findRefChain(from: team, where: { $0 == member }))
         XCTAssertEqual(chain.objects, [team, storage, member])
-        XCTAssertEqual(graph.cycles(among: groups[0].members.reduce(into: [Bool](repeating: false, count: graph.count)) { $0[$1] = true }).count, 1)
+        XCTAssertEqual(
+            graph.cycles(
+                among: groups[0].members.reduce(into: [Bool](repeating: false, count: graph.count)) { $0[$1] = true }
+            ).count, 1)
     }
 
     /// A conservative root that points into a leaked cycle (a stale stack word) does not hide
@@ -220,7 +230,8 @@ final class GraphTests: XCTestCase {
         let (graph, groups) = try leaks { makeLeakedPairs(1) }
         let pair = try XCTUnwrap(groups.first?.cycle?.members.first)
         var snapshot = graph.snapshot
-        snapshot.roots.append(HeapSnapshot.Root(kind: .stack, name: "thread 1 stack", slotAddress: 0x1000, target: Int32(pair)))
+        snapshot.roots.append(
+            HeapSnapshot.Root(kind: .stack, name: "thread 1 stack", slotAddress: 0x1000, target: Int32(pair)))
         let stale = ObjectGraph(snapshot)
         XCTAssertTrue(stale.reachableFromRoots()[pair], "the fake root reaches it")
         XCTAssertTrue(stale.leakedObjectIDs().contains(pair), "still a leak: nothing outside retains it")
@@ -233,11 +244,14 @@ final class GraphTests: XCTestCase {
     /// that a root reaches, as `objects(ofType:).last { reachable[$0] }` gives it, for each
     /// name given, qualified or short, and nil when no instance is reachable.
     func testLastReachableInstancesOfTypes() {
-        let types = [HeapSnapshot.TypeInfo(name: "M.Node", shortName: "Node", kind: .classInstance),
-                     HeapSnapshot.TypeInfo(name: "M.Leaf", shortName: "Leaf", kind: .classInstance)]
+        let types = [
+            HeapSnapshot.TypeInfo(name: "M.Node", shortName: "Node", kind: .classInstance),
+            HeapSnapshot.TypeInfo(name: "M.Leaf", shortName: "Leaf", kind: .classInstance),
+        ]
         let objects = (0..<6).map { i in
-            HeapSnapshot.Object(address: UInt64(0x1000 + 16 * i), typeIndex: Int32(i % 2), size: 32, strongCount: 1,
-                                unownedCount: 0, weakCount: 0, isZombie: false)
+            HeapSnapshot.Object(
+                address: UInt64(0x1000 + 16 * i), typeIndex: Int32(i % 2), size: 32, strongCount: 1,
+                unownedCount: 0, weakCount: 0, isZombie: false)
         }
         let graph = ObjectGraph(HeapSnapshot(types: types, objects: objects, edges: [], labels: [], roots: []))
         let reachable = [true, true, true, false, false, false]

@@ -36,9 +36,11 @@ final class RuntimeFactsTests: XCTestCase {
 
     /// Section 1: libswiftCore exports the writable hook pointers and the swizzling flag.
     func testHookPointersAreExported() throws {
-        for name in ["_swift_allocObject", "_swift_retain", "_swift_release", "_swift_release_n",
-                     "_swift_retain_n", "_swift_tryRetain", swizzleFlagSymbol] {
-            XCTAssertNotNil(dlsym(nil, name), name)   // RTLD_DEFAULT
+        for name in [
+            "_swift_allocObject", "_swift_retain", "_swift_release", "_swift_release_n",
+            "_swift_retain_n", "_swift_tryRetain", swizzleFlagSymbol,
+        ] {
+            XCTAssertNotNil(dlsym(nil, name), name)  // RTLD_DEFAULT
         }
     }
 
@@ -102,7 +104,7 @@ final class RuntimeFactsTests: XCTestCase {
             XCTAssertEqual(bits >> 63, 0, "no side table yet")
             let strongExtra = (bits >> 33) & 0x3fff_ffff
             var strong: UInt32 = 0, unowned: UInt32 = 0, weak: UInt32 = 0
-            ogr_retain_counts(raw, &strong, &unowned, &weak)   // the raw pointer: no extra retain
+            ogr_retain_counts(raw, &strong, &unowned, &weak)  // the raw pointer: no extra retain
             XCTAssertEqual(UInt32(strongExtra) + 1, strong, "the inline strong count is swift_retainCount - 1")
             XCTAssertGreaterThanOrEqual(strong, 3, "probe, a and b")
             XCTAssertEqual((bits >> 1) & 0x7fff_ffff, 1, "unowned count holds only the runtime's +1")
@@ -112,7 +114,8 @@ final class RuntimeFactsTests: XCTestCase {
         XCTAssertEqual((bits >> 1) & 0x7fff_ffff, 2, "one unowned reference")
         _ = u
         weak let w = probe
-        XCTAssertEqual(raw.load(fromByteOffset: 8, as: UInt64.self) >> 63, 1, "a weak reference moves counts to a side table")
+        XCTAssertEqual(
+            raw.load(fromByteOffset: 8, as: UInt64.self) >> 63, 1, "a weak reference moves counts to a side table")
         XCTAssertNotNil(w)
     }
 
@@ -122,8 +125,10 @@ final class RuntimeFactsTests: XCTestCase {
     /// `swift_isDeallocating` in every state: fresh, retained many times, unowned-referenced,
     /// weakly referenced (side table) and while deinit runs.
     func testInlineRefcountDecodingMatchesTheRuntime() {
-        func check(_ raw: UnsafeMutableRawPointer, _ what: String, deinitializing: Bool = false,
-                   file: StaticString = #filePath, line: UInt = #line) -> (strong: UInt32, unowned: UInt32, weak: UInt32) {
+        func check(
+            _ raw: UnsafeMutableRawPointer, _ what: String, deinitializing: Bool = false,
+            file: StaticString = #filePath, line: UInt = #line
+        ) -> (strong: UInt32, unowned: UInt32, weak: UInt32) {
             var strong: UInt32 = 0, unowned: UInt32 = 0, weak: UInt32 = 0
             var inlineStrong: UInt32 = 0, inlineUnowned: UInt32 = 0, inlineWeak: UInt32 = 0
             var inlineDeinit: Int32 = 0

@@ -11,48 +11,75 @@ final class SnapshotFileTests: XCTestCase {
 
     /// Every enum case, extreme integers, a negative (array element) label, unicode, empty strings, notes.
     static func sample() -> S {
-        S(types: [S.TypeInfo(name: "App.Sessión", shortName: "Sessión", kind: .classInstance),
-                  S.TypeInfo(name: "closure context of closure #1 in App.Screen.bind()", shortName: "closure #1", kind: .closureContext),
-                  S.TypeInfo(name: "Box<Swift.Int>", shortName: "Box<Int>", kind: .box),
-                  S.TypeInfo(name: "Task 🧵", shortName: "", kind: .task),
-                  S.TypeInfo(name: "日本語.型", shortName: "型", kind: .other)],
-          objects: [S.Object(address: 0x10, typeIndex: 0, size: 48, strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: false),
-                    S.Object(address: 0x40, typeIndex: 1, size: 32, strongCount: 2, unownedCount: 1, weakCount: 3, isZombie: true),
-                    S.Object(address: 0x7fff_0000_0000, typeIndex: 2, size: .max, strongCount: .max, unownedCount: .max, weakCount: .max, isZombie: false),
-                    S.Object(address: .max - 1, typeIndex: 3, size: 0, strongCount: 0, unownedCount: 0, weakCount: 0, isZombie: false),
-                    S.Object(address: .max, typeIndex: 4, size: 16, strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: true)],
-          edges: [S.Edge(from: 0, to: 1, offset: 16, label: 0, kind: .strong),
-                  S.Edge(from: 0, to: 2, offset: 24, label: -1, kind: .conservative),
-                  S.Edge(from: 1, to: 0, offset: .max, label: 1, kind: .unowned),
-                  S.Edge(from: 4, to: 4, offset: 8, label: .min, kind: .unownedUnsafe)],
-          labels: ["items", "délégué ☂︎", ""],
-          roots: [S.Root(kind: .global, name: "static App.Session.registry", slotAddress: 0x5555_0000, target: 0),
-                  S.Root(kind: .stack, name: "thread 2 stack", slotAddress: .max, target: 4),
-                  S.Root(kind: .register, name: "", slotAddress: 0, target: 1),
-                  S.Root(kind: .other, name: "TLS ✓", slotAddress: 1, target: 3)],
-          timestamp: 1_717_171_717.123456, notes: ["process exited with status 3", "", "thread 4 did not answer — ⚠︎"])
+        S(
+            types: [
+                S.TypeInfo(name: "App.Sessión", shortName: "Sessión", kind: .classInstance),
+                S.TypeInfo(
+                    name: "closure context of closure #1 in App.Screen.bind()", shortName: "closure #1",
+                    kind: .closureContext),
+                S.TypeInfo(name: "Box<Swift.Int>", shortName: "Box<Int>", kind: .box),
+                S.TypeInfo(name: "Task 🧵", shortName: "", kind: .task),
+                S.TypeInfo(name: "日本語.型", shortName: "型", kind: .other),
+            ],
+            objects: [
+                S.Object(
+                    address: 0x10, typeIndex: 0, size: 48, strongCount: 1, unownedCount: 0, weakCount: 0,
+                    isZombie: false),
+                S.Object(
+                    address: 0x40, typeIndex: 1, size: 32, strongCount: 2, unownedCount: 1, weakCount: 3, isZombie: true
+                ),
+                S.Object(
+                    address: 0x7fff_0000_0000, typeIndex: 2, size: .max, strongCount: .max, unownedCount: .max,
+                    weakCount: .max, isZombie: false),
+                S.Object(
+                    address: .max - 1, typeIndex: 3, size: 0, strongCount: 0, unownedCount: 0, weakCount: 0,
+                    isZombie: false),
+                S.Object(
+                    address: .max, typeIndex: 4, size: 16, strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: true
+                ),
+            ],
+            edges: [
+                S.Edge(from: 0, to: 1, offset: 16, label: 0, kind: .strong),
+                S.Edge(from: 0, to: 2, offset: 24, label: -1, kind: .conservative),
+                S.Edge(from: 1, to: 0, offset: .max, label: 1, kind: .unowned),
+                S.Edge(from: 4, to: 4, offset: 8, label: .min, kind: .unownedUnsafe),
+            ],
+            labels: ["items", "délégué ☂︎", ""],
+            roots: [
+                S.Root(kind: .global, name: "static App.Session.registry", slotAddress: 0x5555_0000, target: 0),
+                S.Root(kind: .stack, name: "thread 2 stack", slotAddress: .max, target: 4),
+                S.Root(kind: .register, name: "", slotAddress: 0, target: 1),
+                S.Root(kind: .other, name: "TLS ✓", slotAddress: 1, target: 3),
+            ],
+            timestamp: 1_717_171_717.123456, notes: ["process exited with status 3", "", "thread 4 did not answer — ⚠︎"])
     }
 
     /// One of everything, with a layout simple enough to patch by offset (see `testEnumAndUTF8...`).
     static func tiny() -> S {
-        S(types: [S.TypeInfo(name: "T", shortName: "T", kind: .classInstance)],
-          objects: [S.Object(address: 8, typeIndex: 0, size: 16, strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: false)],
-          edges: [S.Edge(from: 0, to: 0, offset: 8, label: 0, kind: .strong)],
-          labels: ["ab"], roots: [S.Root(kind: .global, name: "r", slotAddress: 0, target: 0)])
+        S(
+            types: [S.TypeInfo(name: "T", shortName: "T", kind: .classInstance)],
+            objects: [
+                S.Object(
+                    address: 8, typeIndex: 0, size: 16, strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: false)
+            ],
+            edges: [S.Edge(from: 0, to: 0, offset: 8, label: 0, kind: .strong)],
+            labels: ["ab"], roots: [S.Root(kind: .global, name: "r", slotAddress: 0, target: 0)])
     }
 
     static func large(_ n: Int) -> S {
         let types = (0..<100).map { S.TypeInfo(name: "M.T\($0)", shortName: "T\($0)", kind: .classInstance) }
         let objects = (0..<n).map { (i: Int) -> S.Object in
-            S.Object(address: UInt64(i) * 32 + 0x1000, typeIndex: Int32(i % 100), size: 32,
-                     strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: i % 7 == 0)
+            S.Object(
+                address: UInt64(i) * 32 + 0x1000, typeIndex: Int32(i % 100), size: 32,
+                strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: i % 7 == 0)
         }
         let edges = (0..<n).map { (i: Int) -> S.Edge in
             let label: Int32 = i % 2 == 0 ? Int32(i % 10) : -Int32(i % 50 + 1)
             return S.Edge(from: Int32(i), to: Int32((i * 7919) % n), offset: 16, label: label, kind: .strong)
         }
-        return S(types: types, objects: objects, edges: edges, labels: (0..<10).map { "f\($0)" },
-                 roots: [S.Root(kind: .global, name: "g", slotAddress: 8, target: 0)], timestamp: 1, notes: ["large"])
+        return S(
+            types: types, objects: objects, edges: edges, labels: (0..<10).map { "f\($0)" },
+            roots: [S.Root(kind: .global, name: "g", slotAddress: 8, target: 0)], timestamp: 1, notes: ["large"])
     }
 
     func decodeError(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> SnapshotFileError? {
@@ -99,12 +126,13 @@ final class SnapshotFileTests: XCTestCase {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
     }
-
 
     // MARK: Round trips and layout
 
@@ -179,8 +207,9 @@ final class SnapshotFileTests: XCTestCase {
         XCTAssertThrowsError(try Self.tiny().write(to: path)) { error in
             let error = error as? SnapshotFileError
             XCTAssertEqual(error?.path, path)
-            XCTAssertEqual(error?.description,
-                           "\(path): cannot create a temporary file next to it: No such file or directory")
+            XCTAssertEqual(
+                error?.description,
+                "\(path): cannot create a temporary file next to it: No such file or directory")
         }
         XCTAssertEqual(Self.entries(directory), [])
     }
@@ -193,7 +222,9 @@ final class SnapshotFileTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(fd, 0)
         close(fd)
         XCTAssertThrowsError(try Self.tiny().write(to: path)) { error in
-            guard case .system(let operation, _)? = (error as? SnapshotFileError)?.reason else { return XCTFail("\(error)") }
+            guard case .system(let operation, _)? = (error as? SnapshotFileError)?.reason else {
+                return XCTFail("\(error)")
+            }
             XCTAssertTrue(operation.hasPrefix("cannot rename"), operation)
         }
         XCTAssertEqual(Self.entries(directory), ["snap.ogs"])
@@ -217,7 +248,9 @@ final class SnapshotFileTests: XCTestCase {
 
     func testReadOnlyLocationsAreRefused() throws {
         // /proc refuses new files even to root.
-        XCTAssertThrowsError(try Self.tiny().write(to: "/proc/objgraph-test.ogs")) { XCTAssertTrue($0 is SnapshotFileError) }
+        XCTAssertThrowsError(try Self.tiny().write(to: "/proc/objgraph-test.ogs")) {
+            XCTAssertTrue($0 is SnapshotFileError)
+        }
         guard geteuid() != 0 else { return }  // root ignores directory permissions
         let path = directory + "/snap.ogs"
         try Self.tiny().write(to: path)
@@ -236,7 +269,10 @@ final class SnapshotFileTests: XCTestCase {
         var bad = Self.tiny()
         bad.edges[0].to = 9
         XCTAssertThrowsError(try bad.write(to: path)) { error in
-            XCTAssertEqual("\(error)", "\(path): invalid snapshot (refusing to write: edge 0 from object 0 to object 9 but there are 1 objects)")
+            XCTAssertEqual(
+                "\(error)",
+                "\(path): invalid snapshot (refusing to write: edge 0 from object 0 to object 9 but there are 1 objects)"
+            )
         }
         XCTAssertEqual(try S(contentsOf: path), Self.tiny())
         XCTAssertEqual(Self.entries(directory), ["snap.ogs"])
@@ -259,9 +295,13 @@ final class SnapshotFileTests: XCTestCase {
             close(fd)
         }
         write(Array("#!/bin/sh\necho hi\n".utf8))
-        XCTAssertThrowsError(try S(contentsOf: path)) { XCTAssertEqual("\($0)", "\(path): not an objgraph snapshot (bad magic)") }
+        XCTAssertThrowsError(try S(contentsOf: path)) {
+            XCTAssertEqual("\($0)", "\(path): not an objgraph snapshot (bad magic)")
+        }
         write([])
-        XCTAssertThrowsError(try S(contentsOf: path)) { XCTAssertEqual("\($0)", "\(path): empty file (not an objgraph snapshot)") }
+        XCTAssertThrowsError(try S(contentsOf: path)) {
+            XCTAssertEqual("\($0)", "\(path): empty file (not an objgraph snapshot)")
+        }
 
         // The edges section of a snapshot without roots and notes ends right before the checksum.
         var snapshot = Self.tiny()
@@ -275,7 +315,8 @@ final class SnapshotFileTests: XCTestCase {
         }
         write(Array(bytes.dropLast(2)))
         XCTAssertThrowsError(try S(contentsOf: path)) {
-            XCTAssertEqual("\($0)", "\(path): truncated (expected \(bytes.count) bytes of checksum, found \(bytes.count - 2))")
+            XCTAssertEqual(
+                "\($0)", "\(path): truncated (expected \(bytes.count) bytes of checksum, found \(bytes.count - 2))")
         }
         var flipped = bytes
         flipped[edgesStart] ^= 0x01
@@ -283,7 +324,10 @@ final class SnapshotFileTests: XCTestCase {
         let stored = bytes.suffix(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
         let computed = resealed(flipped).suffix(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
         XCTAssertThrowsError(try S(contentsOf: path)) {
-            XCTAssertEqual("\($0)", "\(path): checksum mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))")
+            XCTAssertEqual(
+                "\($0)",
+                "\(path): checksum mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))"
+            )
         }
         XCTAssertEqual(decodeError(bytes + [0])?.reason, .trailingBytes(1))
     }
@@ -291,9 +335,11 @@ final class SnapshotFileTests: XCTestCase {
     func testVersionChecks() {
         var bytes = Self.tiny().encoded()
         setU32(&bytes, 8, 2)
-        XCTAssertEqual(decodeError(bytes)?.description, "snapshot format version 2 is newer than this objgraph supports (1)")
-        XCTAssertEqual(decodeError(Array(bytes[0..<12]))?.reason, .newerVersion(found: 2, supported: 1),
-                       "a newer version is recognised from the first 12 bytes alone")
+        XCTAssertEqual(
+            decodeError(bytes)?.description, "snapshot format version 2 is newer than this objgraph supports (1)")
+        XCTAssertEqual(
+            decodeError(Array(bytes[0..<12]))?.reason, .newerVersion(found: 2, supported: 1),
+            "a newer version is recognised from the first 12 bytes alone")
         setU32(&bytes, 8, 0)
         XCTAssertEqual(decodeError(resealed(bytes))?.description, "unsupported snapshot format version 0")
     }
@@ -306,17 +352,36 @@ final class SnapshotFileTests: XCTestCase {
             change(&snapshot)
             return decodeError(snapshot.encoded())?.description  // encoded() does not validate
         }
-        XCTAssertEqual(message { $0.objects[0].typeIndex = 1 }, "invalid snapshot (object 0 has type index 1 but there are 1 types)")
-        XCTAssertEqual(message { $0.objects[0].typeIndex = -1 }, "invalid snapshot (object 0 has type index -1 but there are 1 types)")
-        XCTAssertEqual(message { $0.edges[0].from = 1 }, "invalid snapshot (edge 0 from object 1 to object 0 but there are 1 objects)")
-        XCTAssertEqual(message { $0.edges[0].to = -5 }, "invalid snapshot (edge 0 from object 0 to object -5 but there are 1 objects)")
-        XCTAssertEqual(message { $0.edges[0].label = 1 }, "invalid snapshot (edge 0 has label 1 but there are 1 labels)")
-        XCTAssertEqual(message { $0.roots[0].target = 1 }, "invalid snapshot (root 0 refers to object 1 but there are 1 objects)")
-        XCTAssertEqual(message { $0.objects.append($0.objects[0]) }, "invalid snapshot (objects not sorted by address at object 1)")
-        XCTAssertEqual(message {
-            $0.objects.append(S.Object(address: 64, typeIndex: 0, size: 16, strongCount: 1, unownedCount: 0, weakCount: 0, isZombie: false))
-            $0.edges = [S.Edge(from: 1, to: 0, offset: 8, label: 0, kind: .strong), S.Edge(from: 0, to: 1, offset: 8, label: 0, kind: .strong)]
-        }, "invalid snapshot (edges not sorted by source at edge 1)")
+        XCTAssertEqual(
+            message { $0.objects[0].typeIndex = 1 },
+            "invalid snapshot (object 0 has type index 1 but there are 1 types)")
+        XCTAssertEqual(
+            message { $0.objects[0].typeIndex = -1 },
+            "invalid snapshot (object 0 has type index -1 but there are 1 types)")
+        XCTAssertEqual(
+            message { $0.edges[0].from = 1 },
+            "invalid snapshot (edge 0 from object 1 to object 0 but there are 1 objects)")
+        XCTAssertEqual(
+            message { $0.edges[0].to = -5 },
+            "invalid snapshot (edge 0 from object 0 to object -5 but there are 1 objects)")
+        XCTAssertEqual(
+            message { $0.edges[0].label = 1 }, "invalid snapshot (edge 0 has label 1 but there are 1 labels)")
+        XCTAssertEqual(
+            message { $0.roots[0].target = 1 }, "invalid snapshot (root 0 refers to object 1 but there are 1 objects)")
+        XCTAssertEqual(
+            message { $0.objects.append($0.objects[0]) }, "invalid snapshot (objects not sorted by address at object 1)"
+        )
+        XCTAssertEqual(
+            message {
+                $0.objects.append(
+                    S.Object(
+                        address: 64, typeIndex: 0, size: 16, strongCount: 1, unownedCount: 0, weakCount: 0,
+                        isZombie: false))
+                $0.edges = [
+                    S.Edge(from: 1, to: 0, offset: 8, label: 0, kind: .strong),
+                    S.Edge(from: 0, to: 1, offset: 8, label: 0, kind: .strong),
+                ]
+            }, "invalid snapshot (edges not sorted by source at edge 1)")
         XCTAssertNil(message { $0.edges[0].label = -1_000_000 }, "negative labels are array elements, always valid")
     }
 
@@ -354,10 +419,13 @@ final class SnapshotFileTests: XCTestCase {
         }
         var patched = bytes
         setU64(&patched, 16, .max)
-        XCTAssertEqual(decodeError(resealed(patched))?.reason, .truncated(what: nil, expected: .max, found: bytes.count, atLeast: false))
+        XCTAssertEqual(
+            decodeError(resealed(patched))?.reason,
+            .truncated(what: nil, expected: .max, found: bytes.count, atLeast: false))
         setU64(&patched, 16, 1 << 40)
-        XCTAssertEqual(decodeError(resealed(patched))?.reason,
-                       .truncated(what: nil, expected: 64 + (1 << 40) + 4, found: bytes.count, atLeast: false))
+        XCTAssertEqual(
+            decodeError(resealed(patched))?.reason,
+            .truncated(what: nil, expected: 64 + (1 << 40) + 4, found: bytes.count, atLeast: false))
         setU64(&patched, 16, UInt64(bytes.count - 68 - 1))
         XCTAssertEqual(decodeError(resealed(patched))?.reason, .trailingBytes(1))
     }
@@ -377,7 +445,8 @@ final class SnapshotFileTests: XCTestCase {
         }
         let large = Self.large(20_000).encoded()
         var rng = SplitMix64(seed: 7)
-        let lengths = stride(from: 0, to: large.count, by: large.count / 150).map { $0 }
+        let lengths =
+            stride(from: 0, to: large.count, by: large.count / 150).map { $0 }
             + (0..<50).map { _ in Int.random(in: 0..<large.count, using: &rng) } + [large.count - 1]
         for length in lengths {
             guard case .truncated? = decodeError(Array(large[0..<length]))?.reason, length > 0 else {
@@ -404,9 +473,11 @@ final class SnapshotFileTests: XCTestCase {
                 continue
             }
             if body {
-                XCTAssertEqual(error.reason, .checksumMismatch(
-                    stored: mutated.suffix(4).reversed().reduce(0) { $0 << 8 | UInt32($1) },
-                    computed: mutated.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }),
+                XCTAssertEqual(
+                    error.reason,
+                    .checksumMismatch(
+                        stored: mutated.suffix(4).reversed().reduce(0) { $0 << 8 | UInt32($1) },
+                        computed: mutated.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }),
                     "trial \(trial)")
             }
         }
@@ -442,7 +513,9 @@ final class SnapshotFileTests: XCTestCase {
                 garbage.replaceSubrange(0..<12, with: Array("OBJGRAPH".utf8) + [1, 0, 0, 0])
                 setU32(&garbage, 12, 0)
                 setU64(&garbage, 16, UInt64(garbage.count - 68))
-                for field in 0..<6 { setU32(&garbage, 32 + 4 * field, UInt32.random(in: 0..<(trial % 3 == 0 ? 4 : 1 << 20), using: &rng)) }
+                for field in 0..<6 {
+                    setU32(&garbage, 32 + 4 * field, UInt32.random(in: 0..<(trial % 3 == 0 ? 4 : 1 << 20), using: &rng))
+                }
                 setU64(&garbage, 56, 0)
                 if trial >= 2000 { garbage = resealed(garbage) }
             }

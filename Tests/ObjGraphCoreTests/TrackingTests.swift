@@ -111,20 +111,22 @@ final class TrackingTests: XCTestCase {
         ObjGraph.showMostCommonTypes(limit: nil, filter: { $0 == "CommonProbe" || $0 == "GrowthProbe" }, to: &text)
         let lines = text.split(separator: "\n")
         XCTAssertEqual(lines.first, "CommonProbe 5")
-        XCTAssertEqual(ObjGraph.mostCommonTypes(limit: 1, filter: { $0 == "CommonProbe" }),
-                       [TypeCount(name: "CommonProbe", count: 5, bytes: ObjGraph.bytes("CommonProbe"))])
+        XCTAssertEqual(
+            ObjGraph.mostCommonTypes(limit: 1, filter: { $0 == "CommonProbe" }),
+            [TypeCount(name: "CommonProbe", count: 5, bytes: ObjGraph.bytes("CommonProbe"))])
         XCTAssertGreaterThanOrEqual(ObjGraph.bytes("CommonProbe"), 5 * 16)
         withExtendedLifetime(probes) {}
     }
 
     func testTypeNamesAreReadable() {
         let registryBefore = ObjGraph.count("Array<UInt8> storage")
-        Session.open(id: 3000)   // its payload is a [UInt8]
+        Session.open(id: 3000)  // its payload is a [UInt8]
         XCTAssertEqual(ObjGraph.count("Array<UInt8> storage") - registryBefore, 1)
         makeBoxCycles(1)
         let names = ObjGraph.typeStats().keys
         XCTAssertTrue(names.contains("Box<Optional<Counter>>"), "\(names.sorted())")
-        XCTAssertTrue(ObjGraph.typeStats(shortNames: false).keys.contains("Box<Swift.Optional<LeakyScenarios.Counter>>"))
+        XCTAssertTrue(
+            ObjGraph.typeStats(shortNames: false).keys.contains("Box<Swift.Optional<LeakyScenarios.Counter>>"))
         XCTAssertFalse(names.contains { $0.contains("invalid type") })
         XCTAssertTrue(names.contains { $0.hasPrefix("closure context") })
     }
@@ -155,12 +157,14 @@ final class TrackingTests: XCTestCase {
     /// and `HeapSnapshot.Object` must agree field by field (else a slower copy is used), and
     /// the counts must arrive as the snapshot defines them (the runtime's implicit +1s removed).
     func testSnapshotRecordsCarryTheObjectsCounts() throws {
-        XCTAssertTrue(SnapshotBuilder.layoutsAgree, "ogr_object and ogr_edge have the layouts of HeapSnapshot.Object and Edge")
+        XCTAssertTrue(
+            SnapshotBuilder.layoutsAgree, "ogr_object and ogr_edge have the layouts of HeapSnapshot.Object and Edge")
         let owner = ZombieOwner()
         let holders = [ZombieHolder(owner: owner), ZombieHolder(owner: owner)]
         weak let w = owner
         let snapshot = try ObjGraph.snapshot()
-        let id = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(owner).toOpaque()))))
+        let id = try XCTUnwrap(
+            snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(owner).toOpaque()))))
         let object = snapshot.objects[id]
         XCTAssertEqual(snapshot.type(of: id).shortName, "ZombieOwner")
         XCTAssertGreaterThanOrEqual(object.strongCount, 1)
@@ -169,7 +173,8 @@ final class TrackingTests: XCTestCase {
         XCTAssertFalse(object.isZombie)
         XCTAssertGreaterThanOrEqual(Int(object.size), MemoryLayout<Int>.size * 3, "header, refcounts, tag")
         for holder in holders {
-            let hid = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque()))))
+            let hid = try XCTUnwrap(
+                snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque()))))
             XCTAssertEqual(snapshot.edges(from: hid).map { Int($0.to) }, [id])
             XCTAssertEqual(snapshot.edges(from: hid).map { snapshot.label(of: $0) }, ["owner"])
             XCTAssertEqual(snapshot.edges(from: hid).map(\.kind), [.unowned])
@@ -187,20 +192,28 @@ final class TrackingTests: XCTestCase {
         let many = [ZombieOwner](repeating: target, count: 100_000)
         let holders = (0..<50).map { _ in ZombieHolder(owner: target) }
         for copying in [false, true] {
-            let snapshot = ObjGraph.untracked { ogr_scrub_stack(); return SnapshotBuilder(copyRecords: copying).build(flags: 0) }
+            let snapshot = ObjGraph.untracked {
+                ogr_scrub_stack(); return SnapshotBuilder(copyRecords: copying).build(flags: 0)
+            }
             let address = many.withUnsafeBufferPointer { UInt64(UInt(bitPattern: $0.baseAddress!)) } - 32
             let arrayID = try XCTUnwrap(snapshot.object(at: address), "the array's storage")
-            let targetID = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(target).toOpaque()))))
-            XCTAssertLessThan(3 * snapshot.objects.count + 4096, 100_000, "the array's edges do not all fit the reserved room")
+            let targetID = try XCTUnwrap(
+                snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(target).toOpaque()))))
+            XCTAssertLessThan(
+                3 * snapshot.objects.count + 4096, 100_000, "the array's edges do not all fit the reserved room")
             let edges = snapshot.edges(from: arrayID)
             XCTAssertEqual(edges.count, 100_000, "copying: \(copying)")
             XCTAssertTrue(edges.allSatisfy { Int($0.to) == targetID })
             XCTAssertEqual(edges.map(\.offset), (0..<100_000).map { UInt32(32 + 8 * $0) })
             XCTAssertEqual(snapshot.label(of: edges[edges.startIndex + 99_999]), "[99999]")
-            XCTAssertTrue(zip(snapshot.edges, snapshot.edges.dropFirst()).allSatisfy { ($0.from, $0.offset) < ($1.from, $1.offset) },
-                          "edges sorted by (from, offset)")
+            XCTAssertTrue(
+                zip(snapshot.edges, snapshot.edges.dropFirst()).allSatisfy {
+                    ($0.from, $0.offset) < ($1.from, $1.offset)
+                },
+                "edges sorted by (from, offset)")
             for holder in holders {
-                let id = try XCTUnwrap(snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque()))))
+                let id = try XCTUnwrap(
+                    snapshot.object(at: UInt64(UInt(bitPattern: Unmanaged.passUnretained(holder).toOpaque()))))
                 XCTAssertEqual(snapshot.edges(from: id).map { snapshot.label(of: $0) }, ["owner"])
             }
         }
@@ -216,8 +229,10 @@ final class TrackingTests: XCTestCase {
         makeDictionaryCycles(3)
         makeArrayCycles(3)
         makeBoxCycles(3)
-        let interesting: Set<String> = ["Screen", "Directory", "Dictionary<String, Entry> storage", "Team",
-                                        "Array<Member> storage", "Counter", "closure context of closure #1 in Screen.bind()"]
+        let interesting: Set<String> = [
+            "Screen", "Directory", "Dictionary<String, Entry> storage", "Team",
+            "Array<Member> storage", "Counter", "closure context of closure #1 in Screen.bind()",
+        ]
         func labels(describedBeforeCapture: Int?) -> [String: String] {
             let snapshot = ObjGraph.untracked {
                 ogr_scrub_stack()
@@ -226,7 +241,8 @@ final class TrackingTests: XCTestCase {
             var out: [String: String] = [:]
             for e in snapshot.edges where interesting.contains(snapshot.type(of: Int(e.from)).shortName) {
                 let key = "\(snapshot.objects[Int(e.from)].address)+\(e.offset)"
-                out[key] = "\(snapshot.type(of: Int(e.from)).shortName).\(snapshot.label(of: e)) \(e.kind) -> \(snapshot.type(of: Int(e.to)).shortName)"
+                out[key] =
+                    "\(snapshot.type(of: Int(e.from)).shortName).\(snapshot.label(of: e)) \(e.kind) -> \(snapshot.type(of: Int(e.to)).shortName)"
             }
             return out
         }
@@ -234,9 +250,16 @@ final class TrackingTests: XCTestCase {
         let after = labels(describedBeforeCapture: 0)
         XCTAssertGreaterThanOrEqual(before.count, 20)
         XCTAssertEqual(before, after)
-        XCTAssertTrue(before.values.contains { $0.hasPrefix("Screen.onTap (closure #1 in Screen.bind()) strong -> closure context of closure #1 in Screen.bind()") },
-                      "\(before.values.sorted())")
-        XCTAssertTrue(before.values.contains { $0.hasPrefix("Dictionary<String, Entry> storage.value[") }, "\(before.values.sorted())")
+        XCTAssertTrue(
+            before.values.contains {
+                $0.hasPrefix(
+                    "Screen.onTap (closure #1 in Screen.bind()) strong -> closure context of closure #1 in Screen.bind()"
+                )
+            },
+            "\(before.values.sorted())")
+        XCTAssertTrue(
+            before.values.contains { $0.hasPrefix("Dictionary<String, Entry> storage.value[") },
+            "\(before.values.sorted())")
     }
 
     /// Runtime facts 3 (RuntimeFacts.md): an object deinitialized while `unowned` references remain is not freed;
@@ -255,7 +278,7 @@ final class TrackingTests: XCTestCase {
         var stats = ogr_stats()
         ogr_get_stats(&stats)
         XCTAssertGreaterThan(stats.deinit_seen, 0)
-        holder = nil   // now the memory is freed too
+        holder = nil  // now the memory is freed too
         XCTAssertEqual(ObjGraph.count("ZombieOwner") - before, 0, "freed: still not counted twice")
     }
 
@@ -284,11 +307,11 @@ final class TrackingTests: XCTestCase {
                 var kept: [StressKeep] = []
                 for i in 0..<perThread {
                     let temp = StressTemp()
-                    let copies = [temp, temp, temp]          // retains
+                    let copies = [temp, temp, temp]  // retains
                     withExtendedLifetime(copies) {}
                     let k = StressKeep(t * perThread + i)
-                    k.next = kept.last                         // a chain, no cycle
-                    if i % 2 == 0 { kept.append(k) }           // half survive
+                    k.next = kept.last  // a chain, no cycle
+                    if i % 2 == 0 { kept.append(k) }  // half survive
                 }
                 keeper.add(kept)
             }
@@ -342,11 +365,13 @@ final class Thread: @unchecked Sendable {
 
     func start() {
         let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
-            me.body()
-            return nil
-        }, box)
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+                me.body()
+                return nil
+            }, box)
     }
 
     func join() { pthread_join(thread, nil) }

@@ -38,7 +38,9 @@ enum TCFixtures {
 
     static func genericCounter<T>(_ value: T) -> () -> Void {
         var copy = value
-        return { withExtendedLifetime(copy) {}; copy = value }
+        return {
+            withExtendedLifetime(copy) {}; copy = value
+        }
     }
 }
 
@@ -51,7 +53,9 @@ private func tcOffsets(of value: UInt, in object: UInt, words count: Int) -> [In
     (2..<count).filter { tcWord(object, $0) == value }.map { $0 * 8 }
 }
 /// Instance size of a class object from its metadata (Linux class metadata word 3, low 32 bits).
-private func tcInstanceWords(_ object: UInt) -> Int { Int(UInt32(truncatingIfNeeded: tcWord(tcWord(object, 0), 3))) / 8 }
+private func tcInstanceWords(_ object: UInt) -> Int {
+    Int(UInt32(truncatingIfNeeded: tcWord(tcWord(object, 0), 3))) / 8
+}
 
 final class TypeCatalogTests: XCTestCase {
     let catalog = TypeCatalog(symbolizer: Symbolizer())
@@ -64,8 +68,10 @@ final class TypeCatalogTests: XCTestCase {
         return (result.label, result.kind)
     }
 
-    private func assertLabel(_ type: TypeDescription, _ object: UInt, _ offset: Int?, _ text: String,
-                             _ kind: HeapSnapshot.EdgeKind, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertLabel(
+        _ type: TypeDescription, _ object: UInt, _ offset: Int?, _ text: String,
+        _ kind: HeapSnapshot.EdgeKind, file: StaticString = #filePath, line: UInt = #line
+    ) {
         guard let offset else { return XCTFail("offset of \(text) not found", file: file, line: line) }
         let (got, gotKind) = label(type, object, offset)
         XCTAssertEqual(got, text, file: file, line: line)
@@ -91,15 +97,20 @@ final class TypeCatalogTests: XCTestCase {
             node.baseRef = base
             node.next = next
             node.delegate = delegate
-            assertLabel(type, object, tcOffsets(of: tcAddress(base), in: object, words: count).first, "baseRef", .strong)
+            assertLabel(
+                type, object, tcOffsets(of: tcAddress(base), in: object, words: count).first, "baseRef", .strong)
             assertLabel(type, object, tcOffsets(of: tcAddress(next), in: object, words: count).first, "next", .strong)
-            assertLabel(type, object, tcOffsets(of: tcAddress(owner), in: object, words: count).first, "owner", .unowned)
-            assertLabel(type, object, tcOffsets(of: tcAddress(rawOwner), in: object, words: count).first,
-                        "rawOwner", .unownedUnsafe)
-            assertLabel(type, object, tcOffsets(of: tcAddress(node.state.cache), in: object, words: count).first,
-                        "state.cache", .strong)
-            assertLabel(type, object, tcOffsets(of: tcAddress(delegate), in: object, words: count).first,
-                        "delegate", .strong)
+            assertLabel(
+                type, object, tcOffsets(of: tcAddress(owner), in: object, words: count).first, "owner", .unowned)
+            assertLabel(
+                type, object, tcOffsets(of: tcAddress(rawOwner), in: object, words: count).first,
+                "rawOwner", .unownedUnsafe)
+            assertLabel(
+                type, object, tcOffsets(of: tcAddress(node.state.cache), in: object, words: count).first,
+                "state.cache", .strong)
+            assertLabel(
+                type, object, tcOffsets(of: tcAddress(delegate), in: object, words: count).first,
+                "delegate", .strong)
             XCTAssertTrue(label(type, object, 8) == ("+8", .conservative), "header word is unknown")
         }
     }
@@ -164,8 +175,10 @@ final class TypeCatalogTests: XCTestCase {
             let renamed = type.withElementType(describe(tcAddress(nodes[0])))
             XCTAssertEqual(renamed.name, "Array<ObjGraphCoreTests.TCFixtures.Node> storage")
             XCTAssertEqual(renamed.shortName, "Array<TCFixtures.Node> storage")
-            assertLabel(type, storage, tcOffsets(of: tcAddress(nodes[0]), in: storage, words: 8).first, "[0]", .conservative)
-            assertLabel(type, storage, tcOffsets(of: tcAddress(nodes[2]), in: storage, words: 8).first, "[2]", .conservative)
+            assertLabel(
+                type, storage, tcOffsets(of: tcAddress(nodes[0]), in: storage, words: 8).first, "[0]", .conservative)
+            assertLabel(
+                type, storage, tcOffsets(of: tcAddress(nodes[2]), in: storage, words: 8).first, "[2]", .conservative)
             XCTAssertEqual(tcOffsets(of: tcAddress(nodes[2]), in: storage, words: 8), [48], "elements start at 32")
 
             let pairStorage = tcAddress(unsafeBitCast(pairs, to: AnyObject.self))
@@ -174,10 +187,12 @@ final class TypeCatalogTests: XCTestCase {
             XCTAssertEqual(pairType.shortName, "Array<TCFixtures.Pair> storage")
             XCTAssertFalse(pairType.isAnyObjectArrayStorage)
             XCTAssertTrue(pairType.arrayElements.map { $0 == (32, 24) } ?? false)
-            assertLabel(pairType, pairStorage, tcOffsets(of: tcAddress(pairs[0].a), in: pairStorage, words: 12).first,
-                        "[0].a", .conservative)
-            assertLabel(pairType, pairStorage, tcOffsets(of: tcAddress(pairs[1].b!), in: pairStorage, words: 12).first,
-                        "[1].b", .conservative)
+            assertLabel(
+                pairType, pairStorage, tcOffsets(of: tcAddress(pairs[0].a), in: pairStorage, words: 12).first,
+                "[0].a", .conservative)
+            assertLabel(
+                pairType, pairStorage, tcOffsets(of: tcAddress(pairs[1].b!), in: pairStorage, words: 12).first,
+                "[1].b", .conservative)
         }
     }
 
@@ -196,7 +211,7 @@ final class TypeCatalogTests: XCTestCase {
             XCTAssertTrue(type.wantsHeaderWords)
             // Independent of the catalog: rawValues (word 7) points at value bucket 0.
             let valuesStart = Int(tcWord(storage, 7) - storage)
-            let buckets = 1 << Int(tcWord(storage, 4) & 0xFF) // word 4, low byte: scale
+            let buckets = 1 << Int(tcWord(storage, 4) & 0xFF)  // word 4, low byte: scale
             for node in nodes {
                 let offsets = tcOffsets(of: tcAddress(node), in: storage, words: valuesStart / 8 + buckets)
                 XCTAssertEqual(offsets.count, 1)
@@ -221,8 +236,9 @@ final class TypeCatalogTests: XCTestCase {
                 let offset = tcOffsets(of: tcAddress(key), in: set, words: 64).first
                 assertLabel(setType, set, offset, "element[\(((offset ?? 0) - elementsStart) / 8)]", .conservative)
             }
-            XCTAssertTrue(setType.label(offset: 64, previousWord: 0, header: []) == ("+64", .conservative),
-                          "without header words the layout is unknown")
+            XCTAssertTrue(
+                setType.label(offset: 64, previousWord: 0, header: []) == ("+64", .conservative),
+                "without header words the layout is unknown")
         }
     }
 
@@ -259,7 +275,8 @@ final class TypeCatalogTests: XCTestCase {
         let fixedType = describe(fixedBox)
         XCTAssertEqual(fixedType.kind, .box)
         XCTAssertEqual(fixedType.name, "Box<ObjGraphCoreTests.TCFixtures.Cache>")
-        assertLabel(fixedType, fixedBox, tcOffsets(of: tcAddress(counter), in: fixedBox, words: 3).first, "value", .strong)
+        assertLabel(
+            fixedType, fixedBox, tcOffsets(of: tcAddress(counter), in: fixedBox, words: 3).first, "value", .strong)
         withExtendedLifetime(holder) {}
     }
 
@@ -281,13 +298,17 @@ final class TypeCatalogTests: XCTestCase {
         withExtendedLifetime(text) {}
 
         let error: any Error = TCFixtures.Failure()
-        let errorObject = unsafeBitCast(error as any Error, to: UInt.self) // `as any Error`: do not open it
+        let errorObject = unsafeBitCast(error as any Error, to: UInt.self)  // `as any Error`: do not open it
         XCTAssertEqual(tcWord(tcWord(errorObject, 0), 0), 0x501)
         let errorType = describe(errorObject)
         XCTAssertEqual(errorType.kind, .other)
         XCTAssertEqual(errorType.name, "Error box")
-        assertLabel(errorType, errorObject, tcOffsets(of: tcAddress((error as! TCFixtures.Failure).cache),
-                                                      in: errorObject, words: 5).first, "error value", .conservative)
+        assertLabel(
+            errorType, errorObject,
+            tcOffsets(
+                of: tcAddress((error as! TCFixtures.Failure).cache),
+                in: errorObject, words: 5
+            ).first, "error value", .conservative)
 
         XCTAssertEqual(catalog.describe(metadata: 0).kind, .other)
         let plain = TypeDescription(kind: .other, name: "(other types)", shortName: "(other types)")
@@ -303,7 +324,8 @@ final class TypeCatalogTests: XCTestCase {
         slots.names.initialize(repeating: "")
         let catalog = self.catalog
         DispatchQueue.concurrentPerform(iterations: 8) { i in
-            slots.names[i] = TypeCatalog(symbolizer: catalog.symbolizer).describe(metadata: metadata).name
+            slots.names[i] =
+                TypeCatalog(symbolizer: catalog.symbolizer).describe(metadata: metadata).name
                 + catalog.describe(metadata: metadata).name
         }
         XCTAssertEqual(Set(slots.names), ["ObjGraphCoreTests.TCFixtures.OwnerObjGraphCoreTests.TCFixtures.Owner"])
@@ -313,8 +335,9 @@ final class TypeCatalogTests: XCTestCase {
     }
 
     func testShortNamesAndCleaning() {
-        XCTAssertEqual(TypeCatalog.shortName("Swift.Dictionary<Swift.String, Fixtures.Node>.Index"),
-                       "Dictionary<String, Node>.Index")
+        XCTAssertEqual(
+            TypeCatalog.shortName("Swift.Dictionary<Swift.String, Fixtures.Node>.Index"),
+            "Dictionary<String, Node>.Index")
         XCTAssertEqual(TypeCatalog.shortName("Fixtures.Outer.Inner"), "Outer.Inner")
         XCTAssertEqual(TypeCatalog.shortName("(Swift.Int, label: Fixtures.Node) -> ()"), "(Int, label: Node) -> ()")
         XCTAssertEqual(TypeCatalog.shortName("closure #1 in Fixtures.Screen.bind()"), "closure #1 in Screen.bind()")

@@ -69,29 +69,36 @@ import ObjGraphRender
             try write("\(directory)/\(name).dot")
             return readFile("\(directory)/\(name).dot")
         }
-        #expect(try written("chain") { try graph.showChain([storage, sessions[1]], root: root, to: $0) }
-            == Array(GraphDrawing.chain([storage, sessions[1]], in: graph, root: root).dotSource.utf8))
-        #expect(try written("refs") { try graph.showRefs([storage], maxDepth: 1, to: $0) }
-            == Array(GraphDrawing.refs(of: [storage], in: graph, maxDepth: 1).dotSource.utf8))
-        #expect(try written("backrefs") { try graph.showBackrefs([sessions[0]], tooMany: 1, to: $0) }
-            == Array(GraphDrawing.backrefs(of: [sessions[0]], in: graph, tooMany: 1).dotSource.utf8))
-        #expect(try written("groups") { try graph.showCycles([sessions], to: $0) }
-            == Array(GraphDrawing.cycles([sessions], in: graph).dotSource.utf8))
+        #expect(
+            try written("chain") { try graph.showChain([storage, sessions[1]], root: root, to: $0) }
+                == Array(GraphDrawing.chain([storage, sessions[1]], in: graph, root: root).dotSource.utf8))
+        #expect(
+            try written("refs") { try graph.showRefs([storage], maxDepth: 1, to: $0) }
+                == Array(GraphDrawing.refs(of: [storage], in: graph, maxDepth: 1).dotSource.utf8))
+        #expect(
+            try written("backrefs") { try graph.showBackrefs([sessions[0]], tooMany: 1, to: $0) }
+                == Array(GraphDrawing.backrefs(of: [sessions[0]], in: graph, tooMany: 1).dotSource.utf8))
+        #expect(
+            try written("groups") { try graph.showCycles([sessions], to: $0) }
+                == Array(GraphDrawing.cycles([sessions], in: graph).dotSource.utf8))
 
         // The analyses' results: a chain from its root, cycles by reachability, leaks all red.
         let chain = try #require(graph.findBackrefChain(to: sessions[3]))
         #expect(chain.root != nil && chain.objects == [storage, sessions[3]])
-        #expect(try written("reference-chain") { try graph.showChain(chain, to: $0) }
-            == Array(GraphDrawing.chain([storage, sessions[3]], in: graph, root: chain.root).dotSource.utf8))
+        #expect(
+            try written("reference-chain") { try graph.showChain(chain, to: $0) }
+                == Array(GraphDrawing.chain([storage, sessions[3]], in: graph, root: chain.root).dotSource.utf8))
         let pair = Scenario.pairCycle()
         let cycles = pair.graph.cycles()
         #expect(cycles.map(\.members.count) == [2])
-        #expect(try written("cycles") { try pair.graph.showCycles(cycles, to: $0) }
-            == Array(GraphDrawing.cycles([cycles[0].members], in: pair.graph).dotSource.utf8))
+        #expect(
+            try written("cycles") { try pair.graph.showCycles(cycles, to: $0) }
+                == Array(GraphDrawing.cycles([cycles[0].members], in: pair.graph).dotSource.utf8))
         // A pair whose retain counts its own references explain: a leak although a stack word
         // points at it, so reachability alone would draw it grey.
         var s = HandBuiltSnapshot()
-        let a = s.object("Fixtures.Pair", size: 32, strongCount: 1), b = s.object("Fixtures.Pair", size: 32, strongCount: 1)
+        let a = s.object("Fixtures.Pair", size: 32, strongCount: 1),
+            b = s.object("Fixtures.Pair", size: 32, strongCount: 1)
         s.edge(a, b, "partner")
         s.edge(b, a, "partner")
         s.root(.stack, "thread 1 stack", a)
@@ -99,8 +106,11 @@ import ObjGraphRender
         let groups = stale.leakingObjects()
         #expect(groups.map { Set($0.members) } == [[a, b]])
         let leaks = try written("leaks") { try stale.showLeaks(groups, to: $0) }
-        #expect(leaks == Array(GraphDrawing.cycles(groups.map(\.members), in: stale, isLeaked: { _ in true })
-            .dotSource.utf8))
+        #expect(
+            leaks
+                == Array(
+                    GraphDrawing.cycles(groups.map(\.members), in: stale, isLeaked: { _ in true })
+                        .dotSource.utf8))
         #expect(String(decoding: leaks ?? [], as: UTF8.self).contains("<B>leaked cycle 1</B>"))
         #expect(try dot(GraphDrawing.cycles(groups.map(\.members), in: stale)).contains("<B>cycle 1</B>"))
     }
@@ -118,7 +128,8 @@ import ObjGraphRender
         var bad = drawing
         bad.updateNode("o\(screen)") { $0["fillcolor"] = "notacolour" }
         #expect(throws: GraphvizError.self) { try bad.rendered(as: .svg) }
-        #expect(try String(decoding: bad.rendered(as: .svg, warningsAreErrors: false), as: UTF8.self).contains("</svg>"))
+        #expect(
+            try String(decoding: bad.rendered(as: .svg, warningsAreErrors: false), as: UTF8.self).contains("</svg>"))
         #expect(throws: DrawingFileError.unknownExtension("txt", path: "\(directory)/b.txt")) {
             try drawing.write(to: "\(directory)/b.txt")
         }
@@ -132,9 +143,10 @@ import ObjGraphRender
         try closure.graph.showBackrefs([closure.screen], to: "/tmp/objgraph-png/closure-cycle.png")
         try closure.graph.showCycles([[closure.screen, closure.context]], to: "/tmp/objgraph-png/closure-cycles.png")
         let registry = Scenario.registryChain()
-        try registry.graph.showChain([registry.storage, registry.sessions[3]],
-                                     root: registry.graph.roots(of: registry.storage).first,
-                                     to: "/tmp/objgraph-png/registry-chain.png")
+        try registry.graph.showChain(
+            [registry.storage, registry.sessions[3]],
+            root: registry.graph.roots(of: registry.storage).first,
+            to: "/tmp/objgraph-png/registry-chain.png")
         try registry.graph.showBackrefs([registry.sessions[3]], to: "/tmp/objgraph-png/registry-backrefs.png")
         let many = Scenario.manyReferrers()
         try many.graph.showBackrefs([many.target], to: "/tmp/objgraph-png/too-many.png")

@@ -65,7 +65,12 @@ import ObjGraphRender
     }
 
     @Test func generatedDotParsesBackInGraphviz() throws {
-        for drawing in [Self.smallDrawing(), { let s = Scenario.pairCycle(); return GraphDrawing.cycles([[s.a, s.b]], in: s.graph) }()] {
+        for drawing in [
+            Self.smallDrawing(),
+            {
+                let s = Scenario.pairCycle(); return GraphDrawing.cycles([[s.a, s.b]], in: s.graph)
+            }(),
+        ] {
             let bytes = try Graphviz.render(dotSource: drawing.dotSource, format: .svg)
             let fromSource = String(decoding: bytes, as: UTF8.self)
             #expect(fromSource == (try svg(drawing)))
@@ -77,14 +82,15 @@ import ObjGraphRender
         drawing.addNode("node", ["label": "say \"hi\"", "width": "1.5", "height": "-2"])
         drawing.addNode("n-2", ["label": .html("<B>x</B>")])
         drawing.addEdge(from: "node", to: "n-2")
-        #expect(drawing.dotSource == """
-            digraph "my graph" {
-            \t"node" [height=-2, label="say \\"hi\\"", width=1.5];
-            \t"n-2" [label=<<B>x</B>>];
-            \t"node" -> "n-2";
-            }
+        #expect(
+            drawing.dotSource == """
+                digraph "my graph" {
+                \t"node" [height=-2, label="say \\"hi\\"", width=1.5];
+                \t"n-2" [label=<<B>x</B>>];
+                \t"node" -> "n-2";
+                }
 
-            """)
+                """)
     }
 
     @Test func concurrentRendersAreSerialised() async throws {

@@ -35,13 +35,21 @@ import ObjGraphRender
         let contextLine = dotNodeLine("o\(context)", in: text)
         #expect(contextLine.contains("<B>closure #1 in Screen.bind()</B>"))
         #expect(contextLine.contains("<I>closure context</I>"))
-        #expect(contextLine.contains("tooltip=\"closure context of closure #1 in Fixtures.Screen.bind() at 0x5566a0001040, 32 bytes\""))
+        #expect(
+            contextLine.contains(
+                "tooltip=\"closure context of closure #1 in Fixtures.Screen.bind() at 0x5566a0001040, 32 bytes\""))
         // Both directions of the cycle, with their labels; the capture is conservative (grey).
         let edges = dotEdgeLines(in: text)
-        #expect(edges.contains { $0.hasPrefix("\to\(screen) -> o\(context) [")
-            && $0.contains("label=\" onTap (closure #1 in Screen.bind()) \"") })
-        #expect(edges.contains { $0.hasPrefix("\to\(context) -> o\(screen) [") && $0.contains("label=\" self \"")
-            && $0.contains("color=\"#5f6368\"") && !$0.contains("dashed") })
+        #expect(
+            edges.contains {
+                $0.hasPrefix("\to\(screen) -> o\(context) [")
+                    && $0.contains("label=\" onTap (closure #1 in Screen.bind()) \"")
+            })
+        #expect(
+            edges.contains {
+                $0.hasPrefix("\to\(context) -> o\(screen) [") && $0.contains("label=\" self \"")
+                    && $0.contains("color=\"#5f6368\"") && !$0.contains("dashed")
+            })
         // The stack root is its own green box pointing at the screen.
         #expect(dotNodeLine("r0", in: text).contains("<B>thread 1 stack</B>"))
         #expect(dotNodeLine("r0", in: text).contains("fillcolor=\"#b7e1b0\""))
@@ -64,10 +72,11 @@ import ObjGraphRender
         #expect(dotNodeLine("r0", in: text).contains("<B>static Fixtures.Session.registry</B>"))
         #expect(dotNodeLine("o\(storage)", in: text).contains("<B>Array&lt;Session&gt; storage</B>"))
         let edges = dotEdgeLines(in: text)
-        #expect(edges == [
-            "\to\(storage) -> o\(target) [color=\"#5f6368\", label=\" [3] \", tooltip=\"Array<Session> storage.[3] -> Session (conservative, offset 40)\"];",
-            "\tr0 -> o\(storage) [tooltip=\"static Fixtures.Session.registry holds 0x5566a0001000\"];",
-        ])
+        #expect(
+            edges == [
+                "\to\(storage) -> o\(target) [color=\"#5f6368\", label=\" [3] \", tooltip=\"Array<Session> storage.[3] -> Session (conservative, offset 40)\"];",
+                "\tr0 -> o\(storage) [tooltip=\"static Fixtures.Session.registry holds 0x5566a0001000\"];",
+            ])
         let image = try svg(drawing)
         #expect(image.contains(">static Fixtures.Session.registry</text>"))
         #expect(image.contains(">Array&lt;Session&gt; storage</text>"))
@@ -91,8 +100,9 @@ import ObjGraphRender
         let more = dotNodeLine("o\(target)_more", in: text)
         #expect(more.contains("label=\"15 more referrers\""))
         #expect(more.contains("color=\"#c5221f\""))
-        #expect(dotEdgeLines(in: text).contains(
-            "\to\(target)_more -> o\(target) [color=\"#c5221f\", penwidth=1.2, style=dotted];"))
+        #expect(
+            dotEdgeLines(in: text).contains(
+                "\to\(target)_more -> o\(target) [color=\"#c5221f\", penwidth=1.2, style=dotted];"))
         #expect(dotEdgeLines(in: text).count == 11)
 
         let image = try svg(drawing)
@@ -119,11 +129,21 @@ import ObjGraphRender
 
     @Test func dotIsByteIdenticalAcrossRenders() throws {
         let drawings: [GraphDrawing] = [
-            { let s = Scenario.pairCycle(); return GraphDrawing.backrefs(of: [s.a], in: s.graph) }(),
-            { let s = Scenario.closureCycle(); return GraphDrawing.backrefs(of: [s.screen], in: s.graph) }(),
-            { let s = Scenario.registryChain(); return GraphDrawing.backrefs(of: s.sessions, in: s.graph) }(),
-            { let s = Scenario.manyReferrers(); return GraphDrawing.backrefs(of: [s.target], in: s.graph) }(),
-            { let s = Scenario.unownedParent(); return GraphDrawing.refs(of: [s.parent], in: s.graph) }(),
+            {
+                let s = Scenario.pairCycle(); return GraphDrawing.backrefs(of: [s.a], in: s.graph)
+            }(),
+            {
+                let s = Scenario.closureCycle(); return GraphDrawing.backrefs(of: [s.screen], in: s.graph)
+            }(),
+            {
+                let s = Scenario.registryChain(); return GraphDrawing.backrefs(of: s.sessions, in: s.graph)
+            }(),
+            {
+                let s = Scenario.manyReferrers(); return GraphDrawing.backrefs(of: [s.target], in: s.graph)
+            }(),
+            {
+                let s = Scenario.unownedParent(); return GraphDrawing.refs(of: [s.parent], in: s.graph)
+            }(),
         ]
         for drawing in drawings {
             let first = try Graphviz.render(drawing, format: .dot)
@@ -133,7 +153,8 @@ import ObjGraphRender
         }
         // Rebuilding the drawing from a fresh graph gives the same bytes too.
         let a = Scenario.closureCycle(), b = Scenario.closureCycle()
-        #expect(try dot(GraphDrawing.backrefs(of: [a.screen], in: a.graph))
-            == (try dot(GraphDrawing.backrefs(of: [b.screen], in: b.graph))))
+        #expect(
+            try dot(GraphDrawing.backrefs(of: [a.screen], in: a.graph))
+                == (try dot(GraphDrawing.backrefs(of: [b.screen], in: b.graph))))
     }
 }

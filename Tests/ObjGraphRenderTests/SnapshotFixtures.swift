@@ -12,8 +12,10 @@ struct HandBuiltSnapshot {
     /// Adds an object of type `name` (qualified); returns its id. Addresses rise with ids, as
     /// snapshots keep objects sorted by address.
     @discardableResult
-    mutating func object(_ name: String, kind: HeapSnapshot.ObjectKind = .classInstance,
-                         size: UInt32 = 48, strongCount: UInt32 = 1) -> Int {
+    mutating func object(
+        _ name: String, kind: HeapSnapshot.ObjectKind = .classInstance,
+        size: UInt32 = 48, strongCount: UInt32 = 1
+    ) -> Int {
         let typeIndex: Int
         if let existing = types.firstIndex(where: { $0.name == name }) {
             typeIndex = existing
@@ -21,8 +23,10 @@ struct HandBuiltSnapshot {
             types.append(.init(name: name, shortName: Self.shortName(name), kind: kind))
             typeIndex = types.count - 1
         }
-        objects.append(.init(address: 0x5566_a000_1000 + UInt64(objects.count) * 0x40, typeIndex: Int32(typeIndex),
-                             size: size, strongCount: strongCount, unownedCount: 0, weakCount: 0, isZombie: false))
+        objects.append(
+            .init(
+                address: 0x5566_a000_1000 + UInt64(objects.count) * 0x40, typeIndex: Int32(typeIndex),
+                size: size, strongCount: strongCount, unownedCount: 0, weakCount: 0, isZombie: false))
         return objects.count - 1
     }
 
@@ -47,8 +51,10 @@ struct HandBuiltSnapshot {
     }
 
     mutating func root(_ kind: HeapSnapshot.RootKind, _ name: String, _ target: Int) {
-        roots.append(.init(kind: kind, name: name, slotAddress: 0x5566_0000_8000 + UInt64(roots.count) * 8,
-                           target: Int32(target)))
+        roots.append(
+            .init(
+                kind: kind, name: name, slotAddress: 0x5566_0000_8000 + UInt64(roots.count) * 8,
+                target: Int32(target)))
     }
 
     func build() -> HeapSnapshot {
@@ -81,8 +87,9 @@ enum Scenario {
     static func closureCycle() -> (graph: ObjectGraph, screen: Int, context: Int) {
         var s = HandBuiltSnapshot()
         let screen = s.object("Fixtures.Screen", size: 64, strongCount: 2)
-        let context = s.object("closure context of closure #1 in Fixtures.Screen.bind()", kind: .closureContext,
-                               size: 32, strongCount: 1)
+        let context = s.object(
+            "closure context of closure #1 in Fixtures.Screen.bind()", kind: .closureContext,
+            size: 32, strongCount: 1)
         s.edge(screen, context, "onTap (closure #1 in Screen.bind())")
         s.edge(context, screen, "self", .conservative)
         s.root(.stack, "thread 1 stack", screen)

@@ -20,20 +20,24 @@ final class TypeZooTests: XCTestCase {
         let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
         let snapshot = graph.snapshot
         let zooTypes = Set(snapshot.objects.indices.map { snapshot.type(of: $0).shortName })
-        for expected in ["ExistentialHolder", "OpaqueHolder<Polygon>", "Record", "HandleHolder", "Thrower",
-                         "MainModel", "KeyPathHolder", "Outer<ZooNode>.Inner<Dictionary<String, ZooNode>>",
-                         "PackHolder<Pack{ZooNode, String, Int}>", "Box<(Tree, Tree)>",
-                         "closure context of closure #1 in makeDefault<A where A: Container>(Type, Optional<Initial>)"] {
+        for expected in [
+            "ExistentialHolder", "OpaqueHolder<Polygon>", "Record", "HandleHolder", "Thrower",
+            "MainModel", "KeyPathHolder", "Outer<ZooNode>.Inner<Dictionary<String, ZooNode>>",
+            "PackHolder<Pack{ZooNode, String, Int}>", "Box<(Tree, Tree)>",
+            "closure context of closure #1 in makeDefault<A where A: Container>(Type, Optional<Initial>)",
+        ] {
             XCTAssertTrue(zooTypes.contains(expected), "\(expected) in \(zooTypes.sorted())")
         }
         for name in zooTypes {
-            XCTAssertFalse(name.contains("invalid") || name.hasPrefix("type #") || name.contains("<<<")
-                           || name.hasPrefix("heap object (kind"), name)
+            XCTAssertFalse(
+                name.contains("invalid") || name.hasPrefix("type #") || name.contains("<<<")
+                    || name.hasPrefix("heap object (kind"), name)
         }
 
         let groups = graph.leakingObjects()
         for (planted, expected) in Self.plantedPerRound {
-            let holding = groups.filter { group in group.members.contains { snapshot.type(of: $0).shortName == planted } }
+            let holding = groups.filter { group in group.members.contains { snapshot.type(of: $0).shortName == planted }
+            }
             XCTAssertEqual(holding.count, rounds, "\(planted): one group per round")
             XCTAssertEqual(holding.map(\.members.count), Array(repeating: expected.groupSize, count: rounds), planted)
             let leaked = holding.flatMap(\.members).filter { snapshot.type(of: $0).shortName == planted }.count
@@ -50,8 +54,9 @@ final class TypeZooTests: XCTestCase {
         }
         let node = try XCTUnwrap(graph.objects(ofType: "ZooNode").first)
         try graph.showBackrefs([node], to: directory + "/node.png")
-        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/node.png")).prefix(4)),
-                       [0x89, 0x50, 0x4E, 0x47])
+        XCTAssertEqual(
+            Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/node.png")).prefix(4)),
+            [0x89, 0x50, 0x4E, 0x47])
         withExtendedLifetime(TypeZoo.kept) {}
     }
 }

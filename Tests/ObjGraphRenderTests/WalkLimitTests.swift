@@ -19,7 +19,8 @@ import ObjGraphRender
         let names = drawing.nodes.map(\.name)
         #expect(names == ["o\(links[3])", "o\(links[4])", "o\(links[5])", "o\(links[3])_depth"])
         let text = try dot(drawing)
-        #expect(dotNodeLine("o\(links[3])_depth", in: text).contains("label=\"1 more referrer\\nnot followed (depth 2)\""))
+        #expect(
+            dotNodeLine("o\(links[3])_depth", in: text).contains("label=\"1 more referrer\\nnot followed (depth 2)\""))
         #expect(dotNodeLine("o\(links[3])_depth", in: text).contains("style=\"dashed,rounded,filled\""))
         // Depth fades from white through grey.
         #expect(dotNodeLine("o\(links[5])", in: text).contains("fillcolor=\"#ffffff\""))
@@ -41,7 +42,9 @@ import ObjGraphRender
         let drawing = GraphDrawing.backrefs(of: [target], in: graph, tooMany: 100, maxNodes: 4)
         #expect(drawing.nodes.filter { $0.name.hasPrefix("o") && !$0.name.contains("_") }.count == 4)
         let text = try dot(drawing)
-        #expect(dotNodeLine("o\(target)_limit", in: text).contains("label=\"5 more referrers\\nnot followed (node limit 4)\""))
+        #expect(
+            dotNodeLine("o\(target)_limit", in: text).contains(
+                "label=\"5 more referrers\\nnot followed (node limit 4)\""))
     }
 
     @Test func frontierObjectsStillCloseCycles() throws {
@@ -55,9 +58,10 @@ import ObjGraphRender
     @Test func filterDropsReferrersAndHighlightColoursThem() throws {
         let (graph, target, holders) = Scenario.manyReferrers(6)
         let even = Set(holders.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
-        let drawing = GraphDrawing.backrefs(of: [target], in: graph, filter: { even.contains($0) },
-                                            highlight: { $0 == holders[2] },
-                                            extraInfo: { $0 == target ? "cache entry\nkey=\"a\" & <b>" : nil })
+        let drawing = GraphDrawing.backrefs(
+            of: [target], in: graph, filter: { even.contains($0) },
+            highlight: { $0 == holders[2] },
+            extraInfo: { $0 == target ? "cache entry\nkey=\"a\" & <b>" : nil })
         #expect(drawing.nodes.map(\.name) == ["o\(target)"] + even.sorted().map { "o\($0)" })
         let text = try dot(drawing)
         #expect(dotNodeLine("o\(holders[2])", in: text).contains("fillcolor=\"#a8c7fa\""))

@@ -22,8 +22,12 @@ final class DeallocationCheckTests: XCTestCase {
             if expectCapturedFailure {
                 XCTAssertEqual(captured.count, 1, "the teardown check should have failed")
                 let message = captured.first?.message ?? ""
-                XCTAssertTrue(message.hasPrefix("expectDeallocated: 1 object expected to be deallocated is still alive:"), message)
-                XCTAssertTrue(message.contains("\nPair (registered at ObjGraphTestingTests/DeallocationCheckTests.swift:"), message)
+                XCTAssertTrue(
+                    message.hasPrefix("expectDeallocated: 1 object expected to be deallocated is still alive:"), message
+                )
+                XCTAssertTrue(
+                    message.contains("\nPair (registered at ObjGraphTestingTests/DeallocationCheckTests.swift:"),
+                    message)
                 XCTAssertTrue(message.contains("unreachable: part of a leaked cycle"), message)
                 XCTAssertTrue(message.contains("ROOT CYCLE: <Pair 0x"), message)
                 XCTAssertTrue(isSVGFile(captured.first?.drawingPath))
@@ -48,7 +52,9 @@ final class DeallocationCheckTests: XCTestCase {
         let a = Pair(tag: 1), b = Pair(tag: 2)
         a.partner = b
         b.partner = a
-        addDeallocationCheck(a, site: siteName(#filePath, #line)) { _ = DrawingJanitor.keep($0); DeallocationCheckTests.captured.append($0) }
+        addDeallocationCheck(a, site: siteName(#filePath, #line)) {
+            _ = DrawingJanitor.keep($0); DeallocationCheckTests.captured.append($0)
+        }
     }
 
     func testTeardownCheckPassesForAWeakPair() {
@@ -56,7 +62,9 @@ final class DeallocationCheckTests: XCTestCase {
         let a = WeakPair(), b = WeakPair()
         a.partner = b
         b.back = a
-        addDeallocationCheck(a, site: siteName(#filePath, #line)) { _ = DrawingJanitor.keep($0); DeallocationCheckTests.captured.append($0) }
+        addDeallocationCheck(a, site: siteName(#filePath, #line)) {
+            _ = DrawingJanitor.keep($0); DeallocationCheckTests.captured.append($0)
+        }
         addDeallocationCheck(b, site: siteName(#filePath, #line)) { DeallocationCheckTests.captured.append($0) }
     }
 
@@ -76,7 +84,7 @@ final class DeallocationCheckTests: XCTestCase {
         withDeallocationCheck { tracker in
             let controller = tracker.expect(Controller())
             controller.weakView.delegate = controller
-            tracker.expect(WeakSession.open(id: 11))   // the result is not kept: gone already
+            tracker.expect(WeakSession.open(id: 11))  // the result is not kept: gone already
             let a = tracker.expect(WeakPair()), b = tracker.expect(WeakPair())
             a.partner = b
             b.back = a
@@ -85,46 +93,53 @@ final class DeallocationCheckTests: XCTestCase {
     }
 
     func testScopedFormRethrowsAfterChecking() {
-        XCTAssertThrowsError(try withDeallocationCheck { tracker in
-            tracker.expect(Item())
-            throw TestError()
-        }) { XCTAssertTrue($0 is TestError) }
+        XCTAssertThrowsError(
+            try withDeallocationCheck { tracker in
+                tracker.expect(Item())
+                throw TestError()
+            }
+        ) { XCTAssertTrue($0 is TestError) }
     }
 
     func testFixedScenarioObjectsAreDeallocated() {
-        XCTAssertNil(check { tracker in
-            let screen = tracker.expect(Screen(title: "a"))
-            screen.bindWeakly()
-            let parent = tracker.expect(Parent())
-            parent.child = tracker.expect(Child(parent: parent))
-            let controller = tracker.expect(Controller())
-            controller.weakView.delegate = controller
-            tracker.expect(WeakSession.open(id: 12))
-        })
+        XCTAssertNil(
+            check { tracker in
+                let screen = tracker.expect(Screen(title: "a"))
+                screen.bindWeakly()
+                let parent = tracker.expect(Parent())
+                parent.child = tracker.expect(Child(parent: parent))
+                let controller = tracker.expect(Controller())
+                controller.weakView.delegate = controller
+                tracker.expect(WeakSession.open(id: 12))
+            })
     }
 
     func testEachLeakyObjectIsNamedWithWhatHoldsIt() throws {
-        let failure = try XCTUnwrap(check { tracker in
-            let a = tracker.expect(Pair(tag: 1)), b = Pair(tag: 2)
-            a.partner = b
-            b.partner = a
-            tracker.expect(Screen(title: "b")).bind()
-            let controller = tracker.expect(Controller())
-            controller.view.delegate = controller
-            let team = tracker.expect(Team()), member = Member()
-            team.members.append(member)
-            member.team = team
-            let directory = tracker.expect(Directory()), entry = Entry()
-            directory.entries["x"] = entry
-            entry.directory = directory
-            let nodes = (0..<9).map { RingNode(position: $0) }
-            for i in 0..<9 { nodes[i].next = nodes[(i + 1) % 9] }
-            tracker.expect(nodes[4])
-        })
+        let failure = try XCTUnwrap(
+            check { tracker in
+                let a = tracker.expect(Pair(tag: 1)), b = Pair(tag: 2)
+                a.partner = b
+                b.partner = a
+                tracker.expect(Screen(title: "b")).bind()
+                let controller = tracker.expect(Controller())
+                controller.view.delegate = controller
+                let team = tracker.expect(Team()), member = Member()
+                team.members.append(member)
+                member.team = team
+                let directory = tracker.expect(Directory()), entry = Entry()
+                directory.entries["x"] = entry
+                entry.directory = directory
+                let nodes = (0..<9).map { RingNode(position: $0) }
+                for i in 0..<9 { nodes[i].next = nodes[(i + 1) % 9] }
+                tracker.expect(nodes[4])
+            })
         let message = failure.message
-        XCTAssertTrue(message.hasPrefix("expectDeallocated: 6 objects expected to be deallocated are still alive:\n"), message)
+        XCTAssertTrue(
+            message.hasPrefix("expectDeallocated: 6 objects expected to be deallocated are still alive:\n"), message)
         for type in ["Pair", "Screen", "Controller", "Team", "Directory", "RingNode"] {
-            XCTAssertTrue(message.contains("\n\(type) (registered at ObjGraphTestingTests/DeallocationCheckTests.swift:"), "\(type): \(message)")
+            XCTAssertTrue(
+                message.contains("\n\(type) (registered at ObjGraphTestingTests/DeallocationCheckTests.swift:"),
+                "\(type): \(message)")
             XCTAssertTrue(message.contains("ROOT CYCLE: <"), message)
         }
         // Each of the six is explained as a leaked cycle; about one run in eight, a stale word on
@@ -139,7 +154,8 @@ final class DeallocationCheckTests: XCTestCase {
 
     func testRegistrySurvivorShowsChainFromTheGlobal() throws {
         let message = try XCTUnwrap(check { tracker in tracker.expect(Session.open(id: 4000)) }).message
-        XCTAssertTrue(message.hasPrefix("expectDeallocated: 1 object expected to be deallocated is still alive:\n"), message)
+        XCTAssertTrue(
+            message.hasPrefix("expectDeallocated: 1 object expected to be deallocated is still alive:\n"), message)
         let chain = try XCTUnwrap(message.split(separator: "\n").first { $0.contains(" --> ") }, message)
         XCTAssertTrue(chain.contains("registry") && chain.contains("Session 0x"), String(chain))
         XCTAssertFalse(message.contains("unreachable"), message)
@@ -154,14 +170,16 @@ final class DeallocationCheckTests: XCTestCase {
         let tracker = DeallocationTracker()
         tracker.expect(item)
         let message = try XCTUnwrap(DrawingJanitor.keep(LeakChecks.deallocation(tracker))).message
-        XCTAssertTrue(message.contains("\nItem (registered at ObjGraphTestingTests/DeallocationCheckTests.swift:"), message)
+        XCTAssertTrue(
+            message.contains("\nItem (registered at ObjGraphTestingTests/DeallocationCheckTests.swift:"), message)
         // Held by the Unmanaged retain and this test's variable, neither visible to the snapshot.
         // Conservative scanning may also find a stale copy of the address (another thread's
         // stack, the slack of a closure context's block), so only the absence of a cycle and a
         // strong count are certain.
         XCTAssertFalse(message.contains("leaked cycle"), message)
-        XCTAssertTrue(message.contains("held by a reference the snapshot cannot see (strong count 2)")
-                      || message.contains("--> Item 0x"), message)
+        XCTAssertTrue(
+            message.contains("held by a reference the snapshot cannot see (strong count 2)")
+                || message.contains("--> Item 0x"), message)
     }
 
     func testEverythingGoneMeansNoFailure() {

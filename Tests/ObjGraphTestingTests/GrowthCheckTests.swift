@@ -14,10 +14,14 @@ final class GrowthCheckTests: XCTestCase {
         super.tearDown()
     }
 
-    private func growth(iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [], concurrentTests: Bool = false,
-                        _ body: () throws -> Void) -> CheckFailure? {
-        DrawingJanitor.keep(LeakChecks.growth(iterations: iterations, warmup: warmup, ignoring: ignoring,
-                                              concurrentTests: concurrentTests, body))
+    private func growth(
+        iterations: Int = 3, warmup: Int = 1, ignoring: [String] = [], concurrentTests: Bool = false,
+        _ body: () throws -> Void
+    ) -> CheckFailure? {
+        DrawingJanitor.keep(
+            LeakChecks.growth(
+                iterations: iterations, warmup: warmup, ignoring: ignoring,
+                concurrentTests: concurrentTests, body))
     }
 
     // MARK: Fixed scenarios pass, in both modes
@@ -34,7 +38,9 @@ final class GrowthCheckTests: XCTestCase {
     }
 
     func testPublicAssertionPassesOnFixedCode() {
-        assertNoGrowth { makeWeakPairs(2); makeWeakClosures(2) }
+        assertNoGrowth {
+            makeWeakPairs(2); makeWeakClosures(2)
+        }
         assertNoGrowth(iterations: 5, warmup: 0) { makeUnownedFamilies(1) }
     }
 
@@ -43,10 +49,13 @@ final class GrowthCheckTests: XCTestCase {
     func testLeakedPairsShowTableCycleAndDrawing() throws {
         let failure = try XCTUnwrap(growth(iterations: 1) { makeLeakedPairs(1) })
         let message = failure.message
-        XCTAssertTrue(message.hasPrefix("assertNoGrowth: live objects grew over 1 iteration (after 1 warm-up run):\n\n"), message)
+        XCTAssertTrue(
+            message.hasPrefix("assertNoGrowth: live objects grew over 1 iteration (after 1 warm-up run):\n\n"), message)
         XCTAssertEqual(growthDelta(of: "Pair", in: message), 2, message)
         XCTAssertEqual(growthRows(in: message).map(\.name), ["Pair"], message)
-        XCTAssertTrue(message.contains("Pair +2: one surviving new instance is held by\n    unreachable: part of a leaked cycle\n"), message)
+        XCTAssertTrue(
+            message.contains(
+                "Pair +2: one surviving new instance is held by\n    unreachable: part of a leaked cycle\n"), message)
         XCTAssertTrue(message.contains("ROOT CYCLE: <Pair 0x"), message)
         XCTAssertTrue(message.contains("CYCLE BACK TO <Pair 0x"), message)
         XCTAssertEqual(drawingPath(in: message), failure.drawingPath)
@@ -66,9 +75,11 @@ final class GrowthCheckTests: XCTestCase {
     func testClosureCyclesGrowScreensAndContexts() throws {
         let message = try XCTUnwrap(growth { makeClosureCycles(1) }).message
         XCTAssertEqual(growthDelta(of: "Screen", in: message), 3, message)
-        XCTAssertEqual(growthRows(in: message).filter { $0.delta == 3 }.count, 2, message)  // Screen and its closure context
+        // Screen and its closure context.
+        XCTAssertEqual(growthRows(in: message).filter { $0.delta == 3 }.count, 2, message)
         XCTAssertTrue(message.contains("unreachable: part of a leaked cycle"), message)
-        XCTAssertTrue(message.contains("ROOT CYCLE: <Screen 0x") || message.contains("CYCLE BACK TO <Screen 0x"), message)
+        XCTAssertTrue(
+            message.contains("ROOT CYCLE: <Screen 0x") || message.contains("CYCLE BACK TO <Screen 0x"), message)
     }
 
     func testEachLeakyScenarioNamesItsTypes() throws {
@@ -84,21 +95,27 @@ final class GrowthCheckTests: XCTestCase {
             for (type, delta) in expected {
                 XCTAssertEqual(growthDelta(of: type, in: failure.message), delta, "\(name): \(failure.message)")
             }
-            XCTAssertTrue(failure.message.contains("part of a leaked cycle") || failure.message.contains("kept alive by a leaked cycle"),
-                          "\(name): \(failure.message)")
+            XCTAssertTrue(
+                failure.message.contains("part of a leaked cycle")
+                    || failure.message.contains("kept alive by a leaked cycle"),
+                "\(name): \(failure.message)")
             XCTAssertTrue(isSVGFile(failure.drawingPath), name)
         }
     }
 
     func testRegistryGrowthShowsChainFromTheGlobal() throws {
         var next = 1000
-        let failure = try XCTUnwrap(growth { next += 1; Session.open(id: next) })
+        let failure = try XCTUnwrap(
+            growth {
+                next += 1; Session.open(id: next)
+            })
         let message = failure.message
         XCTAssertEqual(growthDelta(of: "Session", in: message), 3, message)
         // The chain starts at the registry global and ends at a Session; it is not a leak.
-        let sessionChain = try XCTUnwrap(message.split(separator: "\n").first {
-            $0.hasPrefix("    ") && $0.contains(" --> ") && $0.contains("Session 0x")
-        }, message)
+        let sessionChain = try XCTUnwrap(
+            message.split(separator: "\n").first {
+                $0.hasPrefix("    ") && $0.contains(" --> ") && $0.contains("Session 0x")
+            }, message)
         XCTAssertTrue(sessionChain.contains("registry"), String(sessionChain))
         XCTAssertFalse(message.contains("unreachable"), message)
         XCTAssertTrue(isSVGFile(failure.drawingPath))
@@ -106,7 +123,11 @@ final class GrowthCheckTests: XCTestCase {
 
     func testConcurrentModeStillBlamesGlobalsAndCycles() throws {
         var next = 2000
-        let sessions = try XCTUnwrap(growth(concurrentTests: true) { next += 1; Session.open(id: next) }).message
+        let sessions = try XCTUnwrap(
+            growth(concurrentTests: true) {
+                next += 1; Session.open(id: next)
+            }
+        ).message
         XCTAssertEqual(growthDelta(of: "Session", in: sessions), 3, sessions)
         let pairs = try XCTUnwrap(growth(concurrentTests: true) { makeLeakedPairs(1) }).message
         XCTAssertEqual(growthDelta(of: "Pair", in: pairs), 6, pairs)
@@ -138,14 +159,19 @@ final class GrowthCheckTests: XCTestCase {
         XCTAssertNil(growth(iterations: 3, warmup: 0, concurrentTests: true) { OneTime.touchOnce() })
         OneTime.instance = nil
         var next = 2500
-        let message = try XCTUnwrap(growth(iterations: 3, warmup: 0, concurrentTests: true) {
-            OneTime.touchOnce()
-            next += 1
-            Session.open(id: next)
-        }).message
+        let message = try XCTUnwrap(
+            growth(iterations: 3, warmup: 0, concurrentTests: true) {
+                OneTime.touchOnce()
+                next += 1
+                Session.open(id: next)
+            }
+        ).message
         XCTAssertEqual(growthDelta(of: "Session", in: message), 3, message)
         XCTAssertNil(growthDelta(of: "OneTime", in: message), message)
-        XCTAssertTrue(message.contains("(not counted, grew by less than one per iteration as another test's one-time allocation would: "), message)
+        XCTAssertTrue(
+            message.contains(
+                "(not counted, grew by less than one per iteration as another test's one-time allocation would: "),
+            message)
         XCTAssertTrue(message.contains("OneTime"), message)
         // Strict mode counts it.
         OneTime.instance = nil

@@ -28,7 +28,9 @@ final class LeakCheckTests: XCTestCase {
     }
 
     func testPublicAssertionPassesOnFixedCode() {
-        assertNoLeaks { makeWeakPairs(3); makeWeakDelegates(3) }
+        assertNoLeaks {
+            makeWeakPairs(3); makeWeakDelegates(3)
+        }
     }
 
     func testLeakedPairsReportedLeaksStyle() throws {
@@ -42,7 +44,8 @@ final class LeakCheckTests: XCTestCase {
         // Identical groups print once, unless malloc gave the pairs blocks of different sizes
         // (the report's shape includes the block size).
         let trees = occurrences(of: "ROOT CYCLE: <Pair 0x", in: message)
-        XCTAssertTrue(trees == 2 || (trees == 1 && message.contains("2 instances of this structure, 4 objects, ")), message)
+        XCTAssertTrue(
+            trees == 2 || (trees == 1 && message.contains("2 instances of this structure, 4 objects, ")), message)
         XCTAssertEqual(occurrences(of: "CYCLE BACK TO <Pair 0x", in: message), trees, message)
         XCTAssertTrue(isSVGFile(failure.drawingPath), String(describing: failure.drawingPath))
         XCTAssertEqual(drawingPath(in: message), failure.drawingPath)
@@ -54,7 +57,9 @@ final class LeakCheckTests: XCTestCase {
             .init(name: "closure context of closure #1 in Screen.bind()", count: 2, bytes: 80),
             .init(name: "Pair", count: 4, bytes: 128),
         ])
-        XCTAssertEqual(summary, """
+        XCTAssertEqual(
+            summary,
+            """
                 Pair                                            x4  128 bytes
                 Screen                                          x2  112 bytes
                 closure context of closure #1 in Screen.bind()  x2  80 bytes
@@ -109,7 +114,10 @@ final class LeakCheckTests: XCTestCase {
     func testObjectsStoredIntoTheTestsVariablesAreNotLeaks() {
         var kept: Item?
         var list: [Item] = []
-        XCTAssertNil(leaks { kept = Item(); list.append(Item()) })
+        XCTAssertNil(
+            leaks {
+                kept = Item(); list.append(Item())
+            })
         XCTAssertNotNil(kept)
         XCTAssertEqual(list.count, 1)
     }
@@ -157,7 +165,7 @@ final class LeakCheckTests: XCTestCase {
         let outer = leaks {
             inner = DrawingJanitor.keep(LeakChecks.leaks(concurrentTests: false) { makeLeakedPairs(1) })
         }
-        XCTAssertNotNil(outer)                     // the outer window contains the inner leak too
-        XCTAssertNotNil(inner.flatMap { $0 })      // and the inner check saw it
+        XCTAssertNotNil(outer)  // the outer window contains the inner leak too
+        XCTAssertNotNil(inner.flatMap { $0 })  // and the inner check saw it
     }
 }

@@ -59,7 +59,7 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
         expectNoLeaks { makeWeakClosures(3) }
         expectNoLeaks { makeWeakDelegates(3) }
         expectNoLeaks { WeakSession.open(id: 5) }
-        expectNoLeaks { Session.open(id: 5000) }   // reachable from the registry: growth, not a leak
+        expectNoLeaks { Session.open(id: 5000) }  // reachable from the registry: growth, not a leak
     }
 
     @Test func expectNoLeaksRecordsLeakedCyclesAtTheCallSite() throws {
@@ -122,7 +122,11 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
 
     @Test func expectNoGrowthRecordsRegistryGrowth() throws {
         nonisolated(unsafe) var next = 6000
-        let log = capturedIssues { expectNoGrowth { next += 1; Session.open(id: next) } }
+        let log = capturedIssues {
+            expectNoGrowth {
+                next += 1; Session.open(id: next)
+            }
+        }
         let text = try #require(log.texts.first)
         #expect(growthDelta(of: "Session", in: text) == 3)
         #expect(text.contains("registry --> "))
@@ -139,7 +143,10 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
             expectNoLeaks { throw TestError() }
             expectNoGrowth { throw TestError() }
         }
-        #expect(log.texts == ["expectNoLeaks: the body threw TestError.boom", "expectNoGrowth: the body threw TestError.boom"])
+        #expect(
+            log.texts == [
+                "expectNoLeaks: the body threw TestError.boom", "expectNoGrowth: the body threw TestError.boom",
+            ])
     }
 
     // MARK: Deallocation
@@ -265,8 +272,8 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
         // Testing's bookkeeping) grows its type by less than one per iteration, so it is left
         // out. With one iteration it looked like the body's growth (a ~1-in-30 failure).
         expectNoGrowth(iterations: 3, warmup: 0) {
-            if started.first() { holder.start(count: 4) }       // 4 held by another thread's stack
-            holdAcrossAwait(count: 3, milliseconds: 1500)       // 3 per run held by an async frame
+            if started.first() { holder.start(count: 4) }  // 4 held by another thread's stack
+            holdAcrossAwait(count: 3, milliseconds: 1500)  // 3 per run held by an async frame
         }
         holder.finish()
         expectNoLeaks { holdAcrossAwait(count: 3, milliseconds: 1500) }
@@ -313,7 +320,9 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
             group.addTask {
                 withKnownIssue {
                     expectNoLeaks { makeLeakedPairs(1) }
-                } matching: { log.record($0) }
+                } matching: {
+                    log.record($0)
+                }
                 stop.stop()
             }
         }
@@ -335,5 +344,9 @@ private func churnObjects(until stop: StopFlag) async {
 /// True the first time only (the holder thread must be started once: one `finish` ends it).
 final class StartedOnce: Sendable {
     private let started = Mutex(false)
-    func first() -> Bool { started.withLock { was in defer { was = true }; return !was } }
+    func first() -> Bool {
+        started.withLock { was in
+            defer { was = true }; return !was
+        }
+    }
 }

@@ -53,7 +53,8 @@ func growthRows(in message: String) -> [GrowthTableRow] {
         if line.isEmpty { break }
         let words = line.split(separator: " ")
         guard words.count >= 3, let count = Int(words[words.count - 2]), words.last!.hasPrefix("+"),
-              let delta = Int(words.last!.dropFirst()) else { break }
+            let delta = Int(words.last!.dropFirst())
+        else { break }
         rows.append(GrowthTableRow(name: words.dropLast(2).joined(separator: " "), count: count, delta: delta))
     }
     return rows
@@ -88,7 +89,8 @@ func leakSummary(in message: String) -> [String: Int] {
     var result: [String: Int] = [:]
     for line in message.split(separator: "\n") where line.hasPrefix("    ") && line.contains(" bytes") {
         let words = line.split(separator: " ")
-        guard words.count >= 4, let x = words.firstIndex(where: { $0.hasPrefix("x") && Int($0.dropFirst()) != nil }) else { continue }
+        guard words.count >= 4, let x = words.firstIndex(where: { $0.hasPrefix("x") && Int($0.dropFirst()) != nil })
+        else { continue }
         result[words[..<x].joined(separator: " ")] = Int(words[x].dropFirst())
     }
     return result
@@ -118,6 +120,8 @@ enum DrawingJanitor {
     }
 
     static func removeAll() {
-        for path in paths.withLock({ list in defer { list = [] }; return list }) { removeDrawing(path) }
+        for path in paths.withLock({ list in
+            defer { list = [] }; return list
+        }) { removeDrawing(path) }
     }
 }

@@ -20,10 +20,13 @@ extension ObjectGraph {
     ///
     /// Breadth-first over referrers; only strong references are followed unless `strongOnly`
     /// is false. Returns `nil` when no root or matching object is within `maxDepth` references.
-    public func findBackrefChain(to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
-                                 maxDepth: Int = 50, strongOnly: Bool = true) -> ReferenceChain? {
+    public func findBackrefChain(
+        to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
+        maxDepth: Int = 50, strongOnly: Bool = true
+    ) -> ReferenceChain? {
         var scratch = BackrefSearch(count: count)
-        return findBackrefChain(to: target, where: predicate, maxDepth: maxDepth, strongOnly: strongOnly, using: &scratch)
+        return findBackrefChain(
+            to: target, where: predicate, maxDepth: maxDepth, strongOnly: strongOnly, using: &scratch)
     }
 
     /// Per-object arrays of a back-reference search, reset after each search to what it
@@ -41,8 +44,10 @@ extension ObjectGraph {
     }
 
     /// ``findBackrefChain(to:where:maxDepth:strongOnly:)`` with arrays shared between searches.
-    func findBackrefChain(to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
-                          maxDepth: Int = 50, strongOnly: Bool = true, using search: inout BackrefSearch) -> ReferenceChain? {
+    func findBackrefChain(
+        to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
+        maxDepth: Int = 50, strongOnly: Bool = true, using search: inout BackrefSearch
+    ) -> ReferenceChain? {
         let reverse = reverseEdges()
         var queue: [Int32] = [Int32(target)]
         search.depth[target] = 0
@@ -94,8 +99,10 @@ extension ObjectGraph {
 
     /// The shortest chain of references from `source` to an object matching `predicate`.
     /// objgraph's `find_ref_chain`.
-    public func findRefChain(from source: ObjectID, where predicate: (ObjectID) -> Bool,
-                             maxDepth: Int = 50, strongOnly: Bool = false) -> ReferenceChain? {
+    public func findRefChain(
+        from source: ObjectID, where predicate: (ObjectID) -> Bool,
+        maxDepth: Int = 50, strongOnly: Bool = false
+    ) -> ReferenceChain? {
         var parentEdge = [Int32: HeapSnapshot.Edge]()
         var depth = [Int32: Int]()
         var queue: [Int32] = [Int32(source)]

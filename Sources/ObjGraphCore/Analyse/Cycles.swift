@@ -77,54 +77,55 @@ extension ObjectGraph {
                 state.baseAddress!.initialize(repeating: -1, count: n)
                 initialized = n
                 strongStart.withUnsafeBufferPointer { start in
-                strongTo.withUnsafeBufferPointer { to in
-                    var counter: Int32 = 0
-                    var stackTop = 0, workTop = 0
-                    for root in 0..<n where state[root] == -1 && included(root) {
-                        workNode[0] = Int32(root); workEdge[0] = start[root]; workTop = 1
-                        state[root] = counter; low[root] = counter; counter += 1
-                        stack[stackTop] = Int32(root); stackTop += 1
-                        while workTop > 0 {
-                            let v = Int(workNode[workTop - 1])
-                            var e = Int(workEdge[workTop - 1])
-                            let end = Int(start[v + 1])
-                            var descended = false
-                            while e < end {
-                                let w = Int(to[e])
-                                e += 1
-                                let s = state[w]
-                                if s == -1 {
-                                    guard included(w) else { continue }
-                                    workEdge[workTop - 1] = Int32(e)
-                                    state[w] = counter; low[w] = counter; counter += 1
-                                    stack[stackTop] = Int32(w); stackTop += 1
-                                    workNode[workTop] = Int32(w); workEdge[workTop] = start[w]; workTop += 1
-                                    descended = true
-                                    break
-                                } else if s >= 0 {   // on the Tarjan stack
-                                    low[v] = min(low[v], s)
+                    strongTo.withUnsafeBufferPointer { to in
+                        var counter: Int32 = 0
+                        var stackTop = 0, workTop = 0
+                        for root in 0..<n where state[root] == -1 && included(root) {
+                            workNode[0] = Int32(root); workEdge[0] = start[root]; workTop = 1
+                            state[root] = counter; low[root] = counter; counter += 1
+                            stack[stackTop] = Int32(root); stackTop += 1
+                            while workTop > 0 {
+                                let v = Int(workNode[workTop - 1])
+                                var e = Int(workEdge[workTop - 1])
+                                let end = Int(start[v + 1])
+                                var descended = false
+                                while e < end {
+                                    let w = Int(to[e])
+                                    e += 1
+                                    let s = state[w]
+                                    if s == -1 {
+                                        guard included(w) else { continue }
+                                        workEdge[workTop - 1] = Int32(e)
+                                        state[w] = counter; low[w] = counter; counter += 1
+                                        stack[stackTop] = Int32(w); stackTop += 1
+                                        workNode[workTop] = Int32(w); workEdge[workTop] = start[w]; workTop += 1
+                                        descended = true
+                                        break
+                                    } else if s >= 0 {  // on the Tarjan stack
+                                        low[v] = min(low[v], s)
+                                    }
                                 }
-                            }
-                            if descended { continue }
-                            workTop -= 1
-                            if low[v] == state[v] {
-                                let done = -2 - Int32(componentStart.count - 1)
-                                while true {
-                                    stackTop -= 1
-                                    let w = Int(stack[stackTop])
-                                    membersOut[memberCount] = Int32(w); memberCount += 1
-                                    state[w] = done
-                                    if w == v { break }
+                                if descended { continue }
+                                workTop -= 1
+                                if low[v] == state[v] {
+                                    let done = -2 - Int32(componentStart.count - 1)
+                                    while true {
+                                        stackTop -= 1
+                                        let w = Int(stack[stackTop])
+                                        membersOut[memberCount] = Int32(w); memberCount += 1
+                                        state[w] = done
+                                        if w == v { break }
+                                    }
+                                    componentStart.append(Int32(memberCount))
                                 }
-                                componentStart.append(Int32(memberCount))
-                            }
-                            if workTop > 0 {
-                                let parent = Int(workNode[workTop - 1])
-                                low[parent] = min(low[parent], low[v])
+                                if workTop > 0 {
+                                    let parent = Int(workNode[workTop - 1])
+                                    low[parent] = min(low[parent], low[v])
+                                }
                             }
                         }
                     }
-                } }
+                }
                 // -2 - c becomes c; objects never included stay -1.
                 for i in 0..<n where state[i] <= -2 { state[i] = -2 - state[i] }
             }
@@ -138,14 +139,16 @@ extension ObjectGraph {
     /// same way.
     func makeCycle(_ component: [Int32]) -> RetainCycle {
         let order = cycleOrder(component[...])
-        return RetainCycle(members: order, edges: cycleEdges(order),
-                           bytes: order.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
+        return RetainCycle(
+            members: order, edges: cycleEdges(order),
+            bytes: order.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
     }
 
     /// The members of a strongly connected component in cycle order (see ``makeCycle(_:)``).
     func cycleOrder(_ component: ArraySlice<Int32>) -> [Int] {
         if component.count == 2 {
-            let (first, second) = pairOrder(Int(component[component.startIndex]), Int(component[component.startIndex + 1]))
+            let (first, second) = pairOrder(
+                Int(component[component.startIndex]), Int(component[component.startIndex + 1]))
             return [first, second]
         }
         let members = SmallIDSet(component.lazy.map(Int.init))
@@ -196,7 +199,7 @@ extension ObjectGraph {
         var rank: Int32 = 0
         for (position, type) in sorted.enumerated() {
             if position > 0 && key(sorted[position - 1]) != key(type) { rank += 1 }
-            order[type] = rank   // types with the same name rank the same: the address decides
+            order[type] = rank  // types with the same name rank the same: the address decides
         }
         return order
     }

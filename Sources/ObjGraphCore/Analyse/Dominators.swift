@@ -54,7 +54,7 @@ extension ObjectGraph {
                 }
             }
         }
-        var order = [Int32](repeating: 0, count: n + 1)   // postorder number; super-root highest
+        var order = [Int32](repeating: 0, count: n + 1)  // postorder number; super-root highest
         for (i, v) in postorder.enumerated() { order[Int(v)] = Int32(i) }
         order[superRoot] = Int32(n)
 
@@ -90,7 +90,7 @@ extension ObjectGraph {
         }
 
         var retained = snapshot.objects.map { Int($0.size) }
-        for v in postorder {   // children before parents
+        for v in postorder {  // children before parents
             let parent = Int(idom[Int(v)])
             if parent != superRoot && parent >= 0 { retained[parent] += retained[Int(v)] }
         }

@@ -66,137 +66,173 @@ extension ObjectGraph {
         defer { inside.deallocate() }
 
         strongStart.withUnsafeBufferPointer { start in
-        strongTo.withUnsafeBufferPointer { to in
-        snapshot.objects.withUnsafeBufferPointer { objects in
-        components.componentOf.withUnsafeBufferPointer { componentOf in
-        components.start.withUnsafeBufferPointer { componentStart in
-        components.members.withUnsafeBufferPointer { componentMembers in
-            // Retain-closed cycles: every member's strong count is exactly the number of strong
-            // references from inside the cycle. Such a cycle is garbage even when a
-            // conservatively scanned root (a stale stack word) seems to reach it.
-            for c in 0..<componentCount {
-                let first = Int(componentStart[c]), end = Int(componentStart[c + 1])
-                if end - first == 1 {
-                    // One object: a cycle only if it refers to itself.
-                    let v = Int(componentMembers[first])
-                    var selfReference = false
-                    for e in Int(start[v])..<Int(start[v + 1]) where Int(to[e]) == v { selfReference = true; break }
-                    guard selfReference else { continue }
-                }
-                kind[c] = cyclic
-                for m in first..<end { inside[Int(componentMembers[m])] = 0 }
-                for m in first..<end {
-                    let v = Int(componentMembers[m])
-                    for e in Int(start[v])..<Int(start[v + 1]) where componentOf[Int(to[e])] == Int32(c) {
-                        inside[Int(to[e])] += 1
-                    }
-                }
-                var isClosed = true
-                for m in first..<end {
-                    let v = Int(componentMembers[m])
-                    let held = !callerRetains.isEmpty && callerRetains.contains(v) ? 1 : 0
-                    let strong = Int(objects[v].strongCount) - held
-                    if !(strong > 0 && strong == Int(inside[v])) { isClosed = false; break }
-                }
-                if isClosed { for m in first..<end { state[Int(componentMembers[m])] |= closed } }
-            }
+            strongTo.withUnsafeBufferPointer { to in
+                snapshot.objects.withUnsafeBufferPointer { objects in
+                    components.componentOf.withUnsafeBufferPointer { componentOf in
+                        components.start.withUnsafeBufferPointer { componentStart in
+                            components.members.withUnsafeBufferPointer { componentMembers in
+                                // Retain-closed cycles: every member's strong count is exactly the number of strong
+                                // references from inside the cycle. Such a cycle is garbage even when a
+                                // conservatively scanned root (a stale stack word) seems to reach it.
+                                for c in 0..<componentCount {
+                                    let first = Int(componentStart[c]), end = Int(componentStart[c + 1])
+                                    if end - first == 1 {
+                                        // One object: a cycle only if it refers to itself.
+                                        let v = Int(componentMembers[first])
+                                        var selfReference = false
+                                        for e in Int(start[v])..<Int(start[v + 1]) where Int(to[e]) == v {
+                                            selfReference = true; break
+                                        }
+                                        guard selfReference else { continue }
+                                    }
+                                    kind[c] = cyclic
+                                    for m in first..<end { inside[Int(componentMembers[m])] = 0 }
+                                    for m in first..<end {
+                                        let v = Int(componentMembers[m])
+                                        for e in Int(start[v])..<Int(start[v + 1])
+                                        where componentOf[Int(to[e])] == Int32(c) {
+                                            inside[Int(to[e])] += 1
+                                        }
+                                    }
+                                    var isClosed = true
+                                    for m in first..<end {
+                                        let v = Int(componentMembers[m])
+                                        let held = !callerRetains.isEmpty && callerRetains.contains(v) ? 1 : 0
+                                        let strong = Int(objects[v].strongCount) - held
+                                        if !(strong > 0 && strong == Int(inside[v])) { isClosed = false; break }
+                                    }
+                                    if isClosed { for m in first..<end { state[Int(componentMembers[m])] |= closed } }
+                                }
 
-            // Reachable from the roots without entering retain-closed cycles.
-            walkStrong(from: snapshot.roots) { w in
-                guard state[w] & (reached | closed) == 0 else { return false }
-                state[w] |= reached
-                return true
-            }
-            var leakedCount = 0
-            for i in 0..<n where state[i] & (live | reached) == live {
-                state[i] |= leaked
-                leakedCount += 1
-            }
+                                // Reachable from the roots without entering retain-closed cycles.
+                                walkStrong(from: snapshot.roots) { w in
+                                    guard state[w] & (reached | closed) == 0 else { return false }
+                                    state[w] |= reached
+                                    return true
+                                }
+                                var leakedCount = 0
+                                for i in 0..<n where state[i] & (live | reached) == live {
+                                    state[i] |= leaked
+                                    leakedCount += 1
+                                }
 
-            // A leaked component is a top when no other leaked component refers to it. A
-            // retain-closed cycle is always a top: its retain counts are all explained inside
-            // it, so a word elsewhere that holds a member's address (a stale word in a malloc
-            // block's slack) is no reference, and must not hide the cycle inside another group.
-            for v in 0..<n where state[v] & leaked != 0 { kind[Int(componentOf[v])] |= top }
-            for v in 0..<n where state[v] & leaked != 0 {
-                for e in Int(start[v])..<Int(start[v + 1]) {
-                    let w = Int(to[e])
-                    if state[w] & (leaked | closed) == leaked && componentOf[w] != componentOf[v] {
-                        kind[Int(componentOf[w])] &= ~top
-                    }
-                }
-            }
+                                // A leaked component is a top when no other leaked component refers to it. A
+                                // retain-closed cycle is always a top: its retain counts are all explained inside
+                                // it, so a word elsewhere that holds a member's address (a stale word in a malloc
+                                // block's slack) is no reference, and must not hide the cycle inside another group.
+                                for v in 0..<n where state[v] & leaked != 0 { kind[Int(componentOf[v])] |= top }
+                                for v in 0..<n where state[v] & leaked != 0 {
+                                    for e in Int(start[v])..<Int(start[v + 1]) {
+                                        let w = Int(to[e])
+                                        if state[w] & (leaked | closed) == leaked && componentOf[w] != componentOf[v] {
+                                            kind[Int(componentOf[w])] &= ~top
+                                        }
+                                    }
+                                }
 
-            // Groups in the order of their tops' lowest addresses: objects are in address
-            // order, so that is the order in which a scan meets each top component first.
-            // There are at most as many groups as leaked objects: the arrays are sized for
-            // that and written through pointers.
-            var groupCount = 0, memberCount = 0
-            var groupOf = [Int32](repeating: -1, count: n)
-            var memberStart: [Int32] = [], topCount: [Int32] = [], isCycle: [Bool] = [], bytes: [Int] = []
-            // Only the pages actually written are ever touched: the arrays start uninitialized.
-            let members = [Int32](unsafeUninitializedCapacity: leakedCount) { out, initializedMembers in
-            memberStart = [Int32](unsafeUninitializedCapacity: leakedCount + 1) { memberStart, initializedStarts in
-            topCount = [Int32](unsafeUninitializedCapacity: leakedCount) { topCount, initializedTops in
-            isCycle = [Bool](unsafeUninitializedCapacity: leakedCount) { isCycle, initializedCycles in
-            bytes = [Int](unsafeUninitializedCapacity: leakedCount) { bytes, initializedBytes in
-            groupOf.withUnsafeMutableBufferPointer { groupOf in
-                func add(_ v: Int) { out[memberCount] = Int32(v); memberCount += 1 }
-                memberStart[0] = 0
-                for first in 0..<n where state[first] & leaked != 0 && groupOf[first] < 0
-                    && kind[Int(componentOf[first])] & top != 0 {
-                    let c = Int(componentOf[first])
-                    let g = Int32(groupCount)
-                    let groupStart = memberCount
-                    let memberFirst = Int(componentStart[c]), memberEnd = Int(componentStart[c + 1])
-                    if kind[c] & cyclic == 0 {
-                        add(first)
-                    } else if memberEnd - memberFirst == 2 {
-                        let (x, y) = pairOrder(Int(componentMembers[memberFirst]), Int(componentMembers[memberFirst + 1]))
-                        add(x)
-                        add(y)
-                    } else {
-                        for v in cycleOrder(components.members(of: c)) { add(v) }
-                    }
-                    for i in groupStart..<memberCount { groupOf[Int(out[i])] = g }
-                    topCount[groupCount] = Int32(memberCount - groupStart)
-                    // Everything the tops keep alive, breadth-first, edges in offset order.
-                    var next = groupStart
-                    var total = 0
-                    while next < memberCount {
-                        let v = Int(out[next]); next += 1
-                        total += Int(objects[v].size)
-                        for e in Int(start[v])..<Int(start[v + 1]) {
-                            let w = Int(to[e])
-                            guard state[w] & leaked != 0 && groupOf[w] < 0
-                                && !(state[w] & closed != 0 && componentOf[w] != Int32(c)) else { continue }
-                            groupOf[w] = g
-                            add(w)
+                                // Groups in the order of their tops' lowest addresses: objects are in address
+                                // order, so that is the order in which a scan meets each top component first.
+                                // There are at most as many groups as leaked objects: the arrays are sized for
+                                // that and written through pointers.
+                                var groupCount = 0, memberCount = 0
+                                var groupOf = [Int32](repeating: -1, count: n)
+                                var memberStart: [Int32] = [], topCount: [Int32] = [], isCycle: [Bool] = [],
+                                    bytes: [Int] = []
+                                // Only the pages actually written are ever touched: the arrays start uninitialized.
+                                let members = [Int32](unsafeUninitializedCapacity: leakedCount) {
+                                    out, initializedMembers in
+                                    memberStart = [Int32](unsafeUninitializedCapacity: leakedCount + 1) {
+                                        memberStart, initializedStarts in
+                                        topCount = [Int32](unsafeUninitializedCapacity: leakedCount) {
+                                            topCount, initializedTops in
+                                            isCycle = [Bool](unsafeUninitializedCapacity: leakedCount) {
+                                                isCycle, initializedCycles in
+                                                bytes = [Int](unsafeUninitializedCapacity: leakedCount) {
+                                                    bytes, initializedBytes in
+                                                    groupOf.withUnsafeMutableBufferPointer { groupOf in
+                                                        func add(_ v: Int) {
+                                                            out[memberCount] = Int32(v); memberCount += 1
+                                                        }
+                                                        memberStart[0] = 0
+                                                        for first in 0..<n
+                                                        where state[first] & leaked != 0 && groupOf[first] < 0
+                                                            && kind[Int(componentOf[first])] & top != 0
+                                                        {
+                                                            let c = Int(componentOf[first])
+                                                            let g = Int32(groupCount)
+                                                            let groupStart = memberCount
+                                                            let memberFirst = Int(componentStart[c]),
+                                                                memberEnd = Int(componentStart[c + 1])
+                                                            if kind[c] & cyclic == 0 {
+                                                                add(first)
+                                                            } else if memberEnd - memberFirst == 2 {
+                                                                let (x, y) = pairOrder(
+                                                                    Int(componentMembers[memberFirst]),
+                                                                    Int(componentMembers[memberFirst + 1]))
+                                                                add(x)
+                                                                add(y)
+                                                            } else {
+                                                                for v in cycleOrder(components.members(of: c)) {
+                                                                    add(v)
+                                                                }
+                                                            }
+                                                            for i in groupStart..<memberCount {
+                                                                groupOf[Int(out[i])] = g
+                                                            }
+                                                            topCount[groupCount] = Int32(memberCount - groupStart)
+                                                            // Everything the tops keep alive, breadth-first, edges in offset order.
+                                                            var next = groupStart
+                                                            var total = 0
+                                                            while next < memberCount {
+                                                                let v = Int(out[next]); next += 1
+                                                                total += Int(objects[v].size)
+                                                                for e in Int(start[v])..<Int(start[v + 1]) {
+                                                                    let w = Int(to[e])
+                                                                    guard
+                                                                        state[w] & leaked != 0 && groupOf[w] < 0
+                                                                            && !(state[w] & closed != 0
+                                                                                && componentOf[w] != Int32(c))
+                                                                    else { continue }
+                                                                    groupOf[w] = g
+                                                                    add(w)
+                                                                }
+                                                            }
+                                                            isCycle[groupCount] = kind[c] & cyclic != 0
+                                                            bytes[groupCount] = total
+                                                            groupCount += 1
+                                                            memberStart[groupCount] = Int32(memberCount)
+                                                        }
+                                                    }
+                                                    initializedBytes = groupCount
+                                                }
+                                                initializedCycles = groupCount
+                                            }
+                                            initializedTops = groupCount
+                                        }
+                                        initializedStarts = groupCount + 1
+                                    }
+                                    initializedMembers = memberCount
+                                }
+                                forest = LeakForest(
+                                    memberStart: memberStart, members: members, topCount: topCount, isCycle: isCycle,
+                                    bytes: bytes, groupOf: groupOf)
+                            }
                         }
                     }
-                    isCycle[groupCount] = kind[c] & cyclic != 0
-                    bytes[groupCount] = total
-                    groupCount += 1
-                    memberStart[groupCount] = Int32(memberCount)
                 }
             }
-            initializedBytes = groupCount }
-            initializedCycles = groupCount }
-            initializedTops = groupCount }
-            initializedStarts = groupCount + 1 }
-            initializedMembers = memberCount }
-            forest = LeakForest(memberStart: memberStart, members: members, topCount: topCount, isCycle: isCycle,
-                                bytes: bytes, groupOf: groupOf)
-        } } } } } }
+        }
         return forest
     }
 
     /// Group `g` of `forest` as a ``LeakGroup``.
     func group(_ g: Int, of forest: LeakForest) -> LeakGroup {
         let tops = forest.tops(of: g).map(Int.init)
-        let cycle = forest.isCycle[g]
-            ? RetainCycle(members: tops, edges: cycleEdges(tops),
-                          bytes: tops.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
+        let cycle =
+            forest.isCycle[g]
+            ? RetainCycle(
+                members: tops, edges: cycleEdges(tops),
+                bytes: tops.reduce(0) { $0 + Int(snapshot.objects[$1].size) })
             : nil
         return LeakGroup(cycle: cycle, tops: tops, members: forest.members(of: g).map(Int.init), bytes: forest.bytes[g])
     }
@@ -229,7 +265,6 @@ struct LeakForest {
         self.bytes = bytes
         self.groupOf = groupOf
     }
-
 
     /// The forest of groups computed elsewhere (for reports over a chosen subset of groups).
     init(groups: [LeakGroup], objectCount: Int) {

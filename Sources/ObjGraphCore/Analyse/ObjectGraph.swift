@@ -35,16 +35,17 @@ public final class ObjectGraph: Sendable {
         var strongCount = 0
         snapshot.edges.withUnsafeBufferPointer { edges in
             outStart.withUnsafeMutableBufferPointer { outStart in
-            strongStart.withUnsafeMutableBufferPointer { strongStart in
-                for edge in edges {
-                    outStart[Int(edge.from) + 1] += 1
-                    if edge.kind.isStrong { strongStart[Int(edge.from) + 1] += 1; strongCount += 1 }
+                strongStart.withUnsafeMutableBufferPointer { strongStart in
+                    for edge in edges {
+                        outStart[Int(edge.from) + 1] += 1
+                        if edge.kind.isStrong { strongStart[Int(edge.from) + 1] += 1; strongCount += 1 }
+                    }
+                    for i in 0..<n {
+                        outStart[i + 1] += outStart[i]
+                        strongStart[i + 1] += strongStart[i]
+                    }
                 }
-                for i in 0..<n {
-                    outStart[i + 1] += outStart[i]
-                    strongStart[i + 1] += strongStart[i]
-                }
-            } }
+            }
         }
         let strongTo = [Int32](unsafeUninitializedCapacity: strongCount) { strongTo, initialized in
             var next = 0
@@ -56,7 +57,9 @@ public final class ObjectGraph: Sendable {
             }
             initialized = next
         }
-        let rootOrder = snapshot.roots.indices.sorted { (snapshot.roots[$0].target, $0) < (snapshot.roots[$1].target, $1) }
+        let rootOrder = snapshot.roots.indices.sorted {
+            (snapshot.roots[$0].target, $0) < (snapshot.roots[$1].target, $1)
+        }
         self.rootOrder = rootOrder.map(Int32.init)
         self.rootTargets = rootOrder.map { snapshot.roots[$0].target }
         self.outStart = outStart
@@ -130,17 +133,18 @@ public final class ObjectGraph: Sendable {
         var start = [Int32](repeating: 0, count: n + 1)
         let edges = [Int32](unsafeUninitializedCapacity: edgeCount) { inEdges, initialized in
             start.withUnsafeMutableBufferPointer { start in
-            snapshot.edges.withUnsafeBufferPointer { edges in
-                for edge in edges { start[Int(edge.to) + 1] += 1 }
-                for i in 0..<n { start[i + 1] += start[i] }
-                for index in stride(from: edgeCount - 1, through: 0, by: -1) {
-                    let to = Int(edges[index].to)
-                    start[to + 1] -= 1
-                    inEdges[Int(start[to + 1])] = Int32(index)
+                snapshot.edges.withUnsafeBufferPointer { edges in
+                    for edge in edges { start[Int(edge.to) + 1] += 1 }
+                    for i in 0..<n { start[i + 1] += start[i] }
+                    for index in stride(from: edgeCount - 1, through: 0, by: -1) {
+                        let to = Int(edges[index].to)
+                        start[to + 1] -= 1
+                        inEdges[Int(start[to + 1])] = Int32(index)
+                    }
+                    for i in 0..<n { start[i] = start[i + 1] }
+                    start[n] = Int32(edgeCount)
                 }
-                for i in 0..<n { start[i] = start[i + 1] }
-                start[n] = Int32(edgeCount)
-            } }
+            }
             initialized = edgeCount
         }
         return ReverseEdges(start: start, edges: edges)

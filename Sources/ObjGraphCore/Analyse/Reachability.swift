@@ -11,8 +11,7 @@ extension ObjectGraph {
     /// Objects reachable over strong references from the given roots only (for example just
     /// the globals). `excluded` objects are never entered and count as unreachable.
     public func reachable<Roots: Sequence>(from roots: Roots, excluding excluded: [Bool]? = nil) -> [Bool]
-        where Roots.Element == HeapSnapshot.Root
-    {
+    where Roots.Element == HeapSnapshot.Root {
         var reachable = excluded ?? [Bool](repeating: false, count: count)
         reachable.withUnsafeMutableBufferPointer { seen in
             walkStrong(from: roots) { i in
@@ -32,13 +31,14 @@ extension ObjectGraph {
         var stack: [Int32] = []
         for root in roots where enter(Int(root.target)) { stack.append(root.target) }
         strongStart.withUnsafeBufferPointer { start in
-        strongTo.withUnsafeBufferPointer { to in
-            while let next = stack.popLast() {
-                for e in Int(start[Int(next)])..<Int(start[Int(next) + 1]) where enter(Int(to[e])) {
-                    stack.append(to[e])
+            strongTo.withUnsafeBufferPointer { to in
+                while let next = stack.popLast() {
+                    for e in Int(start[Int(next)])..<Int(start[Int(next) + 1]) where enter(Int(to[e])) {
+                        stack.append(to[e])
+                    }
                 }
             }
-        } }
+        }
     }
 
     /// For each name (qualified or short), the last object of that type in address order that

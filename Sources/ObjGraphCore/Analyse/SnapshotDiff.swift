@@ -19,8 +19,10 @@ public enum SnapshotDiff {
         public var oldBytes: Int
         public var newBytes: Int
 
-        public init(name: String, added: Int, deleted: Int, oldCount: Int, newCount: Int,
-                    oldBytes: Int, newBytes: Int) {
+        public init(
+            name: String, added: Int, deleted: Int, oldCount: Int, newCount: Int,
+            oldBytes: Int, newBytes: Int
+        ) {
             self.name = name
             self.added = added
             self.deleted = deleted
@@ -51,7 +53,8 @@ public enum SnapshotDiff {
                 let name = shortNames ? type.shortName : type.name
                 if rowOf[name] == nil {
                     rowOf[name] = rows.count
-                    rows.append(Row(name: name, added: 0, deleted: 0, oldCount: 0, newCount: 0, oldBytes: 0, newBytes: 0))
+                    rows.append(
+                        Row(name: name, added: 0, deleted: 0, oldCount: 0, newCount: 0, oldBytes: 0, newBytes: 0))
                 }
                 if typeKey[type.name] == nil { typeKey[type.name] = typeKey.count }
                 row.append(rowOf[name]!)
@@ -76,7 +79,11 @@ public enum SnapshotDiff {
         var i = 0, j = 0
         while i < oldOrder.count && j < newOrder.count {
             let a = old.objects[oldOrder[i]], b = new.objects[newOrder[j]]
-            if a.address < b.address { i += 1 } else if a.address > b.address { j += 1 } else {
+            if a.address < b.address {
+                i += 1
+            } else if a.address > b.address {
+                j += 1
+            } else {
                 if oldKey[Int(a.typeIndex)] == newKey[Int(b.typeIndex)] { survivors[newRow[Int(b.typeIndex)]] += 1 }
                 i += 1
                 j += 1
@@ -99,12 +106,14 @@ public enum SnapshotDiff {
         let total = rows.reduce(into: (added: 0, deleted: 0, delta: 0, size: 0)) {
             $0.added += $1.added; $0.deleted += $1.deleted; $0.delta += $1.delta; $0.size += $1.sizeDelta
         }
-        let lines = [["TYPE", "#NEW", "#DELETED", "#DELTA", "SIZE DELTA"]]
+        let lines =
+            [["TYPE", "#NEW", "#DELETED", "#DELTA", "SIZE DELTA"]]
             + rows.map { [$0.name, String($0.added), String($0.deleted), signed($0.delta), signed($0.sizeDelta)] }
             + [["TOTAL", String(total.added), String(total.deleted), signed(total.delta), signed(total.size)]]
         let widths = (0..<5).map { column in lines.map { $0[column].count }.max()! }
         return lines.map { cells in
-            TextTable.pad(cells[0], widths[0]) + (1..<5).map { "  " + TextTable.leftPad(cells[$0], widths[$0]) }.joined()
+            TextTable.pad(cells[0], widths[0])
+                + (1..<5).map { "  " + TextTable.leftPad(cells[$0], widths[$0]) }.joined()
         }.joined(separator: "\n") + "\n"
     }
 

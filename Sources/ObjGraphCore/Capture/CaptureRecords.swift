@@ -18,13 +18,15 @@ extension SnapshotBuilder {
             defer { records.deallocate() }
             ogr_capture_scan(records, nil, 0, &captured)
             let objects = UnsafeBufferPointer(start: records, count: captured.object_count).map {
-                HeapSnapshot.Object(address: $0.address, typeIndex: Int32(bitPattern: $0.type), size: $0.size,
-                                    strongCount: $0.strong, unownedCount: $0.unowned, weakCount: $0.weak,
-                                    isZombie: $0.deinitialized != 0, allocationEpoch: $0.epoch)
+                HeapSnapshot.Object(
+                    address: $0.address, typeIndex: Int32(bitPattern: $0.type), size: $0.size,
+                    strongCount: $0.strong, unownedCount: $0.unowned, weakCount: $0.weak,
+                    isZombie: $0.deinitialized != 0, allocationEpoch: $0.epoch)
             }
             let edges = UnsafeBufferPointer(start: captured.overflow, count: captured.overflow_count).map {
-                HeapSnapshot.Edge(from: Int32(bitPattern: $0.from), to: Int32(bitPattern: $0.to), offset: $0.offset,
-                                  label: 0, kind: .conservative)
+                HeapSnapshot.Edge(
+                    from: Int32(bitPattern: $0.from), to: Int32(bitPattern: $0.to), offset: $0.offset,
+                    label: 0, kind: .conservative)
             }
             return (objects, edges)
         }
@@ -44,7 +46,9 @@ extension SnapshotBuilder {
             objectCount = captured.object_count
         }
         if captured.overflow_count > 0 {
-            UnsafeRawPointer(captured.overflow).withMemoryRebound(to: HeapSnapshot.Edge.self, capacity: captured.overflow_count) {
+            UnsafeRawPointer(captured.overflow).withMemoryRebound(
+                to: HeapSnapshot.Edge.self, capacity: captured.overflow_count
+            ) {
                 edges.append(contentsOf: UnsafeBufferPointer(start: $0, count: captured.overflow_count))
             }
         }
@@ -72,7 +76,7 @@ extension SnapshotBuilder {
             && MemoryLayout<E>.offset(of: \.label) == MemoryLayout<ogr_edge>.offset(of: \.label)
             && MemoryLayout<E>.offset(of: \.kind) == MemoryLayout<ogr_edge>.offset(of: \.kind)
             && MemoryLayout<HeapSnapshot.EdgeKind>.size == 1
-            && withUnsafeBytes(of: conservative) { $0[0] } == 3   // what the capture writes
+            && withUnsafeBytes(of: conservative) { $0[0] } == 3  // what the capture writes
             && MemoryLayout<O>.stride == MemoryLayout<ogr_object>.stride
             && MemoryLayout<O>.offset(of: \.address) == MemoryLayout<ogr_object>.offset(of: \.address)
             && MemoryLayout<O>.offset(of: \.typeIndex) == MemoryLayout<ogr_object>.offset(of: \.type)

@@ -23,7 +23,10 @@ struct EdgeLabeller {
 
     /// Direct-mapped cache of (type, offset, previous word) -> (label, kind); a miss or a
     /// collision asks the description, so it is never wrong, only sometimes slower.
-    private struct Slot { var type: Int32 = -1; var offset: Int32 = 0; var context: UInt64 = 0; var label: Int32 = 0; var kind: HeapSnapshot.EdgeKind = .strong }
+    private struct Slot {
+        var type: Int32 = -1; var offset: Int32 = 0; var context: UInt64 = 0; var label: Int32 = 0;
+        var kind: HeapSnapshot.EdgeKind = .strong
+    }
     private var slots = [Slot](repeating: Slot(), count: 4096)
     /// The last answer that depends on (type, offset) only: consecutive objects are often of
     /// one type (100,000 leaked pairs: one label for all their edges), so most edges stop here.
@@ -68,20 +71,27 @@ struct EdgeLabeller {
     /// The label of a reference at `offset` in `object` (registry type `type`), reading the
     /// object's header words when its type needs them (dictionary and set storage: words
     /// 2..<8). Only while the capture still holds frees off.
-    mutating func label(type: Int, offset: Int, previousWord: UInt64, object: HeapSnapshot.Object) -> (Int32, HeapSnapshot.EdgeKind) {
+    mutating func label(type: Int, offset: Int, previousWord: UInt64, object: HeapSnapshot.Object) -> (
+        Int32, HeapSnapshot.EdgeKind
+    ) {
         if last.type == Int32(truncatingIfNeeded: type) && last.offset == Int32(truncatingIfNeeded: offset) {
             return (last.label, last.kind)
         }
         guard wantsHeader(type: type), object.size >= 64 else {
             return label(type: type, offset: offset, previousWord: previousWord)
         }
-        return label(type: type, offset: offset, previousWord: previousWord, header: SnapshotBuilder.headerWords(of: object))
+        return label(
+            type: type, offset: offset, previousWord: previousWord, header: SnapshotBuilder.headerWords(of: object))
     }
 
     /// The label of a reference at `offset`, given the object's header words (dictionary and
     /// set storage: words 2..<8; empty for other types or a block too small to have them).
-    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (Int32, HeapSnapshot.EdgeKind) {
-        guard wantsHeader(type: type), header.count == 6 else { return label(type: type, offset: offset, previousWord: previousWord) }
+    mutating func label(type: Int, offset: Int, previousWord: UInt64, header: [UInt64]) -> (
+        Int32, HeapSnapshot.EdgeKind
+    ) {
+        guard wantsHeader(type: type), header.count == 6 else {
+            return label(type: type, offset: offset, previousWord: previousWord)
+        }
         let (text, kind) = descriptions[type].label(offset: offset, previousWord: previousWord, header: header)
         return (intern(text), kind)
     }

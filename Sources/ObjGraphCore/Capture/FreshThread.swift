@@ -17,10 +17,12 @@ extension ObjGraph {
         pthread_attr_init(&attributes)
         pthread_attr_setstacksize(&attributes, 8 << 20)
         var thread = pthread_t()
-        let rc = pthread_create(&thread, &attributes, { raw in
-            Unmanaged<FreshThreadJob>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, job)
+        let rc = pthread_create(
+            &thread, &attributes,
+            { raw in
+                Unmanaged<FreshThreadJob>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, job)
         pthread_attr_destroy(&attributes)
         if rc != 0 {
             Unmanaged<FreshThreadJob>.fromOpaque(job).release()

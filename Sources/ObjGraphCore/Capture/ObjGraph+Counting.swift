@@ -61,8 +61,10 @@ public final class GrowthTracker: Sendable {
 
     /// Types whose live count is above its previous peak, largest increase first; the peaks
     /// are raised to the current counts. The first call reports everything alive.
-    public func growth(limit: Int? = 10, shortNames: Bool = true,
-                       filter: ((String) -> Bool)? = nil) -> [GrowthRow] {
+    public func growth(
+        limit: Int? = 10, shortNames: Bool = true,
+        filter: ((String) -> Bool)? = nil
+    ) -> [GrowthRow] {
         ObjGraph.untracked {
             let stats = ObjGraph.census(shortNames: shortNames, filter: filter)
             var rows: [GrowthRow] = []
@@ -70,8 +72,10 @@ public final class GrowthTracker: Sendable {
                 for row in stats {
                     let old = peaks[row.name] ?? Peak(count: 0, bytes: 0)
                     if row.count > old.count {
-                        rows.append(GrowthRow(name: row.name, count: row.count, delta: row.count - old.count,
-                                              bytes: row.bytes, bytesDelta: row.bytes - old.bytes))
+                        rows.append(
+                            GrowthRow(
+                                name: row.name, count: row.count, delta: row.count - old.count,
+                                bytes: row.bytes, bytesDelta: row.bytes - old.bytes))
                         peaks[row.name] = Peak(count: row.count, bytes: row.bytes)
                     }
                 }
@@ -96,7 +100,7 @@ extension ObjGraph {
     /// types): it reads the registry's counters, never the heap.
     package static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
         let descriptions = TypeRegistry.shared.descriptions()
-        let n = descriptions.count   // types past a slot still being published wait for the next call
+        let n = descriptions.count  // types past a slot still being published wait for the next call
         var counts = [Int64](repeating: 0, count: n)
         var bytes = [Int64](repeating: 0, count: n)
         counts.withUnsafeMutableBufferPointer { c in
@@ -126,8 +130,10 @@ extension ObjGraph {
     }
 
     /// Live object count per type name, like objgraph's `typestats()`. O(number of types).
-    public static func typeStats(shortNames: Bool = true,
-                                 filter: ((String) -> Bool)? = nil) -> [String: Int] {
+    public static func typeStats(
+        shortNames: Bool = true,
+        filter: ((String) -> Bool)? = nil
+    ) -> [String: Int] {
         untracked {
             var stats: [String: Int] = [:]
             for row in census(shortNames: shortNames, filter: filter) { stats[row.name] = row.count }
@@ -151,8 +157,10 @@ extension ObjGraph {
     }
 
     /// The most numerous live types, largest first, like objgraph's `most_common_types()`.
-    public static func mostCommonTypes(limit: Int? = 10, shortNames: Bool = true,
-                                       filter: ((String) -> Bool)? = nil) -> [TypeCount] {
+    public static func mostCommonTypes(
+        limit: Int? = 10, shortNames: Bool = true,
+        filter: ((String) -> Bool)? = nil
+    ) -> [TypeCount] {
         untracked {
             var rows = census(shortNames: shortNames, filter: filter)
             rows.sort { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
@@ -163,8 +171,10 @@ extension ObjGraph {
 
     /// Prints ``mostCommonTypes(limit:shortNames:filter:)``: the name padded to the longest
     /// name, a space, the count (objgraph's format).
-    public static func showMostCommonTypes(limit: Int? = 10, shortNames: Bool = true,
-                                           filter: ((String) -> Bool)? = nil) {
+    public static func showMostCommonTypes(
+        limit: Int? = 10, shortNames: Bool = true,
+        filter: ((String) -> Bool)? = nil
+    ) {
         var out = StandardOutput()
         showMostCommonTypes(limit: limit, shortNames: shortNames, filter: filter, to: &out)
     }
@@ -183,16 +193,20 @@ extension ObjGraph {
     /// Types whose live count grew above its previous peak since the last call, largest growth
     /// first; updates the process-wide peaks (objgraph's `growth()`). The first call reports
     /// every live type.
-    public static func growth(limit: Int? = 10, shortNames: Bool = true,
-                              filter: ((String) -> Bool)? = nil) -> [GrowthRow] {
+    public static func growth(
+        limit: Int? = 10, shortNames: Bool = true,
+        filter: ((String) -> Bool)? = nil
+    ) -> [GrowthRow] {
         defaultGrowth.growth(limit: limit, shortNames: shortNames, filter: filter)
     }
 
     /// Prints ``growth(limit:shortNames:filter:)`` in objgraph's `show_growth` format: the name
     /// left-aligned to the longest name, the count in 9 columns, the signed delta in 9 columns.
     /// Prints nothing when nothing grew.
-    public static func showGrowth(limit: Int? = 10, shortNames: Bool = true,
-                                  filter: ((String) -> Bool)? = nil) {
+    public static func showGrowth(
+        limit: Int? = 10, shortNames: Bool = true,
+        filter: ((String) -> Bool)? = nil
+    ) {
         var out = StandardOutput()
         showGrowth(limit: limit, shortNames: shortNames, filter: filter, to: &out)
     }

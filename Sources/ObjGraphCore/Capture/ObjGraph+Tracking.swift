@@ -56,7 +56,7 @@ extension ObjGraph {
         guard ogr_swift_code_uses_tracked_runtime() != 0 else { return }
         var before = ogr_stats()
         ogr_get_stats(&before)
-        let depth = ogr_suppress_save()   // the probe must be recorded even inside the agent
+        let depth = ogr_suppress_save()  // the probe must be recorded even inside the agent
         probeAllocation()
         probeObjects.add(1, ordering: .relaxed)
         ogr_suppress_restore(depth)

@@ -20,7 +20,9 @@ struct RootNamer {
         switch Int(root.kind) {
         case Int(OGR_ROOT_GLOBAL.rawValue):
             if let known = cache[root.slot] { return known }
-            var name = symbolizer.symbol(containing: UInt(root.slot)).map { Symbolizer.rootName(fromDemangled: $0.demangled) }
+            var name = symbolizer.symbol(containing: UInt(root.slot)).map {
+                Symbolizer.rootName(fromDemangled: $0.demangled)
+            }
             if name == nil, let (image, offset, stripped) = symbolizer.imageOffset(of: UInt(root.slot)) {
                 if stripped { imagesWithoutSymbols.insert(image) }
                 name = "global in \(image)+0x\(String(offset, radix: 16))"

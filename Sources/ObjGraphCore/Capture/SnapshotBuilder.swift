@@ -60,20 +60,26 @@ struct SnapshotBuilder {
         renumberTypes(&work)
         ExitPhases.mark("snapshot objects and edges")
         renameArrays(arrayRenames, in: &work)
-        nameClosureContexts(objects: &work.objects, types: &work.types,
-                            candidates: work.contextCandidates.map { ($0.target, $0.function) })
+        nameClosureContexts(
+            objects: &work.objects, types: &work.types,
+            candidates: work.contextCandidates.map { ($0.target, $0.function) })
         let (roots, unnamed) = nameRoots(work.capture)
         ExitPhases.mark("snapshot names and roots")
         var notes: [String] = []
         if !unnamed.isEmpty {
-            notes.append("no symbol table in \(unnamed.sorted().joined(separator: ", ")) (stripped): its globals are named by offset (global in IMAGE+0xOFFSET) and closures by their captures; types are still named from their metadata")
+            notes.append(
+                "no symbol table in \(unnamed.sorted().joined(separator: ", ")) (stripped): its globals are named by offset (global in IMAGE+0xOFFSET) and closures by their captures; types are still named from their metadata"
+            )
         }
         let inexact = work.capture.threads_seen - work.capture.threads_exact
         if inexact > 0 {
-            notes.append("\(inexact) of \(work.capture.threads_seen) threads were running during the capture; their whole stacks were scanned")
+            notes.append(
+                "\(inexact) of \(work.capture.threads_seen) threads were running during the capture; their whole stacks were scanned"
+            )
         }
-        return HeapSnapshot(types: work.types, objects: work.objects, edges: work.edges, labels: work.labeller.labels,
-                            roots: roots, timestamp: WallClock.now(), notes: notes)
+        return HeapSnapshot(
+            types: work.types, objects: work.objects, edges: work.edges, labels: work.labeller.labels,
+            roots: roots, timestamp: WallClock.now(), notes: notes)
     }
 
     /// Runs the capture up to its last step: the world stays paused (frees held off) until the
@@ -97,35 +103,39 @@ struct SnapshotBuilder {
         var labeller = work.labeller
         var candidates = work.contextCandidates, deferred = work.deferred, headers = work.deferredHeaders
         work.objects.withUnsafeBufferPointer { objects in
-        work.edges.withUnsafeMutableBufferPointer { edges in
-            var lastType = -1, lastTypeWaits = false   // edges come grouped by object, often by type
-            for i in edges.indices {
-                let e = edges[i]
-                let from = objects[Int(e.from)]
-                let registryType = Int(from.typeIndex)
-                let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
-                let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
-                let targetType = Int(objects[Int(e.to)].typeIndex)
-                if registryType != lastType {
-                    lastType = registryType
-                    lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
-                }
-                guard !lastTypeWaits && targetType < described else {
-                    deferred.append((i, previousWord))
-                    // Header words only where a label may need them (a type not described yet
-                    // may be dictionary or set storage).
-                    if headers[e.from] == nil && (registryType >= described || labeller.wantsHeader(type: registryType)) {
-                        headers[e.from] = SnapshotBuilder.headerWords(of: from)
+            work.edges.withUnsafeMutableBufferPointer { edges in
+                var lastType = -1, lastTypeWaits = false  // edges come grouped by object, often by type
+                for i in edges.indices {
+                    let e = edges[i]
+                    let from = objects[Int(e.from)]
+                    let registryType = Int(from.typeIndex)
+                    let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
+                    let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
+                    let targetType = Int(objects[Int(e.to)].typeIndex)
+                    if registryType != lastType {
+                        lastType = registryType
+                        lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
                     }
-                    continue
-                }
-                (edges[i].label, edges[i].kind) = labeller.label(type: registryType, offset: Int(e.offset),
-                                                                 previousWord: previousWord, object: from)
-                if previousWord != 0 && isContext[targetType] {
-                    candidates.append((i, e.to, previousWord))
+                    guard !lastTypeWaits && targetType < described else {
+                        deferred.append((i, previousWord))
+                        // Header words only where a label may need them (a type not described yet
+                        // may be dictionary or set storage).
+                        if headers[e.from] == nil
+                            && (registryType >= described || labeller.wantsHeader(type: registryType))
+                        {
+                            headers[e.from] = SnapshotBuilder.headerWords(of: from)
+                        }
+                        continue
+                    }
+                    (edges[i].label, edges[i].kind) = labeller.label(
+                        type: registryType, offset: Int(e.offset),
+                        previousWord: previousWord, object: from)
+                    if previousWord != 0 && isContext[targetType] {
+                        candidates.append((i, e.to, previousWord))
+                    }
                 }
             }
-        } }
+        }
         work.labeller = labeller
         work.contextCandidates = candidates
         work.deferred = deferred
@@ -152,11 +162,12 @@ struct SnapshotBuilder {
                 header: work.deferredHeaders[e.from] ?? [])
             let targetType = Int(work.objects[Int(e.to)].typeIndex)
             if previousWord != 0 && targetType < work.descriptions.count
-                && work.descriptions[targetType].kind == .closureContext {
+                && work.descriptions[targetType].kind == .closureContext
+            {
                 work.contextCandidates.append((i, e.to, previousWord))
             }
         }
-        work.contextCandidates.sort { $0.edge < $1.edge }   // edge order, as if all were labelled at once
+        work.contextCandidates.sort { $0.edge < $1.edge }  // edge order, as if all were labelled at once
     }
 
     /// Types in order of first appearance; registry type indices become snapshot ones. A type
@@ -189,8 +200,9 @@ struct SnapshotBuilder {
         let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
         let named = roots.map { r in
-            HeapSnapshot.Root(kind: HeapSnapshot.RootKind(rawValue: UInt8(r.kind)) ?? .other, name: rootNames.name(r),
-                              slotAddress: r.slot, target: Int32(r.to))
+            HeapSnapshot.Root(
+                kind: HeapSnapshot.RootKind(rawValue: UInt8(r.kind)) ?? .other, name: rootNames.name(r),
+                slotAddress: r.slot, target: Int32(r.to))
         }
         return (named, rootNames.imagesWithoutSymbols)
     }

@@ -25,7 +25,8 @@ final class TypeRegistry: Sendable {
                     // A type is counted a moment before its metadata slot is written: stop at
                     // such a slot and pick it up on the next call.
                     if metadata == 0 && index < Int(OGR_MAX_TYPES) - 1 { break }
-                    let description = metadata == 0
+                    let description =
+                        metadata == 0
                         ? TypeDescription.overflow
                         : catalog.describe(metadata: metadata)
                     cache.append(description)
@@ -61,7 +62,7 @@ extension ScanPlan {
             }
         default:
             if description.name == "String storage" {
-                self.init(mode: OGR_SCAN_NONE)   // UTF-8 bytes, no references
+                self.init(mode: OGR_SCAN_NONE)  // UTF-8 bytes, no references
             } else if description.kind == .classInstance, metadata != 0 {
                 // Class metadata word 3: instance size (low 32 bits), alignment mask, reserved.
                 let instanceSize = UInt32(truncatingIfNeeded: MetadataReader.word(metadata, 3))

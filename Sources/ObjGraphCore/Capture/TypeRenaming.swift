@@ -3,8 +3,10 @@ extension SnapshotBuilder {
     /// whose elements all have one class, with that class's registry type, to be named after
     /// it (`Array<Session> storage`). `objects` still carry registry type indices; so do the
     /// results' `array` and `element`.
-    func classArrayRenames(objects: [HeapSnapshot.Object], edges: [HeapSnapshot.Edge],
-                           descriptions: [TypeDescription]) -> [(object: Int, array: Int, element: Int)] {
+    func classArrayRenames(
+        objects: [HeapSnapshot.Object], edges: [HeapSnapshot.Edge],
+        descriptions: [TypeDescription]
+    ) -> [(object: Int, array: Int, element: Int)] {
         let isAnyObjectArray = descriptions.map(\.isAnyObjectArrayStorage)
         guard isAnyObjectArray.contains(true) else { return [] }
         var renames: [(object: Int, array: Int, element: Int)] = []
@@ -18,7 +20,8 @@ extension SnapshotBuilder {
             guard type < descriptions.count, isAnyObjectArray[type] else { continue }
             let element = objects[Int(edges[index].to)].typeIndex
             guard Int(element) < descriptions.count, descriptions[Int(element)].kind == .classInstance,
-                  edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == element }) else { continue }
+                edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == element })
+            else { continue }
             renames.append((from, type, Int(element)))
         }
         return renames
@@ -41,8 +44,10 @@ extension SnapshotBuilder {
     /// reference to a context names its closure: call the context after it,
     /// `closure context of closure #1 in Screen.bind()`. `candidates` are the (context,
     /// word before the reference) pairs of every reference to a context, in edge order.
-    func nameClosureContexts(objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
-                             candidates: [(target: Int32, function: UInt64)]) {
+    func nameClosureContexts(
+        objects: inout [HeapSnapshot.Object], types: inout [HeapSnapshot.TypeInfo],
+        candidates: [(target: Int32, function: UInt64)]
+    ) {
         guard !candidates.isEmpty else { return }
         var functionNames: [UInt64: String?] = [:]
         var renamed = TypeRenamer()
@@ -58,8 +63,9 @@ extension SnapshotBuilder {
             guard let name else { continue }
             done.insert(target)
             objects[Int(target)].typeIndex = renamed.index(
-                of: HeapSnapshot.TypeInfo(name: "closure context of \(name)",
-                                          shortName: "closure context of \(TypeCatalog.shortName(name))", kind: .closureContext),
+                of: HeapSnapshot.TypeInfo(
+                    name: "closure context of \(name)",
+                    shortName: "closure context of \(TypeCatalog.shortName(name))", kind: .closureContext),
                 in: &types)
         }
     }

@@ -62,8 +62,10 @@ public struct LeaksReport: Sendable {
                     entryOf[shapes.hash, default: []].append(entries.count)
                     keys.append(Array(shapes.key))
                     let example = graph.group(g, of: forest)
-                    entries.append(Entry(instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
-                                         tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
+                    entries.append(
+                        Entry(
+                            instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
+                            tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
                 }
             }
         }
@@ -82,7 +84,8 @@ public struct LeaksReport: Sendable {
         for entry in entries {
             out += "\n"
             if entry.instances > 1 {
-                out += "\(entry.instances) instances of this structure, \(entry.objects) objects, \(entry.bytes) bytes in all:\n"
+                out +=
+                    "\(entry.instances) instances of this structure, \(entry.objects) objects, \(entry.bytes) bytes in all:\n"
             }
             out += entry.tree
         }
@@ -179,19 +182,29 @@ struct ShapeKeys {
         defer { position.deallocate(); stack.deallocate() }
         let labels = graph.snapshot.labels
         return try graph.snapshot.objects.withUnsafeBufferPointer { objects in
-        try graph.snapshot.edges.withUnsafeBufferPointer { edges in
-        try graph.outStart.withUnsafeBufferPointer { outStart in
-        try forest.groupOf.withUnsafeBufferPointer { groupOf in
-        try forest.members.withUnsafeBufferPointer { members in
-        try forest.memberStart.withUnsafeBufferPointer { memberStart in
-        try forest.isCycle.withUnsafeBufferPointer { isCycle in
-            var computer = Computer(objects: objects, edges: edges, outStart: outStart, groupOf: groupOf,
-                                    members: members, memberStart: memberStart, isCycle: isCycle,
-                                    position: position, stack: stack, labelIDs: labelIDs, normalized: normalized,
-                                    labels: labels)
-            defer { labelIDs = computer.labelIDs; normalized = computer.normalized; computer.release() }
-            return try body(&computer)
-        } } } } } } }
+            try graph.snapshot.edges.withUnsafeBufferPointer { edges in
+                try graph.outStart.withUnsafeBufferPointer { outStart in
+                    try forest.groupOf.withUnsafeBufferPointer { groupOf in
+                        try forest.members.withUnsafeBufferPointer { members in
+                            try forest.memberStart.withUnsafeBufferPointer { memberStart in
+                                try forest.isCycle.withUnsafeBufferPointer { isCycle in
+                                    var computer = Computer(
+                                        objects: objects, edges: edges, outStart: outStart, groupOf: groupOf,
+                                        members: members, memberStart: memberStart, isCycle: isCycle,
+                                        position: position, stack: stack, labelIDs: labelIDs, normalized: normalized,
+                                        labels: labels)
+                                    defer {
+                                        labelIDs = computer.labelIDs; normalized = computer.normalized;
+                                        computer.release()
+                                    }
+                                    return try body(&computer)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     struct Computer {
@@ -222,9 +235,10 @@ struct ShapeKeys {
         }
 
         func keyEquals(_ other: [Int32]) -> Bool {
-            other.count == keyCount && other.withUnsafeBufferPointer {
-                memcmp($0.baseAddress!, keyStorage.baseAddress!, keyCount * MemoryLayout<Int32>.stride) == 0
-            }
+            other.count == keyCount
+                && other.withUnsafeBufferPointer {
+                    memcmp($0.baseAddress!, keyStorage.baseAddress!, keyCount * MemoryLayout<Int32>.stride) == 0
+                }
         }
 
         /// Frees the key storage (the computer is done).
@@ -262,7 +276,7 @@ struct ShapeKeys {
                 while e < last && groupOf[Int(edges[e].to)] != group { e += 1 }
                 guard e < last else {
                     depth -= 1
-                    append(-1)   // end of this node's children
+                    append(-1)  // end of this node's children
                     continue
                 }
                 stack[depth - 1].edge = Int32(e + 1)
@@ -271,7 +285,7 @@ struct ShapeKeys {
                 append(Int32(edge.kind.rawValue))
                 append(labelID(edge.label))
                 if position[target] >= 0 {
-                    append(-2 - position[target])   // back to an object already printed
+                    append(-2 - position[target])  // back to an object already printed
                 } else {
                     position[target] = placed
                     placed += 1
@@ -284,7 +298,7 @@ struct ShapeKeys {
         }
 
         private mutating func labelID(_ label: Int32) -> Int32 {
-            if label < 0 { return -1 }   // `[i]`: any array slot
+            if label < 0 { return -1 }  // `[i]`: any array slot
             let known = labelIDs[Int(label)]
             if known != -2 { return known }
             let text = LeaksReport.withoutIndices(labels[Int(label)])

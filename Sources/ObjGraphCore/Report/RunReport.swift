@@ -67,9 +67,11 @@ package struct RunReport: Codable, Sendable, Equatable {
     /// How tracking went (nil in reports of older agents).
     package var tracking: TrackingStatus?
 
-    package init(program: String, durationSeconds: Double, types: [TypeCount], growth: [GrowthRow], leaks: [LeakRow],
-                cycles: [Cycle], cyclesOmitted: Int, chains: [Chain], leaksText: String, exit: Exit?, notes: [String],
-                tracking: TrackingStatus? = nil) {
+    package init(
+        program: String, durationSeconds: Double, types: [TypeCount], growth: [GrowthRow], leaks: [LeakRow],
+        cycles: [Cycle], cyclesOmitted: Int, chains: [Chain], leaksText: String, exit: Exit?, notes: [String],
+        tracking: TrackingStatus? = nil
+    ) {
         self.program = program
         self.durationSeconds = durationSeconds
         self.types = types
@@ -88,12 +90,15 @@ package struct RunReport: Codable, Sendable, Equatable {
 extension RunReport {
     /// Builds the report from a final snapshot. `growth` is the growth since the program started;
     /// `top` bounds the number of chains and cycles listed.
-    package init(graph: ObjectGraph, growth: [GrowthRow], top: Int = AgentSettings.defaultTop,
-                maxCycles: Int = AgentSettings.defaultMaxCycles, program: String, duration: Double,
-                tracking: TrackingStatus? = nil) {
+    package init(
+        graph: ObjectGraph, growth: [GrowthRow], top: Int = AgentSettings.defaultTop,
+        maxCycles: Int = AgentSettings.defaultMaxCycles, program: String, duration: Double,
+        tracking: TrackingStatus? = nil
+    ) {
         let snapshot = graph.snapshot
         // Tallies by type index first (no string work per object), then merged by short name.
-        func tally<IDs: Sequence>(_ ids: IDs) -> [(name: String, count: Int, bytes: Int)] where IDs.Element: BinaryInteger {
+        func tally<IDs: Sequence>(_ ids: IDs) -> [(name: String, count: Int, bytes: Int)]
+        where IDs.Element: BinaryInteger {
             var counts = [Int](repeating: 0, count: snapshot.types.count)
             var bytes = [Int](repeating: 0, count: snapshot.types.count)
             for id in ids {
@@ -125,15 +130,17 @@ extension RunReport {
             guard cycles.count < maxCycles else { continue }
             let members = forest.tops(of: g).map(Int.init)
             let index = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, $0) })
-            cycles.append(Cycle(
-                objects: members.map {
-                    CycleObject(type: snapshot.type(of: $0).shortName,
-                                address: "0x" + String(snapshot.objects[$0].address, radix: 16))
-                },
-                edges: graph.cycleEdges(members).map {
-                    CycleEdge(from: index[Int($0.from)]!, to: index[Int($0.to)]!, label: snapshot.label(of: $0))
-                },
-                leakedObjects: forest.members(of: g).count, leakedBytes: forest.bytes[g]))
+            cycles.append(
+                Cycle(
+                    objects: members.map {
+                        CycleObject(
+                            type: snapshot.type(of: $0).shortName,
+                            address: "0x" + String(snapshot.objects[$0].address, radix: 16))
+                    },
+                    edges: graph.cycleEdges(members).map {
+                        CycleEdge(from: index[Int($0.from)]!, to: index[Int($0.to)]!, label: snapshot.label(of: $0))
+                    },
+                    leakedObjects: forest.members(of: g).count, leakedBytes: forest.bytes[g]))
         }
         let omitted = cycleGroups - cycles.count
         ExitPhases.mark("cycle list")
@@ -154,9 +161,10 @@ extension RunReport {
         ExitPhases.mark("chains")
         let leaksText = LeaksReport(graph: graph, forest: forest, shortNames: true).text
         ExitPhases.mark("leak text")
-        self.init(program: program, durationSeconds: duration, types: types,
-                  growth: growth, leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
-                  leaksText: leaksText, exit: nil, notes: snapshot.notes, tracking: tracking)
+        self.init(
+            program: program, durationSeconds: duration, types: types,
+            growth: growth, leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
+            leaksText: leaksText, exit: nil, notes: snapshot.notes, tracking: tracking)
     }
 
     /// The report as JSON, written without Foundation.
@@ -172,16 +180,23 @@ extension RunReport {
         for g in growth { g.write(to: &w) }
         w.endArray()
         w.key("leaks"); w.beginArray()
-        for l in leaks { w.beginObject(); w.field("type", l.type); w.field("count", l.count); w.field("bytes", l.bytes); w.endObject() }
+        for l in leaks {
+            w.beginObject(); w.field("type", l.type); w.field("count", l.count); w.field("bytes", l.bytes);
+            w.endObject()
+        }
         w.endArray()
         w.key("cycles"); w.beginArray()
         for c in cycles {
             w.beginObject()
             w.key("objects"); w.beginArray()
-            for o in c.objects { w.beginObject(); w.field("type", o.type); w.field("address", o.address); w.endObject() }
+            for o in c.objects {
+                w.beginObject(); w.field("type", o.type); w.field("address", o.address); w.endObject()
+            }
             w.endArray()
             w.key("edges"); w.beginArray()
-            for e in c.edges { w.beginObject(); w.field("from", e.from); w.field("to", e.to); w.field("label", e.label); w.endObject() }
+            for e in c.edges {
+                w.beginObject(); w.field("from", e.from); w.field("to", e.to); w.field("label", e.label); w.endObject()
+            }
             w.endArray()
             w.field("leakedObjects", c.leakedObjects)
             w.field("leakedBytes", c.leakedBytes)
@@ -224,7 +239,9 @@ extension RunReport {
         out += "\nGrowth since start:\n"
         out += growth.isEmpty ? "   (none)\n" : TextTable.growth(Array(growth.prefix(15)))
         out += "\nLeaks:\n" + (leaksText.isEmpty ? "   (not analysed)\n" : leaksText)
-        if !cycles.isEmpty && cyclesOmitted > 0 { out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n" }
+        if !cycles.isEmpty && cyclesOmitted > 0 {
+            out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n"
+        }
         if !chains.isEmpty {
             out += "\nWho holds the fastest-growing types:\n"
             for c in chains { out += "   \(c.type): \(c.chain)\n" }

@@ -9,7 +9,8 @@ package enum TextTable {
         guard let width = rows.map(\.name.count).max() else { return "" }
         var text = ""
         for row in rows {
-            text += pad(row.name, width) + leftPad(String(row.count), 9) + " "
+            text +=
+                pad(row.name, width) + leftPad(String(row.count), 9) + " "
                 + leftPad((row.delta >= 0 ? "+" : "") + String(row.delta), 9) + "\n"
         }
         return text
@@ -27,7 +28,8 @@ package enum TextTable {
         var text = "   COUNT      BYTES       AVG   CLASS_NAME\n"
         for row in sorted {
             let average = row.count > 0 ? Double(row.bytes) / Double(row.count) : 0
-            text += leftPad(String(row.count), 8) + leftPad(String(row.bytes), 11)
+            text +=
+                leftPad(String(row.count), 8) + leftPad(String(row.bytes), 11)
                 + leftPad(fixed(average, 1), 10) + "   " + row.name + "\n"
         }
         let count = rows.reduce(0) { $0 + $1.count }, bytes = rows.reduce(0) { $0 + $1.bytes }

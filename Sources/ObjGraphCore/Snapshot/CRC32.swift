@@ -25,7 +25,8 @@ func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt = 0xFFFF_FFFF, i = 0
         while i + 8 <= n {
             let w = UInt(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))) ^ crc
-            crc = t[1792 + Int(bitPattern: w & 0xff)] ^ t[1536 + Int(bitPattern: (w &>> 8) & 0xff)]
+            crc =
+                t[1792 + Int(bitPattern: w & 0xff)] ^ t[1536 + Int(bitPattern: (w &>> 8) & 0xff)]
                 ^ t[1280 + Int(bitPattern: (w &>> 16) & 0xff)] ^ t[1024 + Int(bitPattern: (w &>> 24) & 0xff)]
                 ^ t[768 + Int(bitPattern: (w &>> 32) & 0xff)] ^ t[512 + Int(bitPattern: (w &>> 40) & 0xff)]
                 ^ t[256 + Int(bitPattern: (w &>> 48) & 0xff)] ^ t[Int(bitPattern: w &>> 56)]

@@ -62,8 +62,10 @@ public struct HeapSnapshot: Sendable, Equatable {
         /// allocations: malloc reused the block. Not saved in snapshot files (read back as 0).
         public var allocationEpoch: UInt8
 
-        public init(address: UInt64, typeIndex: Int32, size: UInt32, strongCount: UInt32,
-                    unownedCount: UInt32, weakCount: UInt32, isZombie: Bool, allocationEpoch: UInt8 = 0) {
+        public init(
+            address: UInt64, typeIndex: Int32, size: UInt32, strongCount: UInt32,
+            unownedCount: UInt32, weakCount: UInt32, isZombie: Bool, allocationEpoch: UInt8 = 0
+        ) {
             self.allocationEpoch = allocationEpoch
             self.address = address
             self.typeIndex = typeIndex
@@ -154,8 +156,10 @@ public struct HeapSnapshot: Sendable, Equatable {
     /// Free-form notes about the capture (`process exited with status 3`, `thread 4 did not answer`).
     public var notes: [String]
 
-    public init(types: [TypeInfo], objects: [Object], edges: [Edge], labels: [String], roots: [Root],
-                timestamp: Double = 0, notes: [String] = []) {
+    public init(
+        types: [TypeInfo], objects: [Object], edges: [Edge], labels: [String], roots: [Root],
+        timestamp: Double = 0, notes: [String] = []
+    ) {
         self.types = types
         self.objects = objects
         self.edges = edges

@@ -53,7 +53,8 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
                 + (what.map { " of " + $0 } ?? "") + ", found \(found))"
         case let .trailingBytes(count): return "corrupt (\(count) unexpected bytes after the checksum)"
         case let .checksumMismatch(stored, computed):
-            return "checksum mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))"
+            return
+                "checksum mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))"
         case let .invalid(problem): return "invalid snapshot (\(problem))"
         case let .system(operation, code): return "\(operation): \(String(cString: strerror(code)))"
         }
@@ -90,7 +91,8 @@ extension HeapSnapshot {
         do {
             try AtomicFile.write(encoded(), to: path, durable: true)
         } catch let error as SystemCallError {
-            let operation = error.call == "mkstemp" ? "cannot create a temporary file next to it" : "cannot \(error.call)"
+            let operation =
+                error.call == "mkstemp" ? "cannot create a temporary file next to it" : "cannot \(error.call)"
             throw SnapshotFileError(path: path, reason: .system(operation: operation, errno: error.code))
         }
     }
@@ -210,7 +212,8 @@ extension HeapSnapshot {
             for i in 0..<edges.count {
                 let edge = edges[i]
                 if edge.from < 0 || Int(edge.from) >= objectCount || edge.to < 0 || Int(edge.to) >= objectCount {
-                    return "edge \(i) from object \(edge.from) to object \(edge.to) but there are \(objectCount) objects"
+                    return
+                        "edge \(i) from object \(edge.from) to object \(edge.to) but there are \(objectCount) objects"
                 }
                 if edge.label >= 0 && Int(edge.label) >= labelCount {
                     return "edge \(i) has label \(edge.label) but there are \(labelCount) labels"
@@ -321,14 +324,15 @@ enum SnapshotDecoder {
                 let p = base + i * SnapshotFormat.objectSize
                 let flags = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
                 if flags > 1 { bad = i; break }
-                (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Object(
-                    address: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)),
-                    typeIndex: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: Int32.self)),
-                    size: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
-                    strongCount: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
-                    unownedCount: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 20, as: UInt32.self)),
-                    weakCount: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt32.self)),
-                    isZombie: flags == 1))
+                (buffer.baseAddress! + i).initialize(
+                    to: HeapSnapshot.Object(
+                        address: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)),
+                        typeIndex: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: Int32.self)),
+                        size: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                        strongCount: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
+                        unownedCount: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 20, as: UInt32.self)),
+                        weakCount: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt32.self)),
+                        isZombie: flags == 1))
                 initialized = i + 1
             }
         }
@@ -341,19 +345,21 @@ enum SnapshotDecoder {
                 let p = base + i * SnapshotFormat.edgeSize
                 let word = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
                 guard word <= 0xff, let kind = HeapSnapshot.EdgeKind(rawValue: UInt8(word)) else { bad = i; break }
-                (buffer.baseAddress! + i).initialize(to: HeapSnapshot.Edge(
-                    from: Int32(littleEndian: p.loadUnaligned(as: Int32.self)),
-                    to: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: Int32.self)),
-                    offset: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
-                    label: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: Int32.self)),
-                    kind: kind))
+                (buffer.baseAddress! + i).initialize(
+                    to: HeapSnapshot.Edge(
+                        from: Int32(littleEndian: p.loadUnaligned(as: Int32.self)),
+                        to: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: Int32.self)),
+                        offset: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                        label: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: Int32.self)),
+                        kind: kind))
                 initialized = i + 1
             }
         }
         if bad >= 0 { throw invalid("edge \(bad) has an unknown kind or nonzero reserved bytes") }
 
         let rootCount = count(4)
-        try reader.need(rootCount * (SnapshotFormat.rootFixedSize + SnapshotFormat.minStringSize), "roots", atLeast: true)
+        try reader.need(
+            rootCount * (SnapshotFormat.rootFixedSize + SnapshotFormat.minStringSize), "roots", atLeast: true)
         var roots: [HeapSnapshot.Root] = []
         roots.reserveCapacity(rootCount)
         for i in 0..<rootCount {
@@ -362,17 +368,19 @@ enum SnapshotDecoder {
             guard word <= 0xff, let kind = HeapSnapshot.RootKind(rawValue: UInt8(word)) else {
                 throw invalid("root \(i) has an unknown kind or nonzero reserved bytes")
             }
-            roots.append(HeapSnapshot.Root(
-                kind: kind, name: try reader.string("root names"),
-                slotAddress: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                target: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: Int32.self))))
+            roots.append(
+                HeapSnapshot.Root(
+                    kind: kind, name: try reader.string("root names"),
+                    slotAddress: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                    target: Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: Int32.self))))
         }
 
         let notes = try reader.strings(count(5), "notes")
         guard reader.offset == end else { throw invalid("\(end - reader.offset) unused bytes after the notes") }
         let timestamp = Double(bitPattern: load(data, 24, UInt64.self))
-        return HeapSnapshot(types: types, objects: objects, edges: edges, labels: labels, roots: roots,
-                            timestamp: timestamp, notes: notes)
+        return HeapSnapshot(
+            types: types, objects: objects, edges: edges, labels: labels, roots: roots,
+            timestamp: timestamp, notes: notes)
     }
 
     /// Bounds-checked sequential reads of `data[offset..<end]`.
@@ -420,7 +428,9 @@ enum SnapshotDecoder {
         T(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
-    private static func truncated(_ what: String?, _ expected: Int, _ found: Int, atLeast: Bool = false) -> SnapshotFileError {
+    private static func truncated(_ what: String?, _ expected: Int, _ found: Int, atLeast: Bool = false)
+        -> SnapshotFileError
+    {
         SnapshotFileError(reason: .truncated(what: what, expected: expected, found: found, atLeast: atLeast))
     }
 

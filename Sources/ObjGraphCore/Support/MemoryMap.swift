@@ -24,7 +24,8 @@ package struct MemoryMap: Sendable {
             guard fields.count >= 5 else { return nil }
             let range = fields[0].split(separator: "-")
             guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
-                  let offset = UInt64(fields[2], radix: 16) else { return nil }
+                let offset = UInt64(fields[2], radix: 16)
+            else { return nil }
             let path = fields.count == 6 ? String(fields[5].drop { $0 == " " }) : ""
             return Region(start: start, end: end, permissions: String(fields[1]), offset: offset, path: path)
         }

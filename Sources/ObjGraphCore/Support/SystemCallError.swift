@@ -23,4 +23,3 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
 
     public var description: String { "\(call) failed for \(path): \(message)" }
 }
-

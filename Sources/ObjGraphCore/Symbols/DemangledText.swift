@@ -26,7 +26,9 @@ enum DemangledText {
         "partial apply for ", "partial apply forwarder for ", "merged ", "dispatch thunk of ",
         "method descriptor for ", "@objc ",
     ]
-    private static let specializations = ["generic specialization <", "function signature specialization <", "specialized "]
+    private static let specializations = [
+        "generic specialization <", "function signature specialization <", "specialized ",
+    ]
 
     /// See ``Symbolizer/simplifiedFunctionName(_:)``.
     static func simplify(_ demangled: String) -> String? {
@@ -76,7 +78,8 @@ enum DemangledText {
                         trimmed = true
                     }
                     if out.hasSuffix(")"), let typed = out.ranges(of: " throws(").last,
-                       !out[typed.upperBound...].contains(" ") {
+                        !out[typed.upperBound...].contains(" ")
+                    {
                         out.removeSubrange(typed.lowerBound...)
                         trimmed = true
                     }

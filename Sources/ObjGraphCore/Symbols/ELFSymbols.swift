@@ -59,13 +59,15 @@ struct ELFSymbolTable: @unchecked Sendable {
             var st = stat()
             guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 64 else { return nil }
             let length = Int(st.st_size)
-            guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else { return nil }
+            guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+                return nil
+            }
             base = UnsafeRawPointer(mapped)
             self.length = length
             func fail() -> Bool { munmap(mapped, length); return false }
             let b = base
             guard b.load(as: UInt32.self) == 0x464C_457F, b.load(fromByteOffset: 4, as: UInt8.self) == 2,
-                  b.load(fromByteOffset: 5, as: UInt8.self) == 1 // "\x7fELF", ELFCLASS64, little-endian
+                b.load(fromByteOffset: 5, as: UInt8.self) == 1  // "\x7fELF", ELFCLASS64, little-endian
             else { _ = fail(); return nil }
             let shoff = Int(b.loadUnaligned(fromByteOffset: 0x28, as: UInt64.self))
             let shentsize = Int(b.loadUnaligned(fromByteOffset: 0x3A, as: UInt16.self))
@@ -74,22 +76,27 @@ struct ELFSymbolTable: @unchecked Sendable {
             else { _ = fail(); return nil }
             func section(_ i: Int) -> (type: UInt32, offset: Int, size: Int, link: Int, entsize: Int) {
                 let h = shoff + i * shentsize
-                return (b.loadUnaligned(fromByteOffset: h + 4, as: UInt32.self),
-                        Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 24, as: UInt64.self)),
-                        Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 32, as: UInt64.self)),
-                        Int(b.loadUnaligned(fromByteOffset: h + 40, as: UInt32.self)),
-                        Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 56, as: UInt64.self)))
+                return (
+                    b.loadUnaligned(fromByteOffset: h + 4, as: UInt32.self),
+                    Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 24, as: UInt64.self)),
+                    Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 32, as: UInt64.self)),
+                    Int(b.loadUnaligned(fromByteOffset: h + 40, as: UInt32.self)),
+                    Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: h + 56, as: UInt64.self))
+                )
             }
-            func inFile(_ offset: Int, _ size: Int) -> Bool { offset >= 0 && size >= 0 && offset <= length && size <= length - offset }
+            func inFile(_ offset: Int, _ size: Int) -> Bool {
+                offset >= 0 && size >= 0 && offset <= length && size <= length - offset
+            }
             let sections = (0..<shnum).map(section)
             // SHT_SYMTAB = 2, SHT_DYNSYM = 11.
-            guard let symIndex = sections.firstIndex(where: { $0.type == 2 && $0.size > 0 })
+            guard
+                let symIndex = sections.firstIndex(where: { $0.type == 2 && $0.size > 0 })
                     ?? sections.firstIndex(where: { $0.type == 11 && $0.size > 0 })
             else { _ = fail(); return nil }
             let sym = sections[symIndex]
             isStripped = sym.type != 2
             guard sym.link < shnum, sym.entsize >= 24, inFile(sym.offset, sym.size),
-                  inFile(sections[sym.link].offset, sections[sym.link].size)
+                inFile(sections[sym.link].offset, sections[sym.link].size)
             else { _ = fail(); return nil }
             symbols = sym.offset..<(sym.offset + sym.size)
             strings = sections[sym.link].offset..<(sections[sym.link].offset + sections[sym.link].size)
@@ -111,8 +118,12 @@ struct ELFSymbolTable: @unchecked Sendable {
         func definedCount() -> Int {
             (0..<(symbols.count / entsize)).reduce(0) { $0 + (Storage.isDefined(base, entry($1)) ? 1 : 0) }
         }
-        func value(at index: Int) -> UInt { UInt(base.loadUnaligned(fromByteOffset: entry(index) + 8, as: UInt64.self)) }
-        func size(at index: Int) -> UInt { UInt(base.loadUnaligned(fromByteOffset: entry(index) + 16, as: UInt64.self)) }
+        func value(at index: Int) -> UInt {
+            UInt(base.loadUnaligned(fromByteOffset: entry(index) + 8, as: UInt64.self))
+        }
+        func size(at index: Int) -> UInt {
+            UInt(base.loadUnaligned(fromByteOffset: entry(index) + 16, as: UInt64.self))
+        }
 
         func name(at index: Int) -> String {
             let start = strings.lowerBound + Int(base.loadUnaligned(fromByteOffset: entry(index), as: UInt32.self))
@@ -210,28 +221,32 @@ final class SymbolImage: @unchecked Sendable {
         let collector = Collector()
         let context = Unmanaged.passRetained(collector)
         defer { context.release() }
-        _ = iterate({ info, size, data in
-            guard let info, let data else { return 0 }
-            let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
-            // struct dl_phdr_info: dlpi_addr, dlpi_name, dlpi_phdr, dlpi_phnum (u16), dlpi_adds, dlpi_subs.
-            let bias = info.load(as: UInt.self)
-            let name = info.load(fromByteOffset: 8, as: UnsafePointer<CChar>?.self).map { String(cString: $0) } ?? ""
-            let phdr = info.load(fromByteOffset: 16, as: UnsafeRawPointer?.self)
-            let phnum = Int(info.load(fromByteOffset: 24, as: UInt16.self))
-            if size >= 40 { collector.adds = info.load(fromByteOffset: 32, as: UInt64.self) }
-            var segments: [Range<UInt>] = []
-            if let phdr {
-                for i in 0..<phnum {
-                    let p = phdr + 56 * i // Elf64_Phdr: p_type, p_flags, p_offset, p_vaddr, ..., p_memsz at 40
-                    guard p.load(as: UInt32.self) == 1 else { continue } // PT_LOAD
-                    let start = bias &+ p.load(fromByteOffset: 16, as: UInt.self)
-                    segments.append(start..<(start &+ p.load(fromByteOffset: 40, as: UInt.self)))
+        _ = iterate(
+            { info, size, data in
+                guard let info, let data else { return 0 }
+                let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
+                // struct dl_phdr_info: dlpi_addr, dlpi_name, dlpi_phdr, dlpi_phnum (u16), dlpi_adds, dlpi_subs.
+                let bias = info.load(as: UInt.self)
+                let name =
+                    info.load(fromByteOffset: 8, as: UnsafePointer<CChar>?.self).map { String(cString: $0) } ?? ""
+                let phdr = info.load(fromByteOffset: 16, as: UnsafeRawPointer?.self)
+                let phnum = Int(info.load(fromByteOffset: 24, as: UInt16.self))
+                if size >= 40 { collector.adds = info.load(fromByteOffset: 32, as: UInt64.self) }
+                var segments: [Range<UInt>] = []
+                if let phdr {
+                    for i in 0..<phnum {
+                        let p = phdr + 56 * i  // Elf64_Phdr: p_type, p_flags, p_offset, p_vaddr, ..., p_memsz at 40
+                        guard p.load(as: UInt32.self) == 1 else { continue }  // PT_LOAD
+                        let start = bias &+ p.load(fromByteOffset: 16, as: UInt.self)
+                        segments.append(start..<(start &+ p.load(fromByteOffset: 40, as: UInt.self)))
+                    }
                 }
-            }
-            collector.images.append(SymbolImage(path: name.isEmpty ? "/proc/self/exe" : name, bias: bias,
-                                                segments: segments))
-            return 0
-        }, context.toOpaque())
+                collector.images.append(
+                    SymbolImage(
+                        path: name.isEmpty ? "/proc/self/exe" : name, bias: bias,
+                        segments: segments))
+                return 0
+            }, context.toOpaque())
         return (collector.images, collector.adds)
     }
 }

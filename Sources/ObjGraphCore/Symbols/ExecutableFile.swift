@@ -52,8 +52,12 @@ package struct ExecutableFile: Sendable, Equatable {
     /// Reads a file's bytes (every offset is checked against the buffer).
     package init(bytes b: UnsafeRawBufferPointer) {
         func u8(_ at: Int) -> UInt8? { at >= 0 && at < b.count ? b[at] : nil }
-        func u16(_ at: Int) -> Int? { at >= 0 && at + 2 <= b.count ? Int(b.loadUnaligned(fromByteOffset: at, as: UInt16.self)) : nil }
-        func u32(_ at: Int) -> Int? { at >= 0 && at + 4 <= b.count ? Int(b.loadUnaligned(fromByteOffset: at, as: UInt32.self)) : nil }
+        func u16(_ at: Int) -> Int? {
+            at >= 0 && at + 2 <= b.count ? Int(b.loadUnaligned(fromByteOffset: at, as: UInt16.self)) : nil
+        }
+        func u32(_ at: Int) -> Int? {
+            at >= 0 && at + 4 <= b.count ? Int(b.loadUnaligned(fromByteOffset: at, as: UInt32.self)) : nil
+        }
         func u64(_ at: Int) -> Int? {
             guard at >= 0, at + 8 <= b.count else { return nil }
             return Int(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: at, as: UInt64.self))
@@ -79,12 +83,14 @@ package struct ExecutableFile: Sendable, Equatable {
         }
         // Section headers, named through the section header string table.
         guard let shoff = u64(0x28), let shentsize = u16(0x3A), let shnum = u16(0x3C), let shstrndx = u16(0x3E),
-              shentsize >= 64, shnum > 0, shstrndx < shnum else { return }
+            shentsize >= 64, shnum > 0, shstrndx < shnum
+        else { return }
         struct Section { var name: Int; var type: Int; var offset: Int; var size: Int; var link: Int }
         let sections: [Section] = (0..<shnum).compactMap { i in
             let h = shoff + i * shentsize
             guard let name = u32(h), let type = u32(h + 4), let offset = u64(h + 24), let size = u64(h + 32),
-                  let link = u32(h + 40) else { return nil }
+                let link = u32(h + 40)
+            else { return nil }
             return Section(name: name, type: type, offset: offset, size: size, link: link)
         }
         guard sections.count == shnum else { return }
@@ -92,7 +98,7 @@ package struct ExecutableFile: Sendable, Equatable {
         for section in sections {
             let name = string(names.offset + section.name, limit: names.offset + names.size)
             if name.hasPrefix("swift5_") { hasSwiftMetadata = true }
-            if section.type == 2 { hasSymbolTable = true }   // SHT_SYMTAB
+            if section.type == 2 { hasSymbolTable = true }  // SHT_SYMTAB
             // SHT_DYNAMIC = 6: Elf64_Dyn entries; DT_NEEDED = 1, names in the linked string table.
             if section.type == 6, section.link < sections.count {
                 let strings = sections[section.link]

@@ -20,8 +20,8 @@ enum HeapContextLayout {
     /// A decoded capture: its shape, size and alignment.
     private enum Capture {
         case value(Any.Type, FieldOwnership)
-        case box             // a captured `var`: pointer to its box
-        case closure         // a captured closure: function pointer + context
+        case box  // a captured `var`: pointer to its box
+        case closure  // a captured closure: function pointer + context
     }
 
     static func genericBox(metadata md: UInt, symbolizer: Symbolizer) -> TypeDescription {
@@ -44,11 +44,12 @@ enum HeapContextLayout {
     }
 
     static func localVariable(metadata md: UInt, symbolizer: Symbolizer) -> TypeDescription {
-        let unknown = TypeDescription(kind: .closureContext, name: "closure context", shortName: "closure context",
-                                      layout: .opaque)
+        let unknown = TypeDescription(
+            kind: .closureContext, name: "closure context", shortName: "closure context",
+            layout: .opaque)
         let firstCapture = Int(UInt32(truncatingIfNeeded: MetadataReader.word(md, 1)))
         guard let desc = UnsafeRawPointer(bitPattern: MetadataReader.word(md, 2)), firstCapture >= 16,
-              firstCapture < 4096, ogr_readable(desc, 12) != 0
+            firstCapture < 4096, ogr_readable(desc, 12) != 0
         else { return unknown }
         let typeCount = Int(desc.load(as: UInt32.self))
         let sourceCount = Int(desc.load(fromByteOffset: 4, as: UInt32.self))
@@ -59,11 +60,13 @@ enum HeapContextLayout {
             let mangled = MetadataReader.relative(desc, 12 + 4 * k)
             let capture = mangled.flatMap(decode)
             captures.append(capture)
-            if capture == nil { break } // later offsets depend on this one's size
+            if capture == nil { break }  // later offsets depend on this one's size
         }
         if typeCount == 1, sourceCount == 0, bindingCount == 0, let only = captures.first ?? nil,
-           case let .value(type, .strong) = only.0, MetadataReader.kind(of: type) != RuntimeMetadataKind.function {
-            return box(of: type, valueOffset: ObjectLayout.roundUp(firstCapture, only.alignment), symbolizer: symbolizer)
+            case let .value(type, .strong) = only.0, MetadataReader.kind(of: type) != RuntimeMetadataKind.function
+        {
+            return box(
+                of: type, valueOffset: ObjectLayout.roundUp(firstCapture, only.alignment), symbolizer: symbolizer)
         }
         var builder = FieldTableBuilder()
         var cursor = firstCapture + 8 * bindingCount
@@ -92,8 +95,9 @@ enum HeapContextLayout {
         let (full, tail) = MetadataReader.scanMangled(mangled)
         func byte(_ i: Int) -> UInt8 { mangled.load(fromByteOffset: i, as: UInt8.self) }
         if ownership == .strong, full >= 3, full - 2 >= tail, byte(full - 2) == UInt8(ascii: "X"),
-           byte(full - 1) == UInt8(ascii: "x") || byte(full - 1) == UInt8(ascii: "X") {
-            return (.box, 8, 8) // SIL box `{ var T }`: `<T>z_Xx`, generic `<T>z_x_lXX`
+            byte(full - 1) == UInt8(ascii: "x") || byte(full - 1) == UInt8(ascii: "X")
+        {
+            return (.box, 8, 8)  // SIL box `{ var T }`: `<T>z_Xx`, generic `<T>z_x_lXX`
 
         }
         if ownership == .strong, isThickFunction(mangled, length: full, plainTail: tail) { return (.closure, 16, 8) }

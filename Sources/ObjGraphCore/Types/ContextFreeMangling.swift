@@ -60,9 +60,9 @@ enum ContextFreeMangling {
             // tuple, existential, protocol, class/struct/enum, function, throws, inout,
             // variadic, shared, owned, metatype, autoclosure/noescape function kinds.
             case UInt8(ascii: "y"), UInt8(ascii: "G"), UInt8(ascii: "_"), UInt8(ascii: "t"), UInt8(ascii: "p"),
-                 UInt8(ascii: "P"), UInt8(ascii: "C"), UInt8(ascii: "V"), UInt8(ascii: "O"), UInt8(ascii: "c"),
-                 UInt8(ascii: "K"), UInt8(ascii: "z"), UInt8(ascii: "d"), UInt8(ascii: "h"), UInt8(ascii: "n"),
-                 UInt8(ascii: "m"):
+                UInt8(ascii: "P"), UInt8(ascii: "C"), UInt8(ascii: "V"), UInt8(ascii: "O"), UInt8(ascii: "c"),
+                UInt8(ascii: "K"), UInt8(ascii: "z"), UInt8(ascii: "d"), UInt8(ascii: "h"), UInt8(ascii: "n"),
+                UInt8(ascii: "m"):
                 i += 1
                 return true
             default:
@@ -83,7 +83,8 @@ enum ContextFreeMangling {
             var descriptor = target
             if indirect {
                 guard ogr_readable(target, 8) != 0,
-                      let pointed = UnsafeRawPointer(bitPattern: target.loadUnaligned(as: UInt.self)) else { return false }
+                    let pointed = UnsafeRawPointer(bitPattern: target.loadUnaligned(as: UInt.self))
+                else { return false }
                 descriptor = pointed
             }
             guard ogr_readable(descriptor, 4) != 0 else { return false }
@@ -92,10 +93,10 @@ enum ContextFreeMangling {
             let isGeneric = flags & 0x80 != 0
             i += 5
             switch kind {
-            case 3: return true                       // protocol
-            case 16, 17, 18:                          // class, struct, enum
+            case 3: return true  // protocol
+            case 16, 17, 18:  // class, struct, enum
                 return !isGeneric || byte(i) == UInt8(ascii: "y")
-            default: return false                     // module, extension, anonymous, opaque type
+            default: return false  // module, extension, anonymous, opaque type
             }
         }
 
@@ -142,7 +143,7 @@ enum ContextFreeMangling {
             i += 1
             switch kind {
             case UInt8(ascii: "b"), UInt8(ascii: "B"), UInt8(ascii: "o"), UInt8(ascii: "O"), UInt8(ascii: "p"),
-                 UInt8(ascii: "w"), UInt8(ascii: "D"), UInt8(ascii: "e"), UInt8(ascii: "j"), UInt8(ascii: "t"):
+                UInt8(ascii: "w"), UInt8(ascii: "D"), UInt8(ascii: "e"), UInt8(ascii: "j"), UInt8(ascii: "t"):
                 return true
             case UInt8(ascii: "i"), UInt8(ascii: "f"):
                 guard natural() != nil, byte(i) == UInt8(ascii: "_") else { return false }
@@ -162,12 +163,14 @@ enum ContextFreeMangling {
             i += 1
             switch kind {
             case UInt8(ascii: "w"), UInt8(ascii: "o"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "c"),
-                 UInt8(ascii: "p"), UInt8(ascii: "E"), UInt8(ascii: "f"), UInt8(ascii: "B"), UInt8(ascii: "C"),
-                 UInt8(ascii: "K"), UInt8(ascii: "A"), UInt8(ascii: "D"):
+                UInt8(ascii: "p"), UInt8(ascii: "E"), UInt8(ascii: "f"), UInt8(ascii: "B"), UInt8(ascii: "C"),
+                UInt8(ascii: "K"), UInt8(ascii: "A"), UInt8(ascii: "D"):
                 return true
             case UInt8(ascii: "m"), UInt8(ascii: "M"):
-                guard let repr = byte(i), repr == UInt8(ascii: "t") || repr == UInt8(ascii: "T")
-                    || repr == UInt8(ascii: "o") else { return false }
+                guard let repr = byte(i),
+                    repr == UInt8(ascii: "t") || repr == UInt8(ascii: "T")
+                        || repr == UInt8(ascii: "o")
+                else { return false }
                 i += 1
                 return true
             default:
@@ -183,7 +186,7 @@ enum ContextFreeMangling {
             i += 1
             switch kind {
             case UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "c"), UInt8(ascii: "K"), UInt8(ascii: "A"),
-                 UInt8(ascii: "T"), UInt8(ascii: "C"), UInt8(ascii: "i"), UInt8(ascii: "t"), UInt8(ascii: "k"):
+                UInt8(ascii: "T"), UInt8(ascii: "C"), UInt8(ascii: "i"), UInt8(ascii: "t"), UInt8(ascii: "k"):
                 return true
             default:
                 return false
@@ -205,6 +208,7 @@ enum ContextFreeMangling {
 extension UInt8 {
     fileprivate var isASCIIDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
     fileprivate var isASCIILetter: Bool {
-        (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "z")) || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z"))
+        (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "z"))
+            || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z"))
     }
 }

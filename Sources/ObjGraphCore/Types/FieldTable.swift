@@ -59,7 +59,8 @@ struct FieldTableBuilder {
         let size = MetadataReader.layout(of: type).size
         switch ownership {
         case .weak:
-            entries.append(FieldEntry(offset: offset, size: max(size, 8), path: path, kind: .unownedUnsafe, isWeak: true))
+            entries.append(
+                FieldEntry(offset: offset, size: max(size, 8), path: path, kind: .unownedUnsafe, isWeak: true))
             return
         case .unowned:
             entries.append(FieldEntry(offset: offset, size: max(size, 8), path: path, kind: .unowned))
@@ -78,8 +79,10 @@ struct FieldTableBuilder {
         case RuntimeMetadataKind.optional:
             let payload = MetadataReader.type(at: MetadataReader.word(MetadataReader.address(of: type), 2))
             let payloadKind = MetadataReader.kind(of: payload)
-            let descends = payloadKind == RuntimeMetadataKind.tuple || payloadKind == RuntimeMetadataKind.function
-                || payloadKind == RuntimeMetadataKind.optional || (payloadKind == RuntimeMetadataKind.struct && !Self.isOpaque(payload))
+            let descends =
+                payloadKind == RuntimeMetadataKind.tuple || payloadKind == RuntimeMetadataKind.function
+                || payloadKind == RuntimeMetadataKind.optional
+                || (payloadKind == RuntimeMetadataKind.struct && !Self.isOpaque(payload))
             if descends {
                 let before = entries.count
                 add(payload, at: offset, path: path, ownership: .strong, depth: depth + 1)
@@ -88,8 +91,10 @@ struct FieldTableBuilder {
         default:
             break
         }
-        entries.append(FieldEntry(offset: offset, size: size, path: path, kind: .strong,
-                                  isClosure: kind == RuntimeMetadataKind.function && size == 16))
+        entries.append(
+            FieldEntry(
+                offset: offset, size: size, path: path, kind: .strong,
+                isClosure: kind == RuntimeMetadataKind.function && size == 16))
     }
 
     /// Adds every stored field of a struct or tuple at `base`. False when it has none to show.
@@ -98,12 +103,14 @@ struct FieldTableBuilder {
         guard !fields.isEmpty else { return false }
         var ownerships: [FieldOwnership]? = nil
         if let desc = MetadataReader.descriptor(of: MetadataReader.address(of: type)),
-           let own = MetadataReader.fieldOwnerships(descriptor: desc), own.count == fields.count {
+            let own = MetadataReader.fieldOwnerships(descriptor: desc), own.count == fields.count
+        {
             ownerships = own
         }
         for (i, field) in fields.enumerated() {
             let ownership: FieldOwnership = field.isStrong ? .strong : (ownerships?[i] ?? .unowned)
-            add(field.type, at: base + field.offset, path: Self.join(prefix, field.name),
+            add(
+                field.type, at: base + field.offset, path: Self.join(prefix, field.name),
                 ownership: ownership, depth: depth)
         }
         return true

@@ -11,8 +11,8 @@ enum RuntimeMetadataKind {
     static let `struct`: UInt = 0x200
     static let `enum`: UInt = 0x201
     static let optional: UInt = 0x202
-    static let heapLocalVariable: UInt = 0x400      // closure contexts and fixed-layout boxes
-    static let heapGenericLocalVariable: UInt = 0x500 // boxes made by swift_allocBox
+    static let heapLocalVariable: UInt = 0x400  // closure contexts and fixed-layout boxes
+    static let heapGenericLocalVariable: UInt = 0x500  // boxes made by swift_allocBox
     static let errorObject: UInt = 0x501
     static let task: UInt = 0x502
     static let tuple: UInt = 0x301
@@ -40,7 +40,8 @@ private func _ogRecursiveCount(_: Any.Type) -> Int
 
 @_silgen_name("swift_reflectionMirror_recursiveChildMetadata")
 private func _ogRecursiveChildMetadata(
-    _: Any.Type, index: Int, fieldMetadata: UnsafeMutablePointer<FieldReflectionMetadata>) -> Any.Type
+    _: Any.Type, index: Int, fieldMetadata: UnsafeMutablePointer<FieldReflectionMetadata>
+) -> Any.Type
 
 @_silgen_name("swift_reflectionMirror_recursiveChildOffset")
 private func _ogRecursiveChildOffset(_: Any.Type, index: Int) -> Int
@@ -76,7 +77,8 @@ enum MetadataReader {
         }
         let metadata = address(of: type)
         guard isPlausible(type), ogr_complete_metadata(UnsafeRawPointer(bitPattern: metadata)) != nil,
-              isPlausible(type) else { return (8, 8, 8) }
+            isPlausible(type)
+        else { return (8, 8, 8) }
         return measure(type)
     }
 
@@ -139,7 +141,8 @@ enum MetadataReader {
         while current != 0, chain.count < 64 {
             chain.append(current)
             guard kind(of: current) == RuntimeMetadataKind.class,
-                  let desc = descriptor(of: current), relative(desc, 20) != nil else { break }
+                let desc = descriptor(of: current), relative(desc, 20) != nil
+            else { break }
             current = word(current, 1)
         }
         var result: [FieldOwnership] = []
@@ -167,7 +170,8 @@ enum MetadataReader {
     /// and the length of the name without it.
     static func ownership(ofMangled name: UnsafeRawPointer) -> (ownership: FieldOwnership, length: Int) {
         let (length, tail) = scanMangled(name)
-        guard length >= 3, length - 2 >= tail, name.load(fromByteOffset: length - 2, as: UInt8.self) == UInt8(ascii: "X")
+        guard length >= 3, length - 2 >= tail,
+            name.load(fromByteOffset: length - 2, as: UInt8.self) == UInt8(ascii: "X")
         else { return (.strong, length) }
         switch name.load(fromByteOffset: length - 1, as: UInt8.self) {
         case UInt8(ascii: "w"): return (.weak, length - 2)
@@ -181,7 +185,9 @@ enum MetadataReader {
     /// addresses: safe to read its kind and layout.
     static func isPlausible(_ type: Any.Type) -> Bool {
         let metadata = address(of: type)
-        guard metadata & 7 == 0, ogr_readable(UnsafeRawPointer(bitPattern: metadata &- 8), 16) != 0 else { return false }
+        guard metadata & 7 == 0, ogr_readable(UnsafeRawPointer(bitPattern: metadata &- 8), 16) != 0 else {
+            return false
+        }
         let witnesses = word(metadata, -1)
         return witnesses & 7 == 0 && ogr_readable(UnsafeRawPointer(bitPattern: witnesses), 0x50) != 0
     }

@@ -56,16 +56,20 @@ final class ObjectLayout: Sendable {
             return (text.isEmpty || text.hasPrefix(" ") ? wholeValueName + text : text, entry.kind)
         case let .elements(start, stride, element):
             guard offset >= start, stride > 0 else { return Self.unknown(offset) }
-            return elementLabel("", index: (offset - start) / stride, start: start + (offset - start) / stride * stride,
-                                table: element, offset: offset, previousWord: previousWord)
+            return elementLabel(
+                "", index: (offset - start) / stride, start: start + (offset - start) / stride * stride,
+                table: element, offset: offset, previousWord: previousWord)
         case let .hashed(headerSize, keys, values):
-            return hashedLabel(headerSize: headerSize, keys: keys, values: values, offset: offset,
-                               previousWord: previousWord, header: header)
+            return hashedLabel(
+                headerSize: headerSize, keys: keys, values: values, offset: offset,
+                previousWord: previousWord, header: header)
         }
     }
 
-    private func elementLabel(_ prefix: String, index: Int, start: Int, table: FieldTable, offset: Int,
-                              previousWord: UInt64) -> (label: String, kind: HeapSnapshot.EdgeKind) {
+    private func elementLabel(
+        _ prefix: String, index: Int, start: Int, table: FieldTable, offset: Int,
+        previousWord: UInt64
+    ) -> (label: String, kind: HeapSnapshot.EdgeKind) {
         let head = "\(prefix)[\(index)]"
         guard let entry = table.entry(containing: offset - start) else { return (head, .conservative) }
         let path = describe(entry, offset: offset, base: start, previousWord: previousWord)
@@ -73,8 +77,10 @@ final class ObjectLayout: Sendable {
         return (text, entry.kind == .strong ? .conservative : entry.kind)
     }
 
-    private func hashedLabel(headerSize: Int, keys: Area, values: Area?, offset: Int, previousWord: UInt64,
-                             header: [UInt64]) -> (label: String, kind: HeapSnapshot.EdgeKind) {
+    private func hashedLabel(
+        headerSize: Int, keys: Area, values: Area?, offset: Int, previousWord: UInt64,
+        header: [UInt64]
+    ) -> (label: String, kind: HeapSnapshot.EdgeKind) {
         // header[i] is the object's word i + 2: count, capacity, scale|reservedScale|extra|age,
         // seed, rawKeys (rawElements for Set), rawValues.
         guard header.count >= 5, keys.stride > 0 else { return Self.unknown(offset) }
@@ -88,18 +94,20 @@ final class ObjectLayout: Sendable {
             let valuesStart = Self.roundUp(keysEnd, values.alignment)
             // rawValues - rawKeys must match the computed distance, else the layout changed.
             guard header.count >= 6, Int64(bitPattern: header[5] &- header[4]) == Int64(valuesStart - keysStart),
-                  values.stride > 0
+                values.stride > 0
             else { return Self.unknown(offset) }
             if offset >= valuesStart, offset < valuesStart + buckets * values.stride {
                 let i = (offset - valuesStart) / values.stride
-                return elementLabel("value", index: i, start: valuesStart + i * values.stride, table: values.table,
-                                    offset: offset, previousWord: previousWord)
+                return elementLabel(
+                    "value", index: i, start: valuesStart + i * values.stride, table: values.table,
+                    offset: offset, previousWord: previousWord)
             }
         }
         if offset >= keysStart, offset < keysEnd {
             let i = (offset - keysStart) / keys.stride
-            return elementLabel(values == nil ? "element" : "key", index: i, start: keysStart + i * keys.stride,
-                                table: keys.table, offset: offset, previousWord: previousWord)
+            return elementLabel(
+                values == nil ? "element" : "key", index: i, start: keysStart + i * keys.stride,
+                table: keys.table, offset: offset, previousWord: previousWord)
         }
         return Self.unknown(offset)
     }
@@ -109,7 +117,7 @@ final class ObjectLayout: Sendable {
     private func describe(_ entry: FieldEntry, offset: Int, base: Int, previousWord: UInt64) -> String {
         if entry.isWeak { return entry.path + " (weak)" }
         guard entry.isClosure, offset == base + entry.offset + 8,
-              let name = symbolizer?.functionName(containing: UInt(previousWord), shortNames: true)
+            let name = symbolizer?.functionName(containing: UInt(previousWord), shortNames: true)
         else { return entry.path }
         return "\(entry.path) (\(name))"
     }

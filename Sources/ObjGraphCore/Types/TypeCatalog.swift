@@ -34,11 +34,12 @@ public final class TypeCatalog: @unchecked Sendable {
 
     private static func make(metadata md: UInt, symbolizer: Symbolizer) -> TypeDescription {
         guard md != 0, md & 7 == 0 else {
-            return TypeDescription(kind: .other, name: "invalid metadata", shortName: "invalid metadata", layout: .opaque)
+            return TypeDescription(
+                kind: .other, name: "invalid metadata", shortName: "invalid metadata", layout: .opaque)
         }
         let kind = MetadataReader.kind(of: md)
         switch kind {
-        case RuntimeMetadataKind.class, RuntimeMetadataKind.lastEnumerated + 1 ... UInt.max:
+        case RuntimeMetadataKind.class, RuntimeMetadataKind.lastEnumerated + 1...UInt.max:
             return classInstance(metadata: md, symbolizer: symbolizer)
         case RuntimeMetadataKind.heapLocalVariable:
             return HeapContextLayout.localVariable(metadata: md, symbolizer: symbolizer)
@@ -50,7 +51,8 @@ public final class TypeCatalog: @unchecked Sendable {
             // One shared metadata for every boxed `any Error`: the error's type is in the object
             // (word 2), its value from byte 32 on.
             let value = FieldEntry(offset: 32, size: 1 << 30, path: "", kind: .conservative)
-            let layout = ObjectLayout(.fields(FieldTable([value]), wholeValueName: "error value"), symbolizer: symbolizer)
+            let layout = ObjectLayout(
+                .fields(FieldTable([value]), wholeValueName: "error value"), symbolizer: symbolizer)
             return TypeDescription(kind: .other, name: "Error box", shortName: "Error box", layout: layout)
         default:
             let name = "heap object (kind 0x\(String(kind, radix: 16)))"
@@ -61,15 +63,19 @@ public final class TypeCatalog: @unchecked Sendable {
     private static func classInstance(metadata md: UInt, symbolizer: Symbolizer) -> TypeDescription {
         let type = MetadataReader.type(at: md)
         let runtimeName = TypeNames.clean(MetadataReader.name(of: type))
-        if runtimeName.hasPrefix("Swift."), let storage = stdlibStorage(metadata: md, runtimeName: runtimeName,
-                                                                         symbolizer: symbolizer) {
+        if runtimeName.hasPrefix("Swift."),
+            let storage = stdlibStorage(
+                metadata: md, runtimeName: runtimeName,
+                symbolizer: symbolizer)
+        {
             return storage
         }
         var builder = FieldTableBuilder()
         builder.addClassFields(metadata: md)
         let layout = ObjectLayout(.fields(builder.build(), wholeValueName: "self"), symbolizer: symbolizer)
-        return TypeDescription(kind: .classInstance, name: runtimeName, shortName: TypeNames.shortName(runtimeName),
-                               layout: layout)
+        return TypeDescription(
+            kind: .classInstance, name: runtimeName, shortName: TypeNames.shortName(runtimeName),
+            layout: layout)
     }
 
     /// Array, dictionary, set and string storage, renamed; element layouts from the class's
@@ -79,12 +85,13 @@ public final class TypeCatalog: @unchecked Sendable {
         -> TypeDescription?
     {
         func described(_ name: String, _ body: ObjectLayout.Body) -> TypeDescription {
-            TypeDescription(kind: .classInstance, name: name, shortName: TypeNames.shortName(name),
-                            layout: ObjectLayout(body, symbolizer: symbolizer))
+            TypeDescription(
+                kind: .classInstance, name: name, shortName: TypeNames.shortName(name),
+                layout: ObjectLayout(body, symbolizer: symbolizer))
         }
         if let name = TypeNames.storageNames[runtimeName] { return described(name, .opaque) }
         guard let (prefix, collection) = TypeNames.genericStorage.first(where: { runtimeName.hasPrefix($0.prefix) }),
-              let arguments = TypeNames.genericArguments(of: runtimeName, prefix: prefix)
+            let arguments = TypeNames.genericArguments(of: runtimeName, prefix: prefix)
         else { return nil }
         let name = "\(collection)<\(arguments)> storage"
         let instanceSize = Int(UInt32(truncatingIfNeeded: MetadataReader.word(md, 3)))
@@ -98,8 +105,11 @@ public final class TypeCatalog: @unchecked Sendable {
         switch collection {
         case "Array":
             let layout = MetadataReader.layout(of: first)
-            return described(name, .elements(start: ObjectLayout.roundUp(instanceSize, layout.alignment),
-                                              stride: layout.stride, element: elementTable(first)))
+            return described(
+                name,
+                .elements(
+                    start: ObjectLayout.roundUp(instanceSize, layout.alignment),
+                    stride: layout.stride, element: elementTable(first)))
         case "Dictionary":
             guard let second else { return described(name, .opaque) }
             return described(name, .hashed(headerSize: instanceSize, keys: area(first), values: area(second)))

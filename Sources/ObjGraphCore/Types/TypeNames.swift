@@ -43,9 +43,9 @@ enum TypeNames {
         while let marker = result[searchFrom...].firstRange(of: " in _") {
             searchFrom = marker.upperBound
             guard let open = result[..<marker.lowerBound].lastIndex(of: "("),
-                  let close = result[marker.upperBound...].firstIndex(of: ")"),
-                  result[result.index(after: open)..<marker.lowerBound].allSatisfy(isIdentifier),
-                  result[marker.upperBound..<close].allSatisfy({ $0.isHexDigit })
+                let close = result[marker.upperBound...].firstIndex(of: ")"),
+                result[result.index(after: open)..<marker.lowerBound].allSatisfy(isIdentifier),
+                result[marker.upperBound..<close].allSatisfy({ $0.isHexDigit })
             else { continue }
             let inner = String(result[result.index(after: open)..<marker.lowerBound])
             result.replaceSubrange(open...close, with: inner)

@@ -30,18 +30,21 @@ extension GraphDrawing {
         var drawing = GraphDrawing()
 
         if let root {
-            let index = DrawingBuilder.rootIndices(in: snapshot)[DrawingBuilder.RootIdentity(root)]
+            let index =
+                DrawingBuilder.rootIndices(in: snapshot)[DrawingBuilder.RootIdentity(root)]
                 ?? snapshot.roots.count
             drawing.addNode(DrawingBuilder.rootName(index), NodeLabels.root(name: root.name, kind: root.kind))
             if let first = chain.first {
-                drawing.addEdge(from: DrawingBuilder.rootName(index), to: DrawingBuilder.objectName(first),
-                                ["weight": "10", "tooltip": .escapedLabel("\(root.name) holds the chain")])
+                drawing.addEdge(
+                    from: DrawingBuilder.rootName(index), to: DrawingBuilder.objectName(first),
+                    ["weight": "10", "tooltip": .escapedLabel("\(root.name) holds the chain")])
             }
         }
         let last = chain.count - 1
         for (position, id) in chain.enumerated() {
-            var attributes = NodeLabels.object(id, in: snapshot, shortNames: shortNames, extraInfo: extraInfo?(id),
-                                               askedAbout: position == last)
+            var attributes = NodeLabels.object(
+                id, in: snapshot, shortNames: shortNames, extraInfo: extraInfo?(id),
+                askedAbout: position == last)
             // Fade as backrefs does at its default depth of 3, so a short chain is not all grey.
             attributes["fillcolor"] = .text(DrawingStyle.depthFill(depth: last - position, maxDepth: max(last, 3)))
             drawing.addNode(DrawingBuilder.objectName(id), attributes)
@@ -56,12 +59,16 @@ extension GraphDrawing {
 
     /// One arrow for all the references from `from` to `to`: labels joined, styled by the first
     /// strong one (or the first, when none is strong).
-    private static func stepAttributes(from: Int, to: Int, in snapshot: HeapSnapshot,
-                                       shortNames: Bool) -> [String: AttributeValue] {
+    private static func stepAttributes(
+        from: Int, to: Int, in snapshot: HeapSnapshot,
+        shortNames: Bool
+    ) -> [String: AttributeValue] {
         let edges = snapshot.edges(from: from).filter { Int($0.to) == to }
         guard let main = edges.first(where: { $0.kind.isStrong }) ?? edges.first else {
-            return ["label": "no reference", "style": "dotted", "color": .text(DrawingStyle.alertColour),
-                    "fontcolor": .text(DrawingStyle.alertColour)]
+            return [
+                "label": "no reference", "style": "dotted", "color": .text(DrawingStyle.alertColour),
+                "fontcolor": .text(DrawingStyle.alertColour),
+            ]
         }
         var attributes = EdgeLabels.attributes(of: main, in: snapshot, shortNames: shortNames)
         if edges.count > 1 {

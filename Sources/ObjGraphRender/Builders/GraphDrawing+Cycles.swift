@@ -51,22 +51,25 @@ extension GraphDrawing {
             let title = "\(leaked ? "leaked cycle" : "cycle") \(number + 1)"
             var detail = "\(list.count) object\(list.count == 1 ? "" : "s") · \(TextTable.bytes(bytes))"
             if !leaked { detail += " · reachable" }
-            drawing.clusters.append(Cluster(
-                name: "cluster_\(number)",
-                attributes: [
-                    "label": .html("<B>\(title)</B>  <FONT POINT-SIZE=\"10\">\(AttributeValue.htmlEscaped(detail))</FONT>"),
-                    "style": "filled,rounded,dashed",
-                    "fillcolor": .text(leaked ? DrawingStyle.leakedClusterFill : DrawingStyle.cycleClusterFill),
-                    "color": .text(leaked ? DrawingStyle.leakedBorder : DrawingStyle.cycleBorder),
-                    "fontcolor": .text(leaked ? DrawingStyle.leakedBorder : DrawingStyle.detailColour),
-                    "labeljust": "l", "margin": "12",
-                ],
-                nodes: list.map(DrawingBuilder.objectName)))
+            drawing.clusters.append(
+                Cluster(
+                    name: "cluster_\(number)",
+                    attributes: [
+                        "label": .html(
+                            "<B>\(title)</B>  <FONT POINT-SIZE=\"10\">\(AttributeValue.htmlEscaped(detail))</FONT>"),
+                        "style": "filled,rounded,dashed",
+                        "fillcolor": .text(leaked ? DrawingStyle.leakedClusterFill : DrawingStyle.cycleClusterFill),
+                        "color": .text(leaked ? DrawingStyle.leakedBorder : DrawingStyle.cycleBorder),
+                        "fontcolor": .text(leaked ? DrawingStyle.leakedBorder : DrawingStyle.detailColour),
+                        "labeljust": "l", "margin": "12",
+                    ],
+                    nodes: list.map(DrawingBuilder.objectName)))
         }
         for id in owner.keys.sorted() {
             for edge in graph.outgoing(id) where owner[Int(edge.to)] != nil {
-                drawing.addEdge(from: DrawingBuilder.objectName(id), to: DrawingBuilder.objectName(Int(edge.to)),
-                                EdgeLabels.attributes(of: edge, in: snapshot, shortNames: shortNames))
+                drawing.addEdge(
+                    from: DrawingBuilder.objectName(id), to: DrawingBuilder.objectName(Int(edge.to)),
+                    EdgeLabels.attributes(of: edge, in: snapshot, shortNames: shortNames))
             }
         }
         return drawing

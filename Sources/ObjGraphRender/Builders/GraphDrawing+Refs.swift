@@ -27,8 +27,10 @@ extension GraphDrawing {
         highlight: ((ObjectGraph.ObjectID) -> Bool)? = nil, extraInfo: ((ObjectGraph.ObjectID) -> String?)? = nil,
         shortNames: Bool = true, maxNodes: Int = 200
     ) -> GraphDrawing {
-        GraphWalk(graph: graph, direction: .referents, maxDepth: maxDepth, tooMany: tooMany, maxNodes: maxNodes,
-                  shortNames: shortNames, filter: filter, highlight: highlight, extraInfo: extraInfo)
-            .draw(objects)
+        GraphWalk(
+            graph: graph, direction: .referents, maxDepth: maxDepth, tooMany: tooMany, maxNodes: maxNodes,
+            shortNames: shortNames, filter: filter, highlight: highlight, extraInfo: extraInfo
+        )
+        .draw(objects)
     }
 }

@@ -45,8 +45,9 @@ struct GraphWalk {
         func addObject(_ id: Int, at level: Int) {
             depth[id] = level
             queue.append(id)
-            builder.addNode(DrawingBuilder.objectKey(id), DrawingBuilder.objectName(id),
-                            objectAttributes(id, depth: level, askedAbout: askedAbout.contains(id)))
+            builder.addNode(
+                DrawingBuilder.objectKey(id), DrawingBuilder.objectName(id),
+                objectAttributes(id, depth: level, askedAbout: askedAbout.contains(id)))
         }
         for id in starts where id >= 0 && id < graph.count && depth[id] == nil {
             addObject(id, at: 0)
@@ -71,8 +72,10 @@ struct GraphWalk {
                 switch neighbour {
                 case let .root(index, root):
                     addRoot(index, root, &builder)
-                    builder.addEdge(DrawingBuilder.rootKey(index), DrawingBuilder.objectKey(id), order: 0,
-                                    ["tooltip": .escapedLabel("\(root.name) holds \(NodeLabels.hex(snapshot.objects[id].address))")])
+                    builder.addEdge(
+                        DrawingBuilder.rootKey(index), DrawingBuilder.objectKey(id), order: 0,
+                        ["tooltip": .escapedLabel("\(root.name) holds \(NodeLabels.hex(snapshot.objects[id].address))")]
+                    )
                 case let .object(other, edges):
                     if depth[other] == nil {
                         if depth.count >= maxNodes {
@@ -86,12 +89,14 @@ struct GraphWalk {
                 shown += 1
             }
             if overflow > 0 {
-                addMarker(for: id, kind: 1, text: "\(overflow) more \(plural(overflow))",
-                          style: DrawingStyle.overflowNode, edge: DrawingStyle.overflowEdge, &builder)
+                addMarker(
+                    for: id, kind: 1, text: "\(overflow) more \(plural(overflow))",
+                    style: DrawingStyle.overflowNode, edge: DrawingStyle.overflowEdge, &builder)
             }
             if cut > 0 {
-                addMarker(for: id, kind: 2, text: "\(cut) more \(plural(cut))\nnot followed (node limit \(maxNodes))",
-                          style: DrawingStyle.limitNode, edge: DrawingStyle.limitEdge, &builder)
+                addMarker(
+                    for: id, kind: 2, text: "\(cut) more \(plural(cut))\nnot followed (node limit \(maxNodes))",
+                    style: DrawingStyle.limitNode, edge: DrawingStyle.limitEdge, &builder)
             }
         }
 
@@ -106,8 +111,9 @@ struct GraphWalk {
                 }
             }
             if hidden > 0 {
-                addMarker(for: id, kind: 3, text: "\(hidden) more \(plural(hidden))\nnot followed (depth \(maxDepth))",
-                          style: DrawingStyle.limitNode, edge: DrawingStyle.limitEdge, &builder)
+                addMarker(
+                    for: id, kind: 3, text: "\(hidden) more \(plural(hidden))\nnot followed (depth \(maxDepth))",
+                    style: DrawingStyle.limitNode, edge: DrawingStyle.limitEdge, &builder)
             }
         }
         return builder.finish()
@@ -147,11 +153,14 @@ struct GraphWalk {
     }
 
     private func objectAttributes(_ id: Int, depth: Int, askedAbout: Bool) -> [String: AttributeValue] {
-        var attributes = NodeLabels.object(id, in: snapshot, shortNames: shortNames, extraInfo: extraInfo?(id),
-                                           askedAbout: askedAbout)
+        var attributes = NodeLabels.object(
+            id, in: snapshot, shortNames: shortNames, extraInfo: extraInfo?(id),
+            askedAbout: askedAbout)
         let highlighted = highlight?(id) ?? false
-        attributes["fillcolor"] = .text(highlighted ? DrawingStyle.highlightFill
-                                                    : DrawingStyle.depthFill(depth: depth, maxDepth: maxDepth))
+        attributes["fillcolor"] = .text(
+            highlighted
+                ? DrawingStyle.highlightFill
+                : DrawingStyle.depthFill(depth: depth, maxDepth: maxDepth))
         return attributes
     }
 
@@ -163,13 +172,16 @@ struct GraphWalk {
 
     private func addEdges(_ edges: [HeapSnapshot.Edge], _ builder: inout DrawingBuilder) {
         for edge in edges {
-            builder.addEdge(DrawingBuilder.objectKey(Int(edge.from)), DrawingBuilder.objectKey(Int(edge.to)),
-                            order: Int(edge.offset), EdgeLabels.attributes(of: edge, in: snapshot, shortNames: shortNames))
+            builder.addEdge(
+                DrawingBuilder.objectKey(Int(edge.from)), DrawingBuilder.objectKey(Int(edge.to)),
+                order: Int(edge.offset), EdgeLabels.attributes(of: edge, in: snapshot, shortNames: shortNames))
         }
     }
 
-    private func addMarker(for id: Int, kind: Int, text: String, style: (String) -> [String: AttributeValue],
-                           edge: [String: AttributeValue], _ builder: inout DrawingBuilder) {
+    private func addMarker(
+        for id: Int, kind: Int, text: String, style: (String) -> [String: AttributeValue],
+        edge: [String: AttributeValue], _ builder: inout DrawingBuilder
+    ) {
         let key = DrawingBuilder.markerKey(id, kind)
         let suffix = ["", "more", "limit", "depth"][kind]
         builder.addNode(key, "\(DrawingBuilder.objectName(id))_\(suffix)", style(text))

@@ -26,8 +26,9 @@ extension GraphDrawing {
             out += "\t}\n"
         }
         for edge in edges {
-            out += DotSyntax.statement("\(DotSyntax.id(edge.from)) -> \(DotSyntax.id(edge.to))", edge.attributes,
-                                       indent: "\t", always: true)
+            out += DotSyntax.statement(
+                "\(DotSyntax.id(edge.from)) -> \(DotSyntax.id(edge.to))", edge.attributes,
+                indent: "\t", always: true)
         }
         out += "}\n"
         return out
@@ -39,8 +40,10 @@ enum DotSyntax {
     private static let keywords: Set<String> = ["node", "edge", "graph", "digraph", "subgraph", "strict"]
 
     /// `head [a=1, b="x y"];`, or nothing when there are no attributes and `always` is false.
-    static func statement(_ head: String, _ attributes: [String: AttributeValue], indent: String,
-                          always: Bool = false) -> String {
+    static func statement(
+        _ head: String, _ attributes: [String: AttributeValue], indent: String,
+        always: Bool = false
+    ) -> String {
         if attributes.isEmpty { return always ? "\(indent)\(head);\n" : "" }
         let list = attributes.sorted { $0.key < $1.key }
             .map { "\(id($0.key))=\(value($0.value))" }
@@ -82,7 +85,8 @@ enum DotSyntax {
         var scalars = Substring(text).unicodeScalars[...]
         if scalars.first == "-" { scalars = scalars.dropFirst() }
         guard !scalars.isEmpty, scalars.filter({ $0 == "." }).count <= 1,
-              scalars.allSatisfy({ isDigit($0) || $0 == "." }), scalars.contains(where: isDigit) else { return false }
+            scalars.allSatisfy({ isDigit($0) || $0 == "." }), scalars.contains(where: isDigit)
+        else { return false }
         return true
     }
 }

@@ -65,7 +65,8 @@ public enum DrawingStyle {
     ///
     /// Labels get a space on each side: dot places the labels of a two-object cycle side by side,
     /// and without it they run together (`partnerpartner`).
-    static func edgeAttributes(label: String, kind: HeapSnapshot.EdgeKind, tooltip: String) -> [String: AttributeValue] {
+    static func edgeAttributes(label: String, kind: HeapSnapshot.EdgeKind, tooltip: String) -> [String: AttributeValue]
+    {
         var attributes: [String: AttributeValue] = ["tooltip": .escapedLabel(tooltip)]
         switch kind {
         case .strong:
@@ -88,17 +89,23 @@ public enum DrawingStyle {
 
     /// The red box that stands for `count` neighbours beyond `tooMany`.
     static func overflowNode(_ text: String) -> [String: AttributeValue] {
-        ["label": .escapedLabel(text), "fillcolor": "#fde0dd", "color": .text(alertColour),
-         "fontcolor": .text(alertColour), "penwidth": "1.2"]
+        [
+            "label": .escapedLabel(text), "fillcolor": "#fde0dd", "color": .text(alertColour),
+            "fontcolor": .text(alertColour), "penwidth": "1.2",
+        ]
     }
 
     /// The dotted red edge joining an overflow box to its node.
-    static let overflowEdge: [String: AttributeValue] = ["style": "dotted", "color": .text(alertColour), "penwidth": "1.2"]
+    static let overflowEdge: [String: AttributeValue] = [
+        "style": "dotted", "color": .text(alertColour), "penwidth": "1.2",
+    ]
 
     /// The grey dashed box that stands for neighbours not followed (depth or node limit).
     static func limitNode(_ text: String) -> [String: AttributeValue] {
-        ["label": .escapedLabel(text), "style": "dashed,rounded,filled", "fillcolor": "#f1f3f4",
-         "color": "#80868b", "fontcolor": "#5f6368", "fontsize": "10"]
+        [
+            "label": .escapedLabel(text), "style": "dashed,rounded,filled", "fillcolor": "#f1f3f4",
+            "color": "#80868b", "fontcolor": "#5f6368", "fontsize": "10",
+        ]
     }
 
     /// The dotted grey edge joining a limit box to its node.

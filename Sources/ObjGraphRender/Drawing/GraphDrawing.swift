@@ -87,10 +87,12 @@ public struct GraphDrawing: Sendable, Equatable {
     private var nodeIndex: [String: Int]
 
     /// An empty drawing. The defaults are the house style (see ``DrawingStyle``) unless you pass others.
-    public init(name: String = "ObjectGraph",
-                attributes: [String: AttributeValue] = DrawingStyle.graphAttributes,
-                nodeDefaults: [String: AttributeValue] = DrawingStyle.nodeDefaults,
-                edgeDefaults: [String: AttributeValue] = DrawingStyle.edgeDefaults) {
+    public init(
+        name: String = "ObjectGraph",
+        attributes: [String: AttributeValue] = DrawingStyle.graphAttributes,
+        nodeDefaults: [String: AttributeValue] = DrawingStyle.nodeDefaults,
+        edgeDefaults: [String: AttributeValue] = DrawingStyle.edgeDefaults
+    ) {
         self.name = name
         self.attributes = attributes
         self.nodeDefaults = nodeDefaults

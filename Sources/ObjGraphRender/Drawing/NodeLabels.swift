@@ -14,8 +14,10 @@ import ObjGraphCore
 enum NodeLabels {
     /// Label, tooltip and flags of object `id`. An object `askedAbout` gets a red title and a
     /// thick red border.
-    static func object(_ id: ObjectGraph.ObjectID, in snapshot: HeapSnapshot, shortNames: Bool,
-                       extraInfo: String?, askedAbout: Bool = false) -> [String: AttributeValue] {
+    static func object(
+        _ id: ObjectGraph.ObjectID, in snapshot: HeapSnapshot, shortNames: Bool,
+        extraInfo: String?, askedAbout: Bool = false
+    ) -> [String: AttributeValue] {
         let object = snapshot.objects[id]
         let type = snapshot.type(of: id)
         var title = shortNames ? type.shortName : type.name

@@ -31,8 +31,10 @@ public enum Graphviz {
     ///     shape) fails the render instead of being ignored.
     /// - Throws: ``GraphvizError`` with Graphviz's messages when building, layout or rendering
     ///   fails or reports a problem.
-    public static func render(_ drawing: GraphDrawing, format: OutputFormat,
-                              warningsAreErrors: Bool = true) throws -> [UInt8] {
+    public static func render(
+        _ drawing: GraphDrawing, format: OutputFormat,
+        warningsAreErrors: Bool = true
+    ) throws -> [UInt8] {
         if format == .dot { return Array(drawing.dotSource.utf8) }
         return try GraphvizLock.shared.run { session in
             try withContext(&session) { context, session in
@@ -62,8 +64,10 @@ public enum Graphviz {
     ///
     /// - Throws: ``GraphvizError`` with Graphviz's syntax error (`Error: syntax error in line 1
     ///   near '}'`) or layout and render messages.
-    public static func render(dotSource: String, format: OutputFormat,
-                              warningsAreErrors: Bool = true) throws -> [UInt8] {
+    public static func render(
+        dotSource: String, format: OutputFormat,
+        warningsAreErrors: Bool = true
+    ) throws -> [UInt8] {
         try GraphvizLock.shared.run { session in
             try withContext(&session) { context, session in
                 guard let graph = objgraph_agmemread(dotSource) else {
@@ -106,8 +110,10 @@ public enum Graphviz {
     /// Runs `body` with a new `gvContext`, freed with `gvFreeContext` afterwards. The context
     /// comes first: creating it declares the node label default (`\N`) that graphs rely on.
     /// ``GraphvizLock`` must be held (the `session` proves it).
-    private static func withContext<T>(_ session: inout GraphvizSession,
-                                       _ body: (OpaquePointer, inout GraphvizSession) throws -> T) throws -> T {
+    private static func withContext<T>(
+        _ session: inout GraphvizSession,
+        _ body: (OpaquePointer, inout GraphvizSession) throws -> T
+    ) throws -> T {
         guard let context = objgraph_gvContext() else {
             throw GraphvizError(operation: "create a context", code: -1, messages: session.takeMessages().messages)
         }
@@ -116,9 +122,11 @@ public enum Graphviz {
     }
 
     /// `gvLayout` with `dot`, `gvRenderData`, then `gvFreeRenderData` and `gvFreeLayout`.
-    private static func layOutAndRender(_ graph: UnsafeMutablePointer<Agraph_t>, in context: OpaquePointer,
-                                        format: OutputFormat, _ session: inout GraphvizSession,
-                                        _ warningsAreErrors: Bool) throws -> [UInt8] {
+    private static func layOutAndRender(
+        _ graph: UnsafeMutablePointer<Agraph_t>, in context: OpaquePointer,
+        format: OutputFormat, _ session: inout GraphvizSession,
+        _ warningsAreErrors: Bool
+    ) throws -> [UInt8] {
         let name = objgraph_agnameof(UnsafeMutableRawPointer(graph)).map { String(cString: $0) } ?? ""
         let laidOut = objgraph_gvLayout(context, graph, "dot")
         defer { objgraph_gvFreeLayout(context, graph) }  // safe after a failed layout too

@@ -5,8 +5,10 @@ extension GraphvizGraph {
     /// then nodes, clusters and edges in drawing order, each object's attributes in name order,
     /// so the same drawing always yields the same graph (and the same DOT).
     func build(_ drawing: GraphDrawing) {
-        for (kind, attributes) in [(AGRAPH, drawing.attributes), (AGNODE, drawing.nodeDefaults),
-                                   (AGEDGE, drawing.edgeDefaults)] {
+        for (kind, attributes) in [
+            (AGRAPH, drawing.attributes), (AGNODE, drawing.nodeDefaults),
+            (AGEDGE, drawing.edgeDefaults),
+        ] {
             for (name, value) in attributes.sorted(by: { $0.key < $1.key }) {
                 declare(Int32(kind), name, value)
             }
@@ -35,7 +37,8 @@ extension GraphvizGraph {
         }
         for item in drawing.edges {
             guard let tail = node(item.from), let head = node(item.to),
-                  let e = edge(from: tail, to: head) else { continue }
+                let e = edge(from: tail, to: head)
+            else { continue }
             for (name, value) in item.attributes.sorted(by: { $0.key < $1.key }) {
                 set(UnsafeMutableRawPointer(e), name, value)
             }

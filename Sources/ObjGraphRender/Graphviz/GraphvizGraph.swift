@@ -26,7 +26,8 @@ struct GraphvizGraph {
 
     /// `agedge(g, tail, head, nil, 1)`: always a new edge, so parallel edges stay distinct.
     func edge(from tail: UnsafeMutablePointer<Agnode_t>, to head: UnsafeMutablePointer<Agnode_t>)
-        -> UnsafeMutablePointer<Agedge_t>? {
+        -> UnsafeMutablePointer<Agedge_t>?
+    {
         objgraph_agedge(handle, tail, head, nil, 1)
     }
 
@@ -49,8 +50,10 @@ struct GraphvizGraph {
 extension AttributeValue {
     /// Calls `body` with a C string Graphviz will interpret as this value: the plain text, or an
     /// `agstrdup_html` string that keeps its HTML mark while `body` runs.
-    func withGraphvizString<R>(in graph: UnsafeMutablePointer<Agraph_t>,
-                               _ body: (UnsafeMutablePointer<CChar>) -> R) -> R {
+    func withGraphvizString<R>(
+        in graph: UnsafeMutablePointer<Agraph_t>,
+        _ body: (UnsafeMutablePointer<CChar>) -> R
+    ) -> R {
         switch self {
         case let .text(text):
             return text.withMutableCString(body)

@@ -83,6 +83,7 @@ struct GraphvizSession: ~Copyable {
 private func trimmed(_ line: Substring) -> String {
     let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
     guard let first = line.firstIndex(where: { !isBlank($0) }),
-          let last = line.lastIndex(where: { !isBlank($0) }) else { return "" }
+        let last = line.lastIndex(where: { !isBlank($0) })
+    else { return "" }
     return String(line[first...last])
 }

@@ -5,7 +5,8 @@ extension ObjGraphCommand {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "diff",
-            abstract: "Compare two snapshots type by type: new, deleted, delta and size delta (like Chrome's Comparison view).",
+            abstract:
+                "Compare two snapshots type by type: new, deleted, delta and size delta (like Chrome's Comparison view).",
             discussion: "Example:\n  objgraph diff start.ogs end.ogs --limit 10")
 
         @Argument(help: ArgumentHelp("The earlier snapshot.", valueName: "old"))

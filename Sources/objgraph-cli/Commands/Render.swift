@@ -37,11 +37,15 @@ extension ObjGraphCommand {
         var refs = false
 
         func validate() throws {
-            guard (type == nil) != (address == nil) else { throw ValidationError("give exactly one of --type or --address") }
+            guard (type == nil) != (address == nil) else {
+                throw ValidationError("give exactly one of --type or --address")
+            }
             guard depth > 0, limit > 0, tooMany > 0 else {
                 throw ValidationError("--depth, --limit and --too-many must be positive")
             }
-            do { _ = try drawingFormat(of: output) } catch let error as CommandError { throw ValidationError(error.description) }
+            do { _ = try drawingFormat(of: output) } catch let error as CommandError {
+                throw ValidationError(error.description)
+            }
         }
 
         mutating func run() throws {
@@ -51,7 +55,8 @@ extension ObjGraphCommand {
                 if let type {
                     ids = graph.objects(ofType: type)
                     guard !ids.isEmpty else {
-                        let known = Set(graph.snapshot.types.map(\.shortName)).sorted().prefix(8).joined(separator: ", ")
+                        let known = Set(graph.snapshot.types.map(\.shortName)).sorted().prefix(8).joined(
+                            separator: ", ")
                         throw CommandError("no objects of type \(type) in \(file) (types include: \(known))")
                     }
                     ids = Array(ids.prefix(limit))

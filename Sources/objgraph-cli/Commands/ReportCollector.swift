@@ -54,9 +54,13 @@ struct ReportCollector {
         if let tracking, tracking.recordedObjects == 0, complete || !tracking.isSwiftProgram {
             nothingObserved = true
             if tracking.isSwiftProgram {
-                report.notes.insert("the agent recorded no Swift heap allocation in \(program) (runtime: \(tracking.runtime)): it made no class instance, closure context, box or collection storage while tracked, or made them through a runtime objgraph did not hook; nothing was analysed", at: 0)
+                report.notes.insert(
+                    "the agent recorded no Swift heap allocation in \(program) (runtime: \(tracking.runtime)): it made no class instance, closure context, box or collection storage while tracked, or made them through a runtime objgraph did not hook; nothing was analysed",
+                    at: 0)
             } else {
-                report.notes.insert("\(program) is not a Swift program (it neither links libswiftCore.so nor carries a Swift runtime): nothing to track. objgraph tracks the process it starts, not the programs that one runs (a script's children, exec'd programs): run the Swift program directly", at: 0)
+                report.notes.insert(
+                    "\(program) is not a Swift program (it neither links libswiftCore.so nor carries a Swift runtime): nothing to track. objgraph tracks the process it starts, not the programs that one runs (a script's children, exec'd programs): run the Swift program directly",
+                    at: 0)
             }
         }
         return report
@@ -71,12 +75,15 @@ struct ReportCollector {
             notes.append("agent: " + text.split(whereSeparator: \.isNewline).joined(separator: " "))
             nothingObserved = true
         }
-        let census = FileManager.default.contents(atPath: files.census).flatMap { try? decoder.decode(Census.self, from: $0) }
+        let census = FileManager.default.contents(atPath: files.census).flatMap {
+            try? decoder.decode(Census.self, from: $0)
+        }
         var types = census?.types ?? []
         var source = census.map { "the census taken \(TextTable.fixed($0.elapsedSeconds, 1)) s after start" }
         var how = "\(program) \(termination.description) before its exit handlers ran"
         if case .exited = termination {
-            how = "\(program) \(termination.description) without running its exit handlers (it called _exit or exec'd another program, which objgraph does not follow)"
+            how =
+                "\(program) \(termination.description) without running its exit handlers (it called _exit or exec'd another program, which objgraph does not follow)"
         }
         if let bytes = try? FileBytes.read(files.crash), let crash = CrashCounters(bytes) {
             types = crash.rows(names: census?.typeNames ?? [])
@@ -86,9 +93,11 @@ struct ReportCollector {
             case .program:
                 break
             case .agentExitHandler:
-                how = "objgraph's agent failed with \(signal) in its exit handler, while making the final report of \(program): this is a bug in objgraph, not in the program (please report it)"
+                how =
+                    "objgraph's agent failed with \(signal) in its exit handler, while making the final report of \(program): this is a bug in objgraph, not in the program (please report it)"
             case .agentThread:
-                how = "objgraph's agent failed with \(signal) on its own thread while \(program) ran: this is a bug in objgraph, not in the program (please report it)"
+                how =
+                    "objgraph's agent failed with \(signal) on its own thread while \(program) ran: this is a bug in objgraph, not in the program (please report it)"
             case .programDuringExitHandler:
                 how = "\(program) \(termination.description) while objgraph's exit handler was making the final report"
             }
@@ -96,14 +105,20 @@ struct ReportCollector {
         if let source {
             notes.append("\(how): no final snapshot, so no leak analysis; live counts are from \(source)")
         } else if notes.isEmpty {
-            notes.append("\(program) \(termination.description) and the agent left no data: it was never loaded (a program the dynamic loader does not start, or one that clears LD_PRELOAD)")
+            notes.append(
+                "\(program) \(termination.description) and the agent left no data: it was never loaded (a program the dynamic loader does not start, or one that clears LD_PRELOAD)"
+            )
             nothingObserved = true
         }
         types.sort { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
-        return RunReport(program: program, durationSeconds: elapsed, types: types,
-                         growth: types.map { GrowthRow(name: $0.name, count: $0.count, delta: $0.count, bytes: $0.bytes,
-                                                       bytesDelta: $0.bytes) },
-                         leaks: [], cycles: [], cyclesOmitted: 0, chains: [], leaksText: "", exit: nil, notes: notes,
-                         tracking: census?.tracking)
+        return RunReport(
+            program: program, durationSeconds: elapsed, types: types,
+            growth: types.map {
+                GrowthRow(
+                    name: $0.name, count: $0.count, delta: $0.count, bytes: $0.bytes,
+                    bytesDelta: $0.bytes)
+            },
+            leaks: [], cycles: [], cyclesOmitted: 0, chains: [], leaksText: "", exit: nil, notes: notes,
+            tracking: census?.tracking)
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 #if canImport(FoundationEssentials)
-import FoundationEssentials   // not all of Foundation: it costs ~7 ms of start-up (ICU)
+import FoundationEssentials  // not all of Foundation: it costs ~7 ms of start-up (ICU)
 #else
 import Foundation
 #endif
@@ -37,26 +37,33 @@ extension ObjGraphCommand {
         @Option(help: ArgumentHelp("Write the final report as JSON to FILE.", valueName: "file"))
         var json: String?
 
-        @Option(name: [.customLong("draw"), .customLong("svg")],
-                help: ArgumentHelp("Draw the leaked cycles (or who holds the top growing types) to FILE (.svg, .png, .dot).",
-                                   valueName: "file"))
+        @Option(
+            name: [.customLong("draw"), .customLong("svg")],
+            help: ArgumentHelp(
+                "Draw the leaked cycles (or who holds the top growing types) to FILE (.svg, .png, .dot).",
+                valueName: "file"))
         var draw: String?
 
-        @Option(help: ArgumentHelp("Save the final heap snapshot to FILE (read it with stats, diff, leaks, render).",
-                                   valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "Save the final heap snapshot to FILE (read it with stats, diff, leaks, render).",
+                valueName: "file"))
         var snapshot: String?
 
         @Option(help: ArgumentHelp("Back-reference chains for the N fastest-growing types.", valueName: "n"))
         var top: Int = AgentSettings.defaultTop
 
-        @Option(help: ArgumentHelp("Stop the program (SIGTERM, then SIGKILL 5 s later) after SECONDS.", valueName: "seconds"))
+        @Option(
+            help: ArgumentHelp(
+                "Stop the program (SIGTERM, then SIGKILL 5 s later) after SECONDS.", valueName: "seconds"))
         var timeout: Double?
 
         @Flag(help: "Do not print the report (use with --json).")
         var quiet = false
 
-        @Argument(parsing: .captureForPassthrough,
-                  help: ArgumentHelp("The program and its arguments, after --.", valueName: "program"))
+        @Argument(
+            parsing: .captureForPassthrough,
+            help: ArgumentHelp("The program and its arguments, after --.", valueName: "program"))
         var command: [String] = []
 
         /// The program and its arguments, without the `--` that separates them from options.
@@ -64,18 +71,24 @@ extension ObjGraphCommand {
 
         func validate() throws {
             // `objgraph run --help`: the passthrough argument captures it before ArgumentParser can.
-            if let first = command.first, ["-h", "--help", "-help"].contains(first) { throw CleanExit.helpRequest(self) }
+            if let first = command.first, ["-h", "--help", "-help"].contains(first) {
+                throw CleanExit.helpRequest(self)
+            }
             if let first = command.first, first.hasPrefix("-"), first != "--" {
                 throw ValidationError("unknown option '\(first)' (options go before --, the program after it)")
             }
             guard !programAndArguments.isEmpty else {
                 throw ValidationError("no program given: objgraph run [options] -- PROGRAM [ARGS...]")
             }
-            if let interval, !(interval > 0) { throw ValidationError("--interval must be a positive number of seconds") }
+            if let interval, !(interval > 0) {
+                throw ValidationError("--interval must be a positive number of seconds")
+            }
             if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
             if top < 0 { throw ValidationError("--top must not be negative") }
             if let draw {
-                do { _ = try drawingFormat(of: draw) } catch let error as CommandError { throw ValidationError(error.description) }
+                do { _ = try drawingFormat(of: draw) } catch let error as CommandError {
+                    throw ValidationError(error.description)
+                }
             }
         }
 
@@ -107,16 +120,19 @@ extension ObjGraphCommand {
             let finalSnapshot = snapshot.map(ProgramRunner.absolute) ?? (draw != nil ? directory + "/final.ogs" : nil)
             settings.snapshotPath = finalSnapshot
             var environment = settings.environment
-            environment["LD_PRELOAD"] = ([agent] + (ProcessInfo.processInfo.environment["LD_PRELOAD"].map { [$0] } ?? []))
+            environment["LD_PRELOAD"] =
+                ([agent] + (ProcessInfo.processInfo.environment["LD_PRELOAD"].map { [$0] } ?? []))
                 .joined(separator: ":")
 
             let start = MonotonicClock.now()
-            let termination = try ProgramRunner.run(path, arguments: Array(programAndArguments.dropFirst()),
-                                                    extra: environment, timeout: timeout)
+            let termination = try ProgramRunner.run(
+                path, arguments: Array(programAndArguments.dropFirst()),
+                extra: environment, timeout: timeout)
             let elapsed = MonotonicClock.now() - start
 
-            var collector = ReportCollector(files: AgentFiles(directory: directory), program: path,
-                                            termination: termination, elapsed: elapsed)
+            var collector = ReportCollector(
+                files: AgentFiles(directory: directory), program: path,
+                termination: termination, elapsed: elapsed)
             var report = try collector.collect()
             if snapshot != nil && report.leaksText.isEmpty {
                 report.notes.append("no snapshot was saved: the program ended before its exit handlers ran")
@@ -130,8 +146,9 @@ extension ObjGraphCommand {
             // Last: a drawing that fails is a one-line error after the report, not instead of it.
             if let draw, let drawFrom { try drawing(from: drawFrom, growth: report.growth, to: draw) }
             if collector.nothingObserved {
-                throw CommandError("nothing was observed in \(program) (see the note above)",
-                                   exitCode: CommandError.notObservedStatus)
+                throw CommandError(
+                    "nothing was observed in \(program) (see the note above)",
+                    exitCode: CommandError.notObservedStatus)
             }
             throw ExitCode(termination.exitCode)
         }
@@ -150,8 +167,10 @@ extension ObjGraphCommand {
                     try graph.showCycles(Array(cycles), to: output)
                     return
                 }
-                let held = graph.lastReachableInstances(ofTypes: growth.prefix(3).map(\.name),
-                                                        reachable: graph.reachableFromRoots()).compactMap { $0 }
+                let held = graph.lastReachableInstances(
+                    ofTypes: growth.prefix(3).map(\.name),
+                    reachable: graph.reachableFromRoots()
+                ).compactMap { $0 }
                 try graph.showBackrefs(held, maxDepth: 6, to: output)
             } catch {
                 throw CommandError("cannot draw \(output): \(error)")
@@ -166,13 +185,16 @@ extension ObjGraphCommand {
                 return explicit
             }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let executable = readlink("/proc/self/exe", &buffer, buffer.count - 1) > 0 ? String(cBuffer: buffer) : "objgraph"
+            let executable =
+                readlink("/proc/self/exe", &buffer, buffer.count - 1) > 0 ? String(cBuffer: buffer) : "objgraph"
             let directory = parentDirectory(of: executable)
             for candidate in [directory + "/libObjGraphAgent.so", directory + "/../lib/libObjGraphAgent.so"]
-                where access(candidate, F_OK) == 0 {
+            where access(candidate, F_OK) == 0 {
                 return candidate
             }
-            throw CommandError("cannot find libObjGraphAgent.so next to \(executable); build it with `swift build --product ObjGraphAgent` or set OBJGRAPH_AGENT_LIBRARY")
+            throw CommandError(
+                "cannot find libObjGraphAgent.so next to \(executable); build it with `swift build --product ObjGraphAgent` or set OBJGRAPH_AGENT_LIBRARY"
+            )
         }
     }
 }

@@ -16,7 +16,9 @@ enum ProgramRunner {
         func executable(_ path: String) -> Bool { access(path, X_OK) == 0 && !isDirectory(path) }
         if program.contains("/") {
             guard access(program, F_OK) == 0 else { throw CommandError("no such program: \(program)", exitCode: 127) }
-            guard executable(program) else { throw CommandError("not an executable program: \(program)", exitCode: 126) }
+            guard executable(program) else {
+                throw CommandError("not an executable program: \(program)", exitCode: 126)
+            }
             return absolute(program)
         }
         let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
@@ -47,8 +49,10 @@ enum ProgramRunner {
 
     /// Runs `path` with `arguments` (argv[1...]) and the current environment plus `extra`.
     /// `onStart` gets the child's pid once it runs.
-    static func run(_ path: String, arguments: [String], extra: [String: String], timeout: Double?,
-                    onStart: (pid_t) -> Void = { _ in }) throws -> Termination {
+    static func run(
+        _ path: String, arguments: [String], extra: [String: String], timeout: Double?,
+        onStart: (pid_t) -> Void = { _ in }
+    ) throws -> Termination {
         var environment: [String: String] = [:]
         var raw = environ
         while let entry = raw.pointee {

@@ -31,7 +31,9 @@ enum SignalForwarder {
                 let code = info?.pointee.si_code ?? 0
                 let fromProcess = code == SI_USER || code == SI_QUEUE || code == SI_TKILL
                 if SignalForwarder.child > 0 {
-                    if SignalForwarder.firstForwardedAt == nil { SignalForwarder.firstForwardedAt = MonotonicClock.now() }
+                    if SignalForwarder.firstForwardedAt == nil {
+                        SignalForwarder.firstForwardedAt = MonotonicClock.now()
+                    }
                     if fromProcess { kill(SignalForwarder.child, signal) }
                 }
             }
