@@ -17,6 +17,14 @@ extension ObjGraph {
     /// The shortest chain of strong references from a root (a global, another thread's stack)
     /// to `object`: why it is still alive. The calling thread's stack is not a root here: the
     /// caller holds the object while asking. `nil` when nothing else holds it.
+    ///
+    /// ```swift
+    /// if let (chain, graph) = try ObjGraph.findBackrefChain(to: Session.registry[1]) {
+    ///     print(chain.root?.name ?? "-", chain.objects.map { graph.snapshot.type(of: $0).shortName })
+    ///     // static LeakyScenarios.Session.registry ["Array<Session> storage", "Session"]
+    ///     try graph.showChain(chain, to: "chain.svg")
+    /// }
+    /// ```
     public static func findBackrefChain(to object: AnyObject, maxDepth: Int = 50) throws -> (
         ReferenceChain, ObjectGraph
     )? {
@@ -27,8 +35,14 @@ extension ObjGraph {
         return (chain, graph)
     }
 
-    /// A one-line answer to "why is this object alive?":
-    /// `static Session.registry --> Array<Session> storage --[3]--> Session 0x55d0...`.
+    /// A one-line answer to "why is this object alive?": the shortest chain of strong
+    /// references from a root.
+    ///
+    /// ```swift
+    /// Session.open(id: 0); Session.open(id: 1)
+    /// print(try ObjGraph.whyAlive(Session.registry[1]))
+    /// // static LeakyScenarios.Session.registry --> Array<Session> storage --[1]--> Session 0x55cf1c2a3850
+    /// ```
     public static func whyAlive(_ object: AnyObject, shortNames: Bool = true) throws -> String {
         guard let (chain, graph) = try findBackrefChain(to: object) else {
             return "\(typeName(of: object, shortNames: shortNames)) is held by nothing but the caller's own references"

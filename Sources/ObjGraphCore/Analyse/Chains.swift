@@ -20,6 +20,14 @@ extension ObjectGraph {
     ///
     /// Breadth-first over referrers; only strong references are followed unless `strongOnly`
     /// is false. Returns `nil` when no root or matching object is within `maxDepth` references.
+    ///
+    /// ```swift
+    /// let graph = ObjectGraph(try ObjGraph.snapshot())
+    /// let session = graph.objects(ofType: "Session").last!
+    /// let chain = graph.findBackrefChain(to: session)!
+    /// print(chain.root!.name, chain.objects.map { graph.snapshot.type(of: $0).shortName })
+    /// // static LeakyScenarios.Session.registry ["Array<Session> storage", "Session"]
+    /// ```
     public func findBackrefChain(
         to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
         maxDepth: Int = 50, strongOnly: Bool = true

@@ -21,6 +21,17 @@ extension ObjectGraph {
     /// Roots are globals and thread stacks; memory outside the Swift heap (C buffers, Dispatch
     /// internals) is not scanned, so an object held only from there shows up as a group
     /// without a cycle.
+    ///
+    /// ```swift
+    /// makeLeakedPairs(2)
+    /// let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
+    /// for group in graph.leakingObjects() where group.cycle != nil {
+    ///     print(group.members.map { graph.snapshot.type(of: $0).shortName }, group.bytes)
+    /// }
+    /// // ["Pair", "Pair"] 80
+    /// // ["Pair", "Pair"] 80
+    /// print(LeaksReport(graph: graph).text)          // the same, as Apple's `leaks` prints it
+    /// ```
     public func leakingObjects() -> [LeakGroup] { leakingObjects(discountingRetains: []) }
 
     /// ``leakingObjects()`` not counting one strong reference the caller holds on each of

@@ -4,6 +4,13 @@ extension ObjGraph {
     /// Live objects of the type named `typeName` (short or qualified), objgraph's `by_type`.
     /// Only class instances can be returned as objects; other heap objects (closure contexts,
     /// boxes) are counted by ``count(_:)`` and appear in snapshots.
+    ///
+    /// ```swift
+    /// makeLeakedPairs(2)
+    /// let pairs = try ObjGraph.byType("Pair")      // or byType(Pair.self), typed
+    /// print(pairs.count)
+    /// // 4
+    /// ```
     public static func byType(_ typeName: String) throws -> [AnyObject] {
         let graph = ObjectGraph(try snapshot())
         let snapshot = graph.snapshot

@@ -193,6 +193,13 @@ extension ObjGraph {
     /// Types whose live count grew above its previous peak since the last call, largest growth
     /// first; updates the process-wide peaks (objgraph's `growth()`). The first call reports
     /// every live type.
+    ///
+    /// ```swift
+    /// _ = ObjGraph.growth()            // baseline
+    /// makeLeakedPairs(3)
+    /// print(ObjGraph.growth())
+    /// // [Pair 6 +6]
+    /// ```
     public static func growth(
         limit: Int? = 10, shortNames: Bool = true,
         filter: ((String) -> Bool)? = nil

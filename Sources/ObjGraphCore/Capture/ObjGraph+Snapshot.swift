@@ -9,6 +9,13 @@ extension ObjGraph {
     /// objects, then labelled from Swift field metadata (`delegate`, `state.cache`), array
     /// positions (`[3]`), dictionary slots and closure symbols.
     ///
+    /// ```swift
+    /// let snapshot = try ObjGraph.snapshot()
+    /// print(snapshot.objects.count, snapshot.edges.count, snapshot.roots.count)  // objects, references, roots
+    /// let graph = ObjectGraph(snapshot)              // indexes it for the analyses
+    /// try snapshot.write(to: "end.ogs")              // for `objgraph stats|diff|leaks|render`
+    /// ```
+    ///
     /// - Parameter includeOwnStack: scan the calling thread's stack for roots. Turn it off when
     ///   the objects in question were made on another thread after the caller's frames were set
     ///   up (as the leak checks do): words in those older frames that match a newer object's
