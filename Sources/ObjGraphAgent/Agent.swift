@@ -129,11 +129,12 @@ final class Agent: @unchecked Sendable {
     func finish() {
         guard getpid() == startPid else { return }  // a forked child exiting: not our report
         ogr_agent_exit_handler_started()
-        // For the test that the command blames the agent, not the program, for the agent's own
-        // failures: nothing else sets it.
-        if getenv("OBJGRAPH_TEST_AGENT_FAULT") != nil { raise(SIGSEGV) }
         ObjGraph.stopTracking()
         ogr_suppress_begin()
+        // For the test that the command blames the agent, not the program, for the agent's own
+        // failures: nothing else sets it. (After the two lines above: even reading the
+        // environment allocates in a debug build, and the program's counts must not see it.)
+        if getenv("OBJGRAPH_TEST_AGENT_FAULT") != nil { raise(SIGSEGV) }
         ogr_scrub_stack()
         ogr_agent_keep_freed_memory()
         let profile = settings.profile ? PhaseProfile(cpuTime: settings.profileCPU) : nil

@@ -58,10 +58,11 @@ extension ObjGraph {
         ogr_get_stats(&before)
         let depth = ogr_suppress_save()  // the probe must be recorded even inside the agent
         probeAllocation()
-        probeObjects.add(1, ordering: .relaxed)
         ogr_suppress_restore(depth)
         var after = ogr_stats()
         ogr_get_stats(&after)
+        // Whatever the probe made (the object, and lazily initialised storage with it).
+        probeObjects.add(Int(after.recorded - before.recorded), ordering: .relaxed)
         if after.freed == before.freed {
             ogr_set_recording(0)
             throw TrackingError(
