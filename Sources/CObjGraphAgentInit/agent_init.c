@@ -115,3 +115,99 @@ void ogr_agent_keep_freed_memory(void) {
 
 // argv[0] without Swift's `CommandLine.arguments`, which the program builds lazily and owns.
 const char *ogr_agent_program_name(void) { return program_invocation_name; }
+
+// ---- Where the program's frames start on the exiting thread ---------------------------------
+// The exit handler runs on the thread that called exit(). Above exit's frame sit the frames of
+// whoever called it: when a program calls exit() from a function (ArgumentParser's --help,
+// XCTMain), those frames hold live objects and must be roots; when main returned, exit() was
+// called by the C library's startup code and what lies above is only that code's frames and
+// stale words of the returned main. An unwinder cannot be used here: the handler is reached
+// through ld.so's _dl_fini, whose frames it cannot step over. So the stack is read from the
+// handler's frame up: the first word that is a return address into exit() marks exit's frame
+// (exit called the code that runs the handlers); above it, the return address into exit's
+// caller is the first word just after a call instruction whose target is exit (directly, or
+// through a PLT stub or GOT slot). Saved registers holding other code addresses do not pass.
+#include <dlfcn.h>
+#include <link.h>
+
+typedef struct { uintptr_t address; int executable; } code_query;
+
+static int find_code(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    code_query *q = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && q->address >= start && q->address < start + ph->p_memsz) {
+            q->executable = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_code(uintptr_t address) {
+    code_query q = { address, 0 };
+    dl_iterate_phdr(find_code, &q);
+    return q.executable;
+}
+
+/// The address a `jmp *slot(%rip)` PLT stub at `stub` jumps to (endbr64 and bnd prefixes
+/// allowed), or 0.
+static uintptr_t plt_target(uintptr_t stub) {
+    const uint8_t *p = (const uint8_t *)stub;
+    if (!ogr_readable(p, 16)) return 0;
+    if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) p += 4;   // endbr64
+    if (p[0] == 0xf2) p++;                                                       // bnd
+    if (p[0] != 0xff || p[1] != 0x25) return 0;
+    int32_t disp;
+    memcpy(&disp, p + 2, 4);
+    const uintptr_t *slot = (const uintptr_t *)(p + 6 + disp);
+    return ogr_readable(slot, 8) ? *slot : 0;
+}
+
+/// 1 when `ret` is the return address of a call to `target` (x86-64: `call rel32`, through a
+/// PLT stub or not, or `call *slot(%rip)`).
+static int returns_from_call_to(uintptr_t ret, uintptr_t target) {
+    if (!is_code(ret) || !ogr_readable((const void *)(ret - 6), 6)) return 0;
+    const uint8_t *p = (const uint8_t *)ret;
+    int32_t disp;
+    if (p[-5] == 0xe8) {
+        memcpy(&disp, p - 4, 4);
+        uintptr_t callee = ret + (intptr_t)disp;
+        if (callee == target || plt_target(callee) == target) return 1;
+    }
+    if (p[-6] == 0xff && p[-5] == 0x15) {
+        memcpy(&disp, p - 4, 4);
+        const uintptr_t *slot = (const uintptr_t *)(ret + (intptr_t)disp);
+        if (ogr_readable(slot, 8) && *slot == target) return 1;
+    }
+    return 0;
+}
+
+__attribute__((noinline)) uintptr_t ogr_agent_exit_caller_stack(void) {
+    void *exit_function = dlsym(RTLD_DEFAULT, "exit");
+    Dl_info exit_info;
+    if (!exit_function || !dladdr(exit_function, &exit_info)) return 0;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    // This thread's stack ends at its mapping's end; 1 MiB above the handler is far more than
+    // ld.so's and the C library's exit frames take.
+    const uintptr_t *word = (const uintptr_t *)(here & ~(uintptr_t)7);
+    const uintptr_t *limit = word + (1 << 17);
+    for (; word < limit; word++) {
+        if (!ogr_readable(word, 8)) return 0;
+        Dl_info info;
+        uintptr_t value = *word;
+        if (!is_code(value) || !dladdr((void *)(value - 1), &info) || info.dli_saddr != exit_function) continue;
+        // Above exit's own frame: the return address into exit's caller.
+        for (const uintptr_t *up = word + 1; up < word + 256; up++) {
+            if (!ogr_readable(up, 8)) return 0;
+            if (!returns_from_call_to(*up, (uintptr_t)exit_function)) continue;
+            Dl_info caller;
+            if (!dladdr((void *)(*up - 1), &caller)) return 0;
+            return caller.dli_fbase == exit_info.dli_fbase ? 0 : (uintptr_t)(up + 1);
+        }
+        return 0;
+    }
+    return 0;
+}

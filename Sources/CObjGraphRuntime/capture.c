@@ -53,7 +53,11 @@ static int vec_push(vec *v, const void *item) {
 // of objects before them, so index(address) = rank[group] + live bytes before it in the group.
 static uint32_t *ranks[OGR_TOP_ENTRIES];
 #define RANK_GROUPS (OGR_LEAF_BYTES / 8)
-#define LIVE_BITS 0x0101010101010101ull   /* OGR_LIVE in each byte of a group */
+#define LIVE_BITS 0x0101010101010101ull   /* bit 0 of each byte of a group */
+
+/// Bit 0 of each byte set where the map byte marks a node: a Swift object (OGR_LIVE, zombie or
+/// not) or a C heap block (OGR_BLOCK).
+static inline uint64_t node_bits(uint64_t group) { return (group | (group >> 1)) & LIVE_BITS; }
 
 static int64_t object_index(uintptr_t address) {
     if ((address & 15) || (address >> OGR_ADDRESS_BITS)) return -1;
@@ -64,8 +68,8 @@ static int64_t object_index(uintptr_t address) {
     ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_relaxed);
     if (!leaf || !ranks[top]) return -1;
     size_t offset = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4;
-    if (!(leaf->bytes[offset] & OGR_LIVE)) return -1;
-    uint64_t group = ((const uint64_t *)leaf->bytes)[offset >> 3] & LIVE_BITS;
+    if (!(leaf->bytes[offset] & OGR_STATE_BITS)) return -1;
+    uint64_t group = node_bits(((const uint64_t *)leaf->bytes)[offset >> 3]);
     uint64_t below = group & ((1ull << ((offset & 7) * 8)) - 1);
     return (int64_t)ranks[top][offset >> 3] + __builtin_popcountll(below);
 }
@@ -114,7 +118,7 @@ static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
             size_t first = s * groups_per_summary;
             for (size_t g = first; g < first + groups_per_summary; g++) {
                 uint64_t word = __atomic_load_n(&groups[g], __ATOMIC_RELAXED);
-                uint64_t live = word & LIVE_BITS;
+                uint64_t live = node_bits(word);
                 if (rank) rank[g] = (uint32_t)n;
                 while (live) {
                     int bit = __builtin_ctzll(live);
@@ -161,11 +165,39 @@ static void push_edge(capture_state *s, const ogr_edge *e) {
     vec_push(&s->overflow, e);
 }
 
+/// How far back from an interior pointer a block's start is looked for, in 16-byte granules
+/// (one map word each 8). Interior pointers into larger blocks are not followed.
+#define INTERIOR_GRANULES 512
+
+/// The C heap block (never a Swift object) whose bytes hold `address`, or -1: C code keeps
+/// pointers into the middle of blocks (a queue's item inside a slab, a buffer's cursor), and
+/// LeakSanitizer counts those as references too. The start is looked for backwards in the map,
+/// at most INTERIOR_GRANULES granules (8 KiB), and the block must extend over `address`.
+OGR_NO_SANITIZE static int64_t containing_block(uintptr_t address) {
+    if (address >> OGR_ADDRESS_BITS) return -1;
+    size_t top = address >> OGR_CHUNK_SHIFT;
+    if (!(atomic_load_explicit(&ogr_leaf_bits[top / 64], memory_order_relaxed) & (1ull << (top % 64)))) return -1;
+    ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_relaxed);
+    if (!leaf || !ranks[top]) return -1;
+    size_t offset = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4;
+    size_t lowest = offset > INTERIOR_GRANULES ? offset - INTERIOR_GRANULES : 0;
+    for (size_t o = offset + 1; o-- > lowest;) {
+        uint8_t state = leaf->bytes[o] & OGR_STATE_BITS;
+        if (!state) continue;
+        if (state != OGR_BLOCK) return -1;   // a Swift object comes first: only exact pointers count for those
+        uintptr_t start = (address & ~((1ul << OGR_CHUNK_SHIFT) - 1)) + (o << 4);
+        if (address >= start + ogr_block_size((void *)start)) return -1;
+        return object_index(start);
+    }
+    return -1;
+}
+
 /// The object a memory word refers to, or -1. Small values and tagged payloads are skipped
 /// before the live map is consulted.
 static inline int64_t referenced_object(uint64_t word) {
     if ((int64_t)word <= 4096 && (int64_t)word >= 0) return -1;
-    return object_index((uintptr_t)(word & POINTER_MASK));
+    int64_t exact = object_index((uintptr_t)(word & POINTER_MASK));
+    return exact >= 0 ? exact : containing_block((uintptr_t)word);
 }
 
 OGR_NO_SANITIZE static void scan_range(capture_state *s, uintptr_t from, uintptr_t to) {
@@ -175,6 +207,16 @@ OGR_NO_SANITIZE static void scan_range(capture_state *s, uintptr_t from, uintptr
     for (uintptr_t p = from; p + 8 <= to; p += 8) {
         int64_t target = referenced_object(*(const uint64_t *)p);
         if (target < 0) continue;
+        ogr_edge e = { .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base), .kind = 3 };
+        push_edge(s, &e);
+    }
+}
+
+/// Every word of a C heap block, from its first byte.
+OGR_NO_SANITIZE static void scan_block(capture_state *s, uintptr_t from, uintptr_t to) {
+    for (uintptr_t p = from; p + 8 <= to; p += 8) {
+        int64_t target = referenced_object(*(const uint64_t *)p);
+        if (target < 0 || target == s->current) continue;
         ogr_edge e = { .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base), .kind = 3 };
         push_edge(s, &e);
     }
@@ -209,11 +251,16 @@ OGR_NO_SANITIZE static void scan_object(capture_state *s, uintptr_t address, uin
     switch (plan.mode) {
     case OGR_SCAN_NONE:
         return;
-    case OGR_SCAN_FIXED:
-        // A class whose block is much larger than its instance size is tail-allocated
-        // (ManagedBuffer and friends): scan the whole block then.
-        scan_range(s, address + 16, block > (size_t)plan.a + 32 ? address + block : address + plan.a);
+    case OGR_SCAN_FIXED: {
+        // A class whose block is larger than malloc gives for its instance size is
+        // tail-allocated (ManagedBuffer, CheckedContinuation's canary): scan the whole block
+        // then. glibc's block for n bytes has max(24, round16(n + 8) - 8) usable bytes; with
+        // another allocator, only a block 32 bytes larger counts.
+        size_t plain = ogr_glibc_malloc ? (((size_t)plan.a + 8 + 15) & ~(size_t)15) - 8 : (size_t)plan.a + 32;
+        if (plain < 24) plain = 24;
+        scan_range(s, address + 16, block > plain ? address + block : address + plan.a);
         return;
+    }
     case OGR_SCAN_ARRAY: {
         int64_t count = *(const int64_t *)(address + 16);
         if (count <= 0 || plan.a == 0) return;
@@ -242,6 +289,22 @@ OGR_NO_SANITIZE static void visit_object(uintptr_t address, uint8_t state, void 
     // The world is paused, so pass 2 meets exactly the objects pass 1 counted; the bound only
     // guards against a caller that freed a tracked object in between.
     if (s->object_count == s->capacity) return;
+    if ((state & OGR_STATE_BITS) == OGR_BLOCK) {
+        // A C heap block: no header, no counts; every word of it is scanned.
+        size_t block = ogr_block_size((void *)address);
+        ogr_object *o = &s->objects[s->object_count];
+        memset(o, 0, sizeof *o);
+        o->address = address;
+        o->type = OGR_NATIVE_BLOCK_TYPE;
+        o->size = block > UINT32_MAX ? UINT32_MAX : (uint32_t)block;
+        o->epoch = (uint8_t)(state >> OGR_EPOCH_SHIFT);
+        s->current = (uint32_t)s->object_count++;
+        s->object_first_edge = s->overflowing ? s->overflow.count : s->edge_count;
+        s->base = address;
+        s->end = address + block;
+        scan_block(s, address, address + block);
+        return;
+    }
     uintptr_t metadata = *(const uintptr_t *)address;
     uint32_t type = s->last_type;
     if (metadata != s->last_metadata) {
@@ -397,6 +460,23 @@ static uintptr_t blocked_stack_pointer(int tid) {
     return (uintptr_t)strtoull(fields[n - 2], NULL, 16);
 }
 
+/// The main thread's static TLS and thread control block (thread-local variables, the first
+/// pthread_setspecific values, the pointer to its dynamic TLS blocks), page by page as far as
+/// it is mapped.
+OGR_NO_SANITIZE static void scan_main_thread_tls(vec *roots) {
+    if (!ogr_main_thread_pointer) return;
+    size_t below = ogr_static_tls_size ? ogr_static_tls_size : 4096;
+    uintptr_t lo = ogr_main_thread_pointer - below, hi = ogr_main_thread_pointer + 2304;   // struct pthread
+    for (uintptr_t page = lo & ~(uintptr_t)4095; page < hi; page += 4096) {
+        if (!ogr_readable((const void *)page, 4096)) continue;
+        uintptr_t a = page > lo ? page : lo, b = page + 4096 < hi ? page + 4096 : hi;
+        scan_root_range(roots, a, b, OGR_ROOT_TLS, getpid());
+    }
+}
+
+static uintptr_t own_stack_floor;
+void ogr_set_own_stack_floor(uintptr_t floor) { own_stack_floor = floor; }
+
 __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_result *out, uint32_t flags) {
     mapping *maps = NULL;
     size_t nmaps = read_maps(&maps);
@@ -408,7 +488,12 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
     uintptr_t here = (uintptr_t)&registers;
     mapping *own = mapping_containing(maps, nmaps, here);
     if (own) {
-        if (!(flags & OGR_CAPTURE_SKIP_OWN_STACK)) scan_root_range(roots, here, own->end, OGR_ROOT_STACK, self);
+        if (flags & OGR_CAPTURE_OWN_STACK_FROM_FLOOR) {
+            if (own_stack_floor > here && own_stack_floor < own->end)
+                scan_root_range(roots, own_stack_floor, own->end, OGR_ROOT_STACK, self);
+        } else if (!(flags & OGR_CAPTURE_SKIP_OWN_STACK)) {
+            scan_root_range(roots, here, own->end, OGR_ROOT_STACK, self);
+        }
         own->scanned = 1;
     }
     out->threads_seen = 1;
@@ -494,6 +579,7 @@ void ogr_capture_scan(ogr_object *objects, ogr_edge *edges, size_t edge_capacity
     dl_iterate_phdr(scan_image, &images);
     if (images.pagemap >= 0) close(images.pagemap);
     scan_threads(&roots, out, pending.flags);
+    scan_main_thread_tls(&roots);
     release_ranks();
     out->object_count = s.object_count;
     out->edge_count = s.edge_count;
@@ -531,7 +617,7 @@ void ogr_capture_free(ogr_capture_result *r) {
 typedef struct { uint32_t type; uint64_t *out; size_t max, found; } type_query;
 
 static void collect_type(uintptr_t address, uint8_t state, void *context) {
-    (void)state;
+    if (!(state & OGR_LIVE)) return;   // a C heap block
     type_query *q = context;
     if (ogr_type_lookup(*(const uintptr_t *)address) != q->type) return;
     if (q->found < q->max) q->out[q->found] = address;

@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -39,8 +40,28 @@ static retain_fn *retain_pointer;        // &_swift_retain in libswiftCore
 // ---- The allocator underneath ---------------------------------------------------------------
 void (*ogr_real_free)(void *);
 size_t (*ogr_real_usable_size)(void *);
+void *(*ogr_real_malloc)(size_t);
+void *(*ogr_real_calloc)(size_t, size_t);
+void *(*ogr_real_realloc)(void *, size_t);
+int (*ogr_real_posix_memalign)(void **, size_t, size_t);
+void *(*ogr_real_aligned_alloc)(size_t, size_t);
+void *(*ogr_real_memalign)(size_t, size_t);
+void *(*ogr_real_valloc)(size_t);
+void *(*ogr_real_pvalloc)(size_t);
+void *ogr_bootstrap_blocks[OGR_BOOTSTRAP_BLOCKS];
+_Atomic uint32_t ogr_bootstrap_count;
 int ogr_glibc_malloc;
-__thread int ogr_resolving;
+__thread int ogr_resolving __attribute__((tls_model("initial-exec")));
+
+// glibc's own aligned allocations, for when dlsym finds nothing better.
+static int libc_posix_memalign(void **out, size_t alignment, size_t size) {
+    if (alignment % sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+    void *p = __libc_memalign(alignment, size);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+static void *libc_aligned_alloc(size_t alignment, size_t size) { return __libc_memalign(alignment, size); }
 
 // Sanitizer runtimes (clang links them into the executable) define `free` as a weak alias of
 // their interceptor, so a program built with -sanitize=address that links ObjGraph gets this
@@ -52,37 +73,79 @@ extern void __asan_init(void) __attribute__((weak));
 extern void __tsan_init(void) __attribute__((weak));
 extern void __msan_init(void) __attribute__((weak));
 extern void __hwasan_init(void) __attribute__((weak));
+// Every allocation function has such an interceptor (three underscores in compiler-rt 21, two
+// in older ones).
+#define SANITIZER_INTERCEPTOR(ret, name, params)                                   \
+    extern ret ___interceptor_##name params __attribute__((weak));                  \
+    extern ret __interceptor_##name params __attribute__((weak));
+SANITIZER_INTERCEPTOR(void *, malloc, (size_t))
+SANITIZER_INTERCEPTOR(void *, calloc, (size_t, size_t))
+SANITIZER_INTERCEPTOR(void *, realloc, (void *, size_t))
+SANITIZER_INTERCEPTOR(int, posix_memalign, (void **, size_t, size_t))
+SANITIZER_INTERCEPTOR(void *, aligned_alloc, (size_t, size_t))
+SANITIZER_INTERCEPTOR(void *, memalign, (size_t, size_t))
+SANITIZER_INTERCEPTOR(void *, valloc, (size_t))
+SANITIZER_INTERCEPTOR(void *, pvalloc, (size_t))
+#define INTERCEPTOR(name) (___interceptor_##name ? ___interceptor_##name : __interceptor_##name)
 
 const char *ogr_sanitizer = NULL;
 
 // Not instrumented: it can run inside a sanitizer's initialisation, before its shadow memory
 // exists (an instrumented access would fault).
 OGR_NO_SANITIZE void ogr_resolve_allocator(void) {
-    if (ogr_real_free) return;
+    if (__atomic_load_n(&ogr_real_malloc, __ATOMIC_ACQUIRE) && ogr_real_free) return;
     if (__asan_init) ogr_sanitizer = "AddressSanitizer";
     else if (__tsan_init) ogr_sanitizer = "ThreadSanitizer";
     else if (__msan_init) ogr_sanitizer = "MemorySanitizer";
     else if (__hwasan_init) ogr_sanitizer = "HWAddressSanitizer";
-    if (ogr_sanitizer && ogr_sanitizer_free()) {
+    if (ogr_sanitizer && ogr_sanitizer_free() && INTERCEPTOR(malloc)) {
         // No dlsym: this can run inside the sanitizer's own initialisation.
         ogr_real_usable_size = __sanitizer_get_allocated_size ? (size_t (*)(void *))__sanitizer_get_allocated_size
                                                               : malloc_usable_size;
         ogr_glibc_malloc = 0;
+        ogr_real_calloc = INTERCEPTOR(calloc);
+        ogr_real_realloc = INTERCEPTOR(realloc);
+        ogr_real_posix_memalign = INTERCEPTOR(posix_memalign);
+        ogr_real_aligned_alloc = INTERCEPTOR(aligned_alloc);
+        ogr_real_memalign = INTERCEPTOR(memalign);
+        ogr_real_valloc = INTERCEPTOR(valloc);
+        ogr_real_pvalloc = INTERCEPTOR(pvalloc);
         ogr_real_free = ogr_sanitizer_free();
+        __atomic_store_n(&ogr_real_malloc, INTERCEPTOR(malloc), __ATOMIC_RELEASE);
         return;
     }
-    ogr_resolving = 1;   // dlsym may itself free: those frees go to glibc directly
-    void (*f)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-    size_t (*u)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
-    ogr_real_usable_size = u ? u : malloc_usable_size;
-    ogr_real_free = f ? f : __libc_free;
+    ogr_resolving = 1;   // dlsym allocates and frees: meanwhile glibc serves this thread directly
+#define NEXT(name, fallback) ({ void *f_ = dlsym(RTLD_NEXT, #name); f_ ? (__typeof__(&fallback))f_ : &fallback; })
+    ogr_real_usable_size = NEXT(malloc_usable_size, malloc_usable_size);
+    ogr_real_calloc = NEXT(calloc, __libc_calloc);
+    ogr_real_realloc = NEXT(realloc, __libc_realloc);
+    ogr_real_posix_memalign = NEXT(posix_memalign, libc_posix_memalign);
+    ogr_real_aligned_alloc = NEXT(aligned_alloc, libc_aligned_alloc);
+    ogr_real_memalign = NEXT(memalign, __libc_memalign);
+    ogr_real_valloc = NEXT(valloc, __libc_valloc);
+    ogr_real_pvalloc = NEXT(pvalloc, __libc_pvalloc);
+    ogr_real_free = NEXT(free, __libc_free);
+    __atomic_store_n(&ogr_real_malloc, NEXT(malloc, __libc_malloc), __ATOMIC_RELEASE);
+#undef NEXT
     // glibc's own free is __libc_free (an alias); another allocator's free is a different
     // function, and then block sizes must come from its malloc_usable_size.
     ogr_glibc_malloc = ogr_real_free == __libc_free && ogr_real_usable_size == malloc_usable_size;
     ogr_resolving = 0;
 }
 
-__attribute__((constructor(101))) static void resolve_early(void) { ogr_resolve_allocator(); }
+uintptr_t ogr_main_thread_pointer;
+size_t ogr_static_tls_size;
+
+// Load-time constructors run on the main thread: its thread pointer locates its static TLS
+// (glibc puts the main thread's below its thread control block, in memory no allocator
+// handed out, so no other root covers it; other threads' sit at the top of their stacks).
+__attribute__((constructor(101))) static void resolve_early(void) {
+    ogr_resolve_allocator();
+    ogr_main_thread_pointer = (uintptr_t)pthread_self();
+    void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+    size_t align = 0;
+    if (info) info(&ogr_static_tls_size, &align);
+}
 
 // ---- free, the allocation hook and zombies: hot_path.c -------------------------------------
 

@@ -13,6 +13,134 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <errno.h>
+
+// ---- Heap blocks ----------------------------------------------------------------------------
+// Every block the C allocator hands out while recording is a node of the heap graph (a Swift
+// object's block becomes OGR_LIVE once the allocation hook sees it), so references held in C
+// memory count: malloc'd buffers, Dispatch's queues and blocks, task allocator slabs.
+
+/// Marks `p`, just returned by the allocator, as a live heap block.
+static inline void record_block(void *p) {
+    if (OGR_UNLIKELY(!p) || ((uintptr_t)p & 15)) return;   // 8-byte-aligned tiny blocks of other allocators
+    if (OGR_LIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return;
+    ogr_thread *t = ogr_self();
+    if (OGR_UNLIKELY(!t)) t = &ogr_shared_thread;
+    if (t->suppress) return;
+    ogr_enter(t);
+    uint8_t *b = ogr_map_byte((uintptr_t)p, 1);
+    if (OGR_LIKELY(b)) {
+        uint8_t old = ogr_map_load(b);
+        if (OGR_UNLIKELY(old & OGR_STATE_BITS)) atomic_fetch_add(&ogr_diag.missed_frees, 1);
+        uint32_t epoch = atomic_load_explicit(&ogr_epoch, memory_order_relaxed);
+        ogr_map_store(b, (uint8_t)(OGR_BLOCK | ((epoch & 63u) << OGR_EPOCH_SHIFT)));
+        ogr_map_touch((uintptr_t)p);
+        ogr_count_block(t, 1, (int64_t)ogr_block_size(p));
+    }
+    ogr_leave(t);
+}
+
+/// A block marked by `record_block` is freed.
+static void account_block_free(void *p, uint8_t *b) {
+    ogr_thread *t = ogr_self();
+    if (!t) t = &ogr_shared_thread;
+    ogr_enter(t);
+    if ((ogr_map_load(b) & OGR_STATE_BITS) == OGR_BLOCK) {
+        ogr_map_store(b, 0);
+        ogr_count_block(t, -1, -(int64_t)ogr_block_size(p));
+    }
+    ogr_leave(t);
+}
+
+/// Blocks handed out while the allocator was being resolved (dlsym allocates) come from glibc
+/// even when another allocator is in use: they go back to glibc.
+static inline int is_bootstrap_block(void *p) {
+    uint32_t n = atomic_load_explicit(&ogr_bootstrap_count, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < OGR_BOOTSTRAP_BLOCKS; i++) {
+        if (ogr_bootstrap_blocks[i] == p) return 1;
+    }
+    return 0;
+}
+
+static inline void *bootstrap_block(void *p) {
+    uint32_t i = atomic_fetch_add(&ogr_bootstrap_count, 1);
+    if (i < OGR_BOOTSTRAP_BLOCKS) ogr_bootstrap_blocks[i] = p;
+    return p;
+}
+
+/// The allocator underneath, resolving it on first use.
+#define REAL(name) (OGR_LIKELY(ogr_real_##name != NULL) ? ogr_real_##name : (ogr_resolve_allocator(), ogr_real_##name))
+
+__attribute__((visibility("default"))) void *malloc(size_t size) {
+    if (OGR_UNLIKELY(!ogr_real_malloc) && ogr_resolving) return bootstrap_block(__libc_malloc(size));
+    void *p = REAL(malloc)(size);
+    record_block(p);
+    return p;
+}
+
+__attribute__((visibility("default"))) void *calloc(size_t count, size_t size) {
+    if (OGR_UNLIKELY(!ogr_real_calloc) && ogr_resolving) return bootstrap_block(__libc_calloc(count, size));
+    void *p = REAL(calloc)(count, size);
+    record_block(p);
+    return p;
+}
+
+/// The block at `p` is about to be resized or freed by the allocator: it leaves the map.
+static inline void forget_block(void *p) {
+    if (!atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) || ((uintptr_t)p & 15)) return;
+    uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
+    if (b && (ogr_map_load(b) & OGR_STATE_BITS) == OGR_BLOCK) account_block_free(p, b);
+}
+
+__attribute__((visibility("default"))) void *realloc(void *old, size_t size) {
+    if (OGR_UNLIKELY(!ogr_real_realloc) && ogr_resolving) return bootstrap_block(__libc_realloc(old, size));
+    if (OGR_UNLIKELY(old && ogr_bootstrap_count) && is_bootstrap_block(old)) return __libc_realloc(old, size);
+    if (old) forget_block(old);
+    void *p = REAL(realloc)(old, size);
+    // Failed (the old block stays) or freed (size 0): whatever is still allocated is a block.
+    record_block(p ? p : (size ? old : NULL));
+    return p;
+}
+
+__attribute__((visibility("default"))) void *reallocarray(void *old, size_t count, size_t size) {
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(old, bytes);
+}
+
+__attribute__((visibility("default"))) int posix_memalign(void **out, size_t alignment, size_t size) {
+    int rc = REAL(posix_memalign)(out, alignment, size);
+    if (rc == 0) record_block(*out);
+    return rc;
+}
+
+__attribute__((visibility("default"))) void *aligned_alloc(size_t alignment, size_t size) {
+    void *p = REAL(aligned_alloc)(alignment, size);
+    record_block(p);
+    return p;
+}
+
+__attribute__((visibility("default"))) void *memalign(size_t alignment, size_t size) {
+    void *p = REAL(memalign)(alignment, size);
+    record_block(p);
+    return p;
+}
+
+__attribute__((visibility("default"))) void *valloc(size_t size) {
+    void *p = REAL(valloc)(size);
+    record_block(p);
+    return p;
+}
+
+__attribute__((visibility("default"))) void *pvalloc(size_t size) {
+    void *p = REAL(pvalloc)(size);
+    record_block(p);
+    return p;
+}
+
 // ---- free -----------------------------------------------------------------------------------
 static void account_free(void *p, uint8_t *b) {
     ogr_thread *t = ogr_self();
@@ -40,7 +168,15 @@ __attribute__((visibility("hidden"))) void ogr_free(void *p) {
     if (OGR_UNLIKELY(!p)) return;
     if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
         uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
-        if (b && (ogr_map_load(b) & OGR_LIVE)) account_free(p, b);
+        if (b) {
+            uint8_t state = ogr_map_load(b);
+            if (state & OGR_LIVE) account_free(p, b);
+            else if (state & OGR_BLOCK) account_block_free(p, b);
+        }
+    }
+    if (OGR_UNLIKELY(ogr_bootstrap_count) && is_bootstrap_block(p)) {
+        __libc_free(p);
+        return;
     }
     if (OGR_UNLIKELY(!ogr_real_free)) {
         if (ogr_resolving) { (ogr_sanitizer_free() ? ogr_sanitizer_free() : __libc_free)(p); return; }
@@ -60,11 +196,14 @@ void *ogr_alloc_hook(const void *metadata, size_t size, size_t align_mask) {
     uintptr_t address = (uintptr_t)object;
     uint8_t *b = ogr_map_byte(address, 1);
     if (OGR_LIKELY(b)) {
-        if (OGR_UNLIKELY(ogr_map_load(b) & OGR_LIVE)) {
+        uint8_t old = ogr_map_load(b);
+        if (OGR_UNLIKELY(old & OGR_LIVE)) {
             // The previous object here was freed without passing through our free: its count
             // cannot be corrected, but the miss is reported.
             atomic_fetch_add(&ogr_diag.missed_frees, 1);
         } else {
+            // The block malloc just returned for it is this object now, not a C block.
+            if (OGR_LIKELY(old & OGR_BLOCK)) ogr_count_block(t, -1, -(int64_t)ogr_block_size(object));
             uint32_t type = ogr_type_cached(t, (uintptr_t)metadata, 1);
             ogr_count(t, type, 1, (int64_t)ogr_block_size(object));
         }

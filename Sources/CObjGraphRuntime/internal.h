@@ -31,8 +31,12 @@
 #define OGR_SUMMARY_SHIFT 16                                 /* one summary byte per 64 KiB */
 #define OGR_SUMMARY_BYTES ((1ul << OGR_CHUNK_SHIFT) >> OGR_SUMMARY_SHIFT)
 
+// State bits: 0 free, OGR_LIVE a Swift object, OGR_LIVE | OGR_ZOMBIE a Swift object deinitialized
+// but kept by `unowned` references, OGR_BLOCK (the same bit without OGR_LIVE) a block of the C
+// allocator that is not a Swift object.
 #define OGR_LIVE 1u
 #define OGR_ZOMBIE 2u
+#define OGR_BLOCK 2u
 #define OGR_STATE_BITS 3u
 // Bits 2-7: the allocation epoch (ogr_epoch modulo 64) the object was allocated in, so a check
 // can tell an object made since it began from an older one at a reused address.
@@ -88,6 +92,10 @@ extern ogr_scan_plan ogr_plans[OGR_MAX_TYPES];
 
 extern _Atomic uint32_t ogr_paused;
 
+/// The main thread's thread pointer (its `pthread_self()`), and glibc's static TLS size.
+extern uintptr_t ogr_main_thread_pointer;
+extern size_t ogr_static_tls_size;
+
 /// Live object count and live bytes of type `index`, summed over all threads. O(threads).
 void ogr_type_totals(uint32_t index, int64_t *count, int64_t *bytes);
 
@@ -102,6 +110,7 @@ typedef struct ogr_thread {
     int pauser;                  // this thread is running a capture
     int64_t *counters;           // [OGR_MAX_TYPES][2]: live count, live bytes; written by owner only
     uint64_t recorded, freed;    // diagnostics, written by owner only (atomically for the shared block)
+    int64_t blocks, block_bytes; // live C heap blocks (not Swift objects) and their bytes, same rules
     _Atomic int tid;             // kernel thread id of the owner
     uintptr_t stack_lo, stack_hi;// the owner's stack, for scanning it while it runs
     // A small direct-mapped cache of metadata -> type index (owner only), so the hot path
@@ -180,6 +189,16 @@ static inline void ogr_leave(ogr_thread *t) {
                               memory_order_release);
     }
 }
+/// Add `count`/`bytes` to the calling thread's C heap block totals.
+static inline void ogr_count_block(ogr_thread *t, int64_t count, int64_t bytes) {
+    if (OGR_UNLIKELY(t == &ogr_shared_thread)) {
+        __atomic_fetch_add(&t->blocks, count, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&t->block_bytes, bytes, __ATOMIC_RELAXED);
+        return;
+    }
+    __atomic_store_n(&t->blocks, __atomic_load_n(&t->blocks, __ATOMIC_RELAXED) + count, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->block_bytes, __atomic_load_n(&t->block_bytes, __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
+}
 /// Owner-only counter increment (atomic for the shared block).
 static inline void ogr_bump(ogr_thread *t, uint64_t *counter) {
     if (OGR_UNLIKELY(t == &ogr_shared_thread)) __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
@@ -198,7 +217,7 @@ void *ogr_alloc_hook(const void *metadata, size_t size, size_t align_mask);
 void ogr_free(void *p);
 void ogr_note_zombie(void *object);
 /// Set while dlsym resolves the allocator: frees meanwhile go straight underneath.
-extern __thread int ogr_resolving;
+extern __thread int ogr_resolving __attribute__((tls_model("initial-exec")));
 extern void __libc_free(void *);
 // Sanitizer runtimes define `free` as a weak alias of an interceptor that keeps its own name.
 extern void ___interceptor_free(void *) __attribute__((weak));
@@ -208,6 +227,25 @@ static inline void (*ogr_sanitizer_free(void))(void *) {
     return ___interceptor_free ? ___interceptor_free : __interceptor_free;
 }
 extern void (*ogr_real_free)(void *);
+// The allocator's own functions (glibc's, another preloaded allocator's, or a sanitizer's
+// interceptors), resolved by ogr_resolve_allocator.
+extern void *(*ogr_real_malloc)(size_t);
+extern void *(*ogr_real_calloc)(size_t, size_t);
+extern void *(*ogr_real_realloc)(void *, size_t);
+extern int (*ogr_real_posix_memalign)(void **, size_t, size_t);
+extern void *(*ogr_real_aligned_alloc)(size_t, size_t);
+extern void *(*ogr_real_memalign)(size_t, size_t);
+extern void *(*ogr_real_valloc)(size_t);
+extern void *(*ogr_real_pvalloc)(size_t);
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+#define OGR_BOOTSTRAP_BLOCKS 64
+extern void *ogr_bootstrap_blocks[OGR_BOOTSTRAP_BLOCKS];
+extern _Atomic uint32_t ogr_bootstrap_count;
 extern size_t (*ogr_real_usable_size)(void *);
 void ogr_resolve_allocator(void);
 /// 1 when the allocator underneath is glibc's (its chunk header can be read directly).

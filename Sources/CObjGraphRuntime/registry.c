@@ -193,6 +193,17 @@ void ogr_type_totals(uint32_t index, int64_t *count, int64_t *bytes) {
     *bytes = b;
 }
 
+void ogr_block_totals(int64_t *count, int64_t *bytes) {
+    int64_t c = __atomic_load_n(&ogr_shared_thread.blocks, __ATOMIC_RELAXED);
+    int64_t b = __atomic_load_n(&ogr_shared_thread.block_bytes, __ATOMIC_RELAXED);
+    for (ogr_thread *t = atomic_load(&ogr_threads); t; t = t->next) {
+        c += __atomic_load_n(&t->blocks, __ATOMIC_RELAXED);
+        b += __atomic_load_n(&t->block_bytes, __ATOMIC_RELAXED);
+    }
+    *count = c;
+    *bytes = b;
+}
+
 void ogr_all_totals(int64_t *counts, int64_t *bytes, uint32_t n) {
     if (n > OGR_MAX_TYPES) n = OGR_MAX_TYPES;
     for (uint32_t i = 0; i < n; i++) {

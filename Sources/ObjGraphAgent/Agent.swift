@@ -45,7 +45,12 @@ final class Agent: @unchecked Sendable {
         // leave one (it names the types of the crash handler's counters).
         writeCensus()
         startThread()
-        atexit { Agent.current?.finish() }
+        // The frames of whatever called exit() are roots; the exit handler's own, and what
+        // the C library's startup code leaves when main returned, are not.
+        atexit {
+            let floor = ogr_agent_exit_caller_stack()
+            Agent.current?.finish(stackFloor: floor == 0 ? nil : UInt(floor))
+        }
     }
 
     /// How tracking went, for the census and the report.
@@ -112,10 +117,12 @@ final class Agent: @unchecked Sendable {
         try? AtomicFile.write(census.json, to: files.census, durable: false)
     }
 
-    /// The report from a snapshot taken now. `atExit`: the exiting thread's stack is no root
-    /// (`main` has returned, or `exit` abandons the frames, and what is left there is stale).
-    func makeReport(atExit: Bool) throws -> (RunReport, HeapSnapshot) {
-        let snapshot = try ObjGraph.snapshot(includeOwnStack: !atExit)
+    /// The report from a snapshot taken now. At exit, the exiting thread's stack counts only
+    /// from `stackFloor` up (the frames of the function that called `exit()`), or not at all
+    /// when `main` returned (then only the C library's startup frames and stale words are left).
+    func makeReport(atExit: Bool = false, stackFloor: UInt? = nil) throws -> (RunReport, HeapSnapshot) {
+        let snapshot = try stackFloor.map { try ObjGraph.snapshot(ownStackAbove: $0) }
+            ?? ObjGraph.snapshot(includeOwnStack: !atExit)
         let graph = ObjectGraph(snapshot)
         ExitPhases.mark("index")
         let report = RunReport(
@@ -126,7 +133,7 @@ final class Agent: @unchecked Sendable {
     }
 
     /// At exit: final snapshot, analyses, report files, optional snapshot file.
-    func finish() {
+    func finish(stackFloor: UInt?) {
         guard getpid() == startPid else { return }  // a forked child exiting: not our report
         ogr_agent_exit_handler_started()
         ObjGraph.stopTracking()
@@ -144,7 +151,7 @@ final class Agent: @unchecked Sendable {
             if let profile { var err = StandardError(); err.write(profile.summary) }
         }
         do {
-            let (report, snapshot) = try makeReport(atExit: true)
+            let (report, snapshot) = try makeReport(atExit: true, stackFloor: stackFloor)
             // The report file is handed to the `objgraph` command, which reads it at once:
             // atomic, but not worth an fsync.
             if let files { try AtomicFile.write(report.json, to: files.report, durable: false) }
@@ -191,7 +198,7 @@ struct ParentWatch {
             "objgraph: the objgraph command (pid \(parent)) is gone: stopping \(agent.program) with SIGTERM; its report goes to \(path)\n"
         )
         agent.orphanReportPath = path
-        if var (report, _) = try? agent.makeReport(atExit: false) {
+        if var (report, _) = try? agent.makeReport() {
             report.notes.append(
                 "the objgraph command was gone before the program ended: this report was made when the agent noticed, and is replaced by the final one if the program's exit handlers run"
             )

@@ -2,6 +2,8 @@
 #ifndef COBJGRAPH_AGENT_INIT_H
 #define COBJGRAPH_AGENT_INIT_H
 
+#include <stdint.h>
+
 /// Implemented in Swift (ObjGraphAgent, `@_cdecl`): starts tracking and the report machinery.
 void objgraph_agent_start(void);
 
@@ -26,6 +28,11 @@ void ogr_agent_set_role(int role);
 /// Called first thing by the agent's exit handler: a fatal signal on this thread is now the
 /// agent's, and one on another thread strikes while the final report is being made.
 void ogr_agent_exit_handler_started(void);
+
+/// Called from an exit handler: the stack address above `exit()`'s frame when a function of
+/// the program called `exit()` (its frames hold live objects), or 0 when `main` returned and
+/// the C library's startup code called it (or the frames cannot be walked).
+uintptr_t ogr_agent_exit_caller_stack(void);
 
 /// argv[0] of the program (glibc's program_invocation_name).
 const char *ogr_agent_program_name(void);

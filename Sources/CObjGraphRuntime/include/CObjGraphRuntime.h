@@ -78,6 +78,13 @@ void ogr_suppress_end(void);
 int ogr_suppress_save(void);
 void ogr_suppress_restore(int depth);
 
+/// The `type` of a captured C heap block (a node of the graph that is not a Swift object).
+#define OGR_NATIVE_BLOCK_TYPE 0xFFFFFFFEu
+
+/// Live C heap blocks (malloc, calloc, realloc, the aligned allocators; not Swift objects) and
+/// their bytes, summed over threads. O(threads).
+void ogr_block_totals(int64_t *count, int64_t *bytes);
+
 /// Number of types registered so far (indices 0 ..< count are valid).
 uint32_t ogr_type_count(void);
 /// The registry index of `metadata`, or UINT32_MAX if no object of it was ever recorded.
@@ -129,7 +136,7 @@ typedef struct {
     uint8_t reserved[3];
 } ogr_edge;
 
-enum ogr_root_kind { OGR_ROOT_GLOBAL = 0, OGR_ROOT_STACK = 1, OGR_ROOT_REGISTER = 2, OGR_ROOT_OTHER = 3 };
+enum ogr_root_kind { OGR_ROOT_GLOBAL = 0, OGR_ROOT_STACK = 1, OGR_ROOT_REGISTER = 2, OGR_ROOT_OTHER = 3, OGR_ROOT_TLS = 4 };
 
 /// A reference from outside the tracked heap.
 typedef struct {
@@ -177,6 +184,11 @@ void ogr_capture_end(void);
 /// before the objects being examined existed, so any word there that matches such an object's
 /// address is a stale value whose address malloc reused, not a reference.
 #define OGR_CAPTURE_SKIP_OWN_STACK 1u
+/// Scan the calling thread's stack only from `ogr_set_own_stack_floor`'s address up: the frames
+/// of whoever called into the library (a program's frames above its `exit()` call) are roots,
+/// the library's own below them are not.
+#define OGR_CAPTURE_OWN_STACK_FROM_FLOOR 2u
+void ogr_set_own_stack_floor(uintptr_t floor);
 void ogr_capture_free(ogr_capture_result *result);
 
 /// Bytes of dead stack below the caller that `ogr_scrub_stack` zeroes.

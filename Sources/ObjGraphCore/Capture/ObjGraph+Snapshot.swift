@@ -28,4 +28,17 @@ extension ObjGraph {
         ogr_scrub_stack()
         return untracked { SnapshotBuilder().build(flags: includeOwnStack ? 0 : OGR_CAPTURE_SKIP_OWN_STACK) }
     }
+
+    /// A snapshot whose roots include the calling thread's stack from `floor` (an address on it)
+    /// up, and not below: the agent's exit handler passes the address of a local of the
+    /// handler called by `exit()`, so the program's frames above its `exit()` call stay roots
+    /// while the handler's own frames do not.
+    package static func snapshot(ownStackAbove floor: UInt) throws -> HeapSnapshot {
+        guard ogr_is_installed() != 0 else {
+            throw TrackingError("tracking is not started: call ObjGraph.startTracking() first")
+        }
+        ogr_scrub_stack()
+        ogr_set_own_stack_floor(floor)
+        return untracked { SnapshotBuilder().build(flags: OGR_CAPTURE_OWN_STACK_FROM_FLOOR) }
+    }
 }

@@ -33,7 +33,11 @@ struct RootNamer {
         default:
             let thread = root.thread
             let who = thread == getpid() ? "main thread" : thread < 0 ? "running thread" : "thread \(thread)"
-            return Int(root.kind) == Int(OGR_ROOT_REGISTER.rawValue) ? "\(who) registers" : "\(who) stack"
+            switch Int(root.kind) {
+            case Int(OGR_ROOT_REGISTER.rawValue): return "\(who) registers"
+            case Int(OGR_ROOT_TLS.rawValue): return "\(who) thread-local storage"
+            default: return "\(who) stack"
+            }
         }
     }
 }

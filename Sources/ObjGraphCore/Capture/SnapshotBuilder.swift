@@ -10,6 +10,11 @@ import Glibc
 /// object memory can be read), `ogr_capture_end`, ``labelDeferred(_:)``, ``renumberTypes(_:)``
 /// and ``nameRoots(_:)``.
 struct SnapshotBuilder {
+    /// The registry type index the capture gives C heap blocks (`OGR_NATIVE_BLOCK_TYPE`).
+    static let nativeBlockType = Int(Int32(bitPattern: OGR_NATIVE_BLOCK_TYPE))
+    /// The snapshot type of C heap blocks.
+    static let nativeBlockInfo = HeapSnapshot.TypeInfo(name: "malloc block", shortName: "malloc block", kind: .nativeBlock)
+
     let registry = TypeRegistry.shared
     /// Go through C arrays and copy, as when the record layouts disagree (for tests).
     var copyRecords = false
@@ -112,11 +117,17 @@ struct SnapshotBuilder {
                     let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
                     let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                     let targetType = Int(objects[Int(e.to)].typeIndex)
+                    if registryType == SnapshotBuilder.nativeBlockType {
+                        // A C block's words have no layout: `+offset`, conservative.
+                        (edges[i].label, edges[i].kind) = labeller.unexplained(offset: Int(e.offset))
+                        continue
+                    }
                     if registryType != lastType {
                         lastType = registryType
                         lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
                     }
-                    guard !lastTypeWaits && targetType < described else {
+                    guard !lastTypeWaits && targetType < described && (targetType >= 0 || targetType == SnapshotBuilder.nativeBlockType)
+                else {
                         deferred.append((i, previousWord))
                         // Header words only where a label may need them (a type not described yet
                         // may be dictionary or set storage).
@@ -130,7 +141,7 @@ struct SnapshotBuilder {
                     (edges[i].label, edges[i].kind) = labeller.label(
                         type: registryType, offset: Int(e.offset),
                         previousWord: previousWord, object: from)
-                    if previousWord != 0 && isContext[targetType] {
+                    if previousWord != 0 && targetType >= 0 && isContext[targetType] {
                         candidates.append((i, e.to, previousWord))
                     }
                 }
@@ -152,7 +163,7 @@ struct SnapshotBuilder {
         for (i, previousWord) in work.deferred {
             let e = work.edges[i]
             let registryType = Int(work.objects[Int(e.from)].typeIndex)
-            guard registryType < work.descriptions.count else {
+            guard registryType >= 0 && registryType < work.descriptions.count else {
                 // Still not described (its metadata was not published yet): a bare offset.
                 (work.edges[i].label, work.edges[i].kind) = work.labeller.unexplained(offset: Int(e.offset))
                 continue
@@ -161,7 +172,7 @@ struct SnapshotBuilder {
                 type: registryType, offset: Int(e.offset), previousWord: previousWord,
                 header: work.deferredHeaders[e.from] ?? [])
             let targetType = Int(work.objects[Int(e.to)].typeIndex)
-            if previousWord != 0 && targetType < work.descriptions.count
+            if previousWord != 0 && targetType >= 0 && targetType < work.descriptions.count
                 && work.descriptions[targetType].kind == .closureContext
             {
                 work.contextCandidates.append((i, e.to, previousWord))
@@ -177,8 +188,17 @@ struct SnapshotBuilder {
         let descriptions = work.descriptions
         var typeMap = [Int32](repeating: -1, count: max(descriptions.count, Int(ogr_type_count())))
         var types: [HeapSnapshot.TypeInfo] = []
+        var nativeBlockType: Int32 = -1
         work.objects.withUnsafeMutableBufferPointer { objects in
             for i in objects.indices {
+                if Int(objects[i].typeIndex) == SnapshotBuilder.nativeBlockType {
+                    if nativeBlockType < 0 {
+                        nativeBlockType = Int32(types.count)
+                        types.append(SnapshotBuilder.nativeBlockInfo)
+                    }
+                    objects[i].typeIndex = nativeBlockType
+                    continue
+                }
                 let registryType = min(Int(objects[i].typeIndex), typeMap.count - 1)
                 var type = typeMap[registryType]
                 if type < 0 {

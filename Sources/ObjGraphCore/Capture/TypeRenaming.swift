@@ -17,9 +17,9 @@ extension SnapshotBuilder {
             while end < edges.count && Int(edges[end].from) == from { end += 1 }
             defer { index = end }
             let type = Int(objects[from].typeIndex)
-            guard type < descriptions.count, isAnyObjectArray[type] else { continue }
+            guard type >= 0, type < descriptions.count, isAnyObjectArray[type] else { continue }
             let element = objects[Int(edges[index].to)].typeIndex
-            guard Int(element) < descriptions.count, descriptions[Int(element)].kind == .classInstance,
+            guard element >= 0, Int(element) < descriptions.count, descriptions[Int(element)].kind == .classInstance,
                 edges[index..<end].allSatisfy({ objects[Int($0.to)].typeIndex == element })
             else { continue }
             renames.append((from, type, Int(element)))

@@ -23,6 +23,9 @@ public struct HeapSnapshot: Sendable, Equatable {
         case task = 3
         /// Any other heap metadata kind.
         case other = 4
+        /// A block of the C heap (`malloc` and friends) that is not a Swift object: C buffers,
+        /// Dispatch's queues and blocks, task allocator slabs. Scanned word by word.
+        case nativeBlock = 5
     }
 
     /// A type of heap object seen in the snapshot.
@@ -122,8 +125,10 @@ public struct HeapSnapshot: Sendable, Equatable {
         case stack = 1
         /// A register of a thread, saved when the snapshot was taken.
         case register = 2
-        /// Thread-local storage or other memory outside the Swift heap.
+        /// Other memory outside the heap.
         case other = 3
+        /// The main thread's static thread-local storage and thread control block.
+        case threadLocal = 4
     }
 
     /// A reference from outside the tracked heap that keeps an object reachable.

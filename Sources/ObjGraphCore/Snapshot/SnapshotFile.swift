@@ -64,8 +64,11 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
 /// Layout constants of the snapshot file; see SnapshotFormat.md.
 enum SnapshotFormat {
     static let magic: [UInt8] = Array("OBJGRAPH".utf8)
-    /// The version this code writes and the newest it reads.
-    static let version: UInt32 = 1
+    /// The version this code writes and the newest it reads. Version 2 adds the object kind
+    /// `nativeBlock` (5, a C heap block) and the root kind `threadLocal` (4).
+    static let version: UInt32 = 2
+    /// The oldest version it reads.
+    static let oldestReadable: UInt32 = 1
     static let headerSize = 64
     static let checksumSize = 4
     static let objectSize = 32
@@ -270,7 +273,9 @@ enum SnapshotDecoder {
         if version > SnapshotFormat.version {
             throw SnapshotFileError(reason: .newerVersion(found: version, supported: SnapshotFormat.version))
         }
-        guard version == SnapshotFormat.version else { throw SnapshotFileError(reason: .unsupportedVersion(version)) }
+        guard version >= SnapshotFormat.oldestReadable else {
+            throw SnapshotFileError(reason: .unsupportedVersion(version))
+        }
         guard n >= SnapshotFormat.headerSize else { throw truncated("header", SnapshotFormat.headerSize, n) }
         let flags = load(data, 12, UInt32.self)
         guard flags == 0 else { throw invalid("unknown flags 0x\(String(flags, radix: 16))") }
@@ -281,7 +286,7 @@ enum SnapshotDecoder {
         let total = Int(bodyLength + fixed), bodyEnd = total - SnapshotFormat.checksumSize
         if n < total {
             // Say which section is cut when the sections can tell; otherwise the whole file.
-            do { _ = try parse(data, end: min(n, bodyEnd)) } catch let error as SnapshotFileError {
+            do { _ = try parse(data, end: min(n, bodyEnd), version: version) } catch let error as SnapshotFileError {
                 if case .truncated = error.reason { throw error }
             }
             throw truncated(n >= bodyEnd ? "checksum" : nil, total, n)
@@ -292,13 +297,13 @@ enum SnapshotDecoder {
         guard stored == computed else {
             throw SnapshotFileError(reason: .checksumMismatch(stored: stored, computed: computed))
         }
-        let snapshot = try parse(data, end: bodyEnd)
+        let snapshot = try parse(data, end: bodyEnd, version: version)
         if let problem = snapshot.validationProblem() { throw invalid(problem) }
         return snapshot
     }
 
     /// Parses the sections in `data[headerSize..<end]`, which must be consumed exactly.
-    private static func parse(_ data: UnsafeRawBufferPointer, end: Int) throws -> HeapSnapshot {
+    private static func parse(_ data: UnsafeRawBufferPointer, end: Int, version: UInt32) throws -> HeapSnapshot {
         var reader = Reader(data: data, offset: SnapshotFormat.headerSize, end: end)
         let count = { (index: Int) in Int(load(data, 32 + 4 * index, UInt32.self)) }
 
@@ -307,7 +312,9 @@ enum SnapshotDecoder {
         var types: [HeapSnapshot.TypeInfo] = []
         types.reserveCapacity(typeCount)
         for i in 0..<typeCount {
-            guard let kind = HeapSnapshot.ObjectKind(rawValue: try reader.u8("types")) else {
+            guard let kind = HeapSnapshot.ObjectKind(rawValue: try reader.u8("types")),
+                  version >= 2 || kind != .nativeBlock
+            else {
                 throw invalid("type \(i) has unknown kind \(data[reader.offset - 1])")
             }
             let name = try reader.string("type names"), shortName = try reader.string("type names")
@@ -365,7 +372,9 @@ enum SnapshotDecoder {
         for i in 0..<rootCount {
             let p = try reader.fixed(1, SnapshotFormat.rootFixedSize, "roots")
             let word = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
-            guard word <= 0xff, let kind = HeapSnapshot.RootKind(rawValue: UInt8(word)) else {
+            guard word <= 0xff, let kind = HeapSnapshot.RootKind(rawValue: UInt8(word)),
+                  version >= 2 || kind != .threadLocal
+            else {
                 throw invalid("root \(i) has an unknown kind or nonzero reserved bytes")
             }
             roots.append(

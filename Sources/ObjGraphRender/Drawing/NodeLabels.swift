@@ -64,6 +64,7 @@ enum NodeLabels {
         case .stack: detail = "stack"
         case .register: detail = "register"
         case .other: detail = "root"
+        case .threadLocal: detail = "thread-local"
         }
         return [
             "label": .html("<B>\(AttributeValue.htmlEscaped(name))</B><BR/>" + small(detail)),
