@@ -173,8 +173,11 @@ static void push_edge(capture_state *s, const ogr_edge *e) {
 /// pointers into the middle of blocks (a queue's item inside a slab, a buffer's cursor), and
 /// LeakSanitizer counts those as references too. The start is looked for backwards in the map,
 /// at most INTERIOR_GRANULES granules (8 KiB), and the block must extend over `address`.
+/// Only 8-byte-aligned interior pointers count: a word whose low byte is an enum tag and whose
+/// other bytes are stale padding is not a reference (a char pointer into a buffer that is the
+/// buffer's only reference is the rare case this misses).
 OGR_NO_SANITIZE static int64_t containing_block(uintptr_t address) {
-    if (address >> OGR_ADDRESS_BITS) return -1;
+    if ((address & 7) || (address >> OGR_ADDRESS_BITS)) return -1;
     size_t top = address >> OGR_CHUNK_SHIFT;
     if (!(atomic_load_explicit(&ogr_leaf_bits[top / 64], memory_order_relaxed) & (1ull << (top % 64)))) return -1;
     ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_relaxed);
@@ -212,14 +215,36 @@ OGR_NO_SANITIZE static void scan_range(capture_state *s, uintptr_t from, uintptr
     }
 }
 
-/// Every word of a C heap block, from its first byte.
-OGR_NO_SANITIZE static void scan_block(capture_state *s, uintptr_t from, uintptr_t to) {
+/// The words [from, to) of a C heap block.
+OGR_NO_SANITIZE static void scan_words(capture_state *s, uintptr_t from, uintptr_t to) {
     for (uintptr_t p = from; p + 8 <= to; p += 8) {
         int64_t target = referenced_object(*(const uint64_t *)p);
         if (target < 0 || target == s->current) continue;
         ogr_edge e = { .from = s->current, .to = (uint32_t)target, .offset = (uint32_t)(p - s->base), .kind = 3 };
         push_edge(s, &e);
     }
+}
+
+/// Every word of a C heap block, from its first byte, except the free part of a Swift task
+/// allocator slab in it. Async frames live in slabs (a malloc'd one, or the first one inside
+/// the task's own block); a slab is a bump allocator, so everything past its current offset is
+/// frames that already returned: stale words that would keep dead objects "reachable". The
+/// layout (StackAllocator.h): { metadata = the slab marker, next, uint32 capacity, uint32
+/// currentOffset }, allocations from 32 bytes on.
+OGR_NO_SANITIZE static void scan_block(capture_state *s, uintptr_t from, uintptr_t to) {
+    uintptr_t marker = ogr_task_slab_marker;
+    if (marker) {
+        for (uintptr_t p = from; p + 32 <= to; p += 16) {
+            if (*(const uintptr_t *)p != marker) continue;
+            uint32_t capacity = *(const uint32_t *)(p + 16), used = *(const uint32_t *)(p + 20);
+            if (used > capacity || capacity > to - p - 32) continue;   // not a slab header after all
+            scan_words(s, from, p + 16);                             // what precedes it, and `next`
+            scan_words(s, p + 32, p + 32 + used);                    // the live frames
+            from = p + 32 + capacity;
+            p = ((from + 15) & ~(uintptr_t)15) - 16;
+        }
+    }
+    scan_words(s, from, to);
 }
 
 /// Occupied buckets of a native dictionary or set: bit i of the words at `bitmap`.
@@ -252,13 +277,11 @@ OGR_NO_SANITIZE static void scan_object(capture_state *s, uintptr_t address, uin
     case OGR_SCAN_NONE:
         return;
     case OGR_SCAN_FIXED: {
-        // A class whose block is larger than malloc gives for its instance size is
-        // tail-allocated (ManagedBuffer, CheckedContinuation's canary): scan the whole block
-        // then. glibc's block for n bytes has max(24, round16(n + 8) - 8) usable bytes; with
-        // another allocator, only a block 32 bytes larger counts.
-        size_t plain = ogr_glibc_malloc ? (((size_t)plan.a + 8 + 15) & ~(size_t)15) - 8 : (size_t)plan.a + 32;
-        if (plain < 24) plain = 24;
-        scan_range(s, address + 16, block > plain ? address + block : address + plan.a);
+        // A tail-allocated class (some instance was asked bigger than the instance size) is
+        // scanned to the end of its block; any other only to its instance size, since malloc
+        // may round a block up and the rest holds stale words.
+        uint32_t asked = __atomic_load_n(&ogr_largest_request[type], __ATOMIC_RELAXED);
+        scan_range(s, address + 16, asked > plan.a ? address + block : address + plan.a);
         return;
     }
     case OGR_SCAN_ARRAY: {
@@ -517,12 +540,12 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
                 // Still running: scan its whole stack if we know where it is, else fall back.
                 ogr_thread *owner = NULL;
                 for (ogr_thread *t = atomic_load(&ogr_threads); t; t = t->next) {
-                    if (atomic_load(&t->in_use) && atomic_load(&t->tid) == tid && t->stack_hi) owner = t;
+                    if (atomic_load(&t->in_use) && atomic_load(&t->tid) == tid && t->stack_probe) owner = t;
                 }
-                if (owner) {
-                    scan_root_range(roots, owner->stack_lo, owner->stack_hi, OGR_ROOT_STACK, tid);
-                    mapping *own_map = mapping_containing(maps, nmaps, owner->stack_hi - 1);
-                    if (own_map) own_map->scanned = 1;
+                mapping *own_map = owner ? mapping_containing(maps, nmaps, owner->stack_probe) : NULL;
+                if (own_map) {
+                    scan_root_range(roots, own_map->start, own_map->end, OGR_ROOT_STACK, tid);
+                    own_map->scanned = 1;
                 } else {
                     running++;
                 }
@@ -558,6 +581,7 @@ int64_t ogr_capture_begin(uint32_t flags) {
     if (!atomic_load(&ogr_installed_flag)) return -1;
     ogr_thread *self = ogr_self();
     if (self) self->suppress++;
+    ogr_find_task_slab_marker();
     ogr_pause_world();
     // Pass 1 numbers the objects (ranks) and counts them.
     pending.flags = flags;
@@ -586,6 +610,9 @@ void ogr_capture_scan(ogr_object *objects, ogr_edge *edges, size_t edge_capacity
     out->overflow = s.overflow.data; out->overflow_count = s.overflow.count;
     out->roots = roots.data; out->root_count = roots.count;
 }
+
+void *ogr_deferred_frees[OGR_DEFERRED_FREES];
+_Atomic uint32_t ogr_deferred_count;
 
 void ogr_capture_end(void) {
     // Objects allocated from here on carry a new epoch: a later capture can tell them from

@@ -195,8 +195,9 @@ static void *fixed_retain_adapter(void *raw) {
     return raw;
 }
 
-/// Look up local symbols in the ELF file at `path`. Fills `values` (st_value, 0 if absent).
-static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count) {
+/// Look up symbols in the ELF file at `path`: local ones only, unless `all`. Fills `values`
+/// (st_value, 0 if absent).
+static int elf_symbols(const char *path, const char *const *names, uintptr_t *values, int count, int all) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat st;
@@ -220,7 +221,7 @@ static int elf_symbols(const char *path, const char *const *names, uintptr_t *va
             size_t n = sh[s].sh_size / sizeof(Elf64_Sym);
             // Local symbols come first (sh_info is the first non-local one): the rest of the
             // table need not be read.
-            if (sh[s].sh_info > 0 && sh[s].sh_info < n) n = sh[s].sh_info;
+            if (!all && sh[s].sh_info > 0 && sh[s].sh_info < n) n = sh[s].sh_info;
             for (size_t k = 0; k < n; k++) {
                 if (syms[k].st_name >= strtab->sh_size) continue;
                 const char *name = strs + syms[k].st_name;
@@ -362,7 +363,7 @@ static int locate_runtime(runtime_image *image, uintptr_t addresses[SYM_COUNT], 
     if (n > 0) {
         image->path[n] = 0;
         // The executable's local symbols: a static runtime shows up as a local `_swift_allocObject`.
-        if (elf_symbols(image->path, runtime_symbols, values, SYM_COUNT) == 0 && values[SYM_ALLOC]) {
+        if (elf_symbols(image->path, runtime_symbols, values, SYM_COUNT, 0) == 0 && values[SYM_ALLOC]) {
             image->in_executable = 1;
             image->base = 0;
             dl_iterate_phdr(main_program_bias, &image->base);
@@ -380,7 +381,7 @@ static int locate_runtime(runtime_image *image, uintptr_t addresses[SYM_COUNT], 
     snprintf(image->path, sizeof image->path, "%s", info.dli_fname);
     image->base = (uintptr_t)info.dli_fbase;
     // Local (static) symbols from the file's .symtab; the exported ones from dlsym.
-    if (elf_symbols(image->path, runtime_symbols, values, SYM_COUNT) != 0) {
+    if (elf_symbols(image->path, runtime_symbols, values, SYM_COUNT, 0) != 0) {
         for (int i = 0; i < SYM_COUNT; i++) values[i] = 0;
     }
     for (int i = 0; i < SYM_COUNT; i++) {
@@ -462,6 +463,31 @@ int ogr_install(char *error, size_t error_len) {
 out:
     pthread_mutex_unlock(&install_mutex);
     return rc;
+}
+
+// ---- Swift task allocator slabs --------------------------------------------------------------
+uintptr_t ogr_task_slab_marker;
+static int executable_searched;
+
+void ogr_find_task_slab_marker(void) {
+    static const char *const name[1] = { "_swift_concurrency_debug_asyncTaskSlabMetadata" };
+    if (__atomic_load_n(&ogr_task_slab_marker, __ATOMIC_RELAXED)) return;
+    const uintptr_t *variable = (const uintptr_t *)dlsym(RTLD_DEFAULT, name[0]);
+    if (!variable && ogr_runtime_in_executable && !executable_searched) {
+        // A --static-swift-stdlib program does not export it: its symbol table has it.
+        executable_searched = 1;
+        char path[4096];
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        uintptr_t value = 0, base = 0;
+        if (n > 0) {
+            path[n] = 0;
+            if (elf_symbols(path, name, &value, 1, 1) == 0 && value) {
+                dl_iterate_phdr(main_program_bias, &base);
+                variable = (const uintptr_t *)(base + value);
+            }
+        }
+    }
+    if (variable) __atomic_store_n(&ogr_task_slab_marker, *variable, __ATOMIC_RELAXED);
 }
 
 _Atomic uint32_t ogr_epoch;

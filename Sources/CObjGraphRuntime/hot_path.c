@@ -14,6 +14,9 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <string.h>
+
+void ogr_free(void *p);
 
 // ---- Heap blocks ----------------------------------------------------------------------------
 // Every block the C allocator hands out while recording is a node of the heap graph (a Swift
@@ -40,16 +43,31 @@ static inline void record_block(void *p) {
     ogr_leave(t);
 }
 
-/// A block marked by `record_block` is freed.
-static void account_block_free(void *p, uint8_t *b) {
+/// The thread running a capture frees something tracked (the Swift runtime releasing an
+/// object, a library freeing a buffer): the map must not change under the capture's two passes
+/// (object indices are ranks in it), and the capture may still read that memory. So the free
+/// itself, accounting and all, waits for `ogr_capture_end`. Returns 1 when deferred.
+static int defer_if_capturing(ogr_thread *t, void *p) {
+    if (OGR_LIKELY(t->pauser != 1)) return 0;
+    uint32_t i = atomic_load_explicit(&ogr_deferred_count, memory_order_relaxed);
+    if (i >= OGR_DEFERRED_FREES) return 0;   // full: freed now (the capture may then see a stale node)
+    ogr_deferred_frees[i] = p;
+    atomic_store_explicit(&ogr_deferred_count, i + 1, memory_order_relaxed);
+    return 1;
+}
+
+/// A block marked by `record_block` is freed. Returns 1 when the free is deferred.
+static int account_block_free(void *p, uint8_t *b) {
     ogr_thread *t = ogr_self();
     if (!t) t = &ogr_shared_thread;
+    if (defer_if_capturing(t, p)) return 1;
     ogr_enter(t);
     if ((ogr_map_load(b) & OGR_STATE_BITS) == OGR_BLOCK) {
         ogr_map_store(b, 0);
         ogr_count_block(t, -1, -(int64_t)ogr_block_size(p));
     }
     ogr_leave(t);
+    return 0;
 }
 
 /// Blocks handed out while the allocator was being resolved (dlsym allocates) come from glibc
@@ -89,12 +107,34 @@ __attribute__((visibility("default"))) void *calloc(size_t count, size_t size) {
 static inline void forget_block(void *p) {
     if (!atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) || ((uintptr_t)p & 15)) return;
     uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
-    if (b && (ogr_map_load(b) & OGR_STATE_BITS) == OGR_BLOCK) account_block_free(p, b);
+    if (b && (ogr_map_load(b) & OGR_STATE_BITS) == OGR_BLOCK) (void)account_block_free(p, b);
+}
+
+/// 1 when `p` is a tracked block and this thread runs a capture: it may not be freed or moved
+/// until the capture ends.
+static inline int pinned_by_capture(void *p) {
+    ogr_thread *t = ogr_tls_self;
+    if (OGR_LIKELY(!t || t->pauser != 1) || ((uintptr_t)p & 15)) return 0;
+    uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
+    return b && (ogr_map_load(b) & OGR_STATE_BITS);
 }
 
 __attribute__((visibility("default"))) void *realloc(void *old, size_t size) {
     if (OGR_UNLIKELY(!ogr_real_realloc) && ogr_resolving) return bootstrap_block(__libc_realloc(old, size));
     if (OGR_UNLIKELY(old && ogr_bootstrap_count) && is_bootstrap_block(old)) return __libc_realloc(old, size);
+    if (old && !size) {   // glibc's realloc(p, 0) frees p
+        ogr_free(old);
+        return NULL;
+    }
+    if (OGR_UNLIKELY(old) && pinned_by_capture(old)) {
+        // Moved by hand: the old block is freed when the capture ends.
+        void *p = REAL(malloc)(size);
+        if (!p) return NULL;
+        size_t have = ogr_real_usable_size(old);
+        memcpy(p, old, have < size ? have : size);
+        ogr_free(old);
+        return p;
+    }
     if (old) forget_block(old);
     void *p = REAL(realloc)(old, size);
     // Failed (the old block stays) or freed (size 0): whatever is still allocated is a block.
@@ -142,9 +182,10 @@ __attribute__((visibility("default"))) void *pvalloc(size_t size) {
 }
 
 // ---- free -----------------------------------------------------------------------------------
-static void account_free(void *p, uint8_t *b) {
+static int account_free(void *p, uint8_t *b) {
     ogr_thread *t = ogr_self();
     if (!t) t = &ogr_shared_thread;
+    if (defer_if_capturing(t, p)) return 1;
     ogr_enter(t);
     uint8_t state = ogr_map_load(b);
     if (state & OGR_LIVE) {
@@ -158,34 +199,58 @@ static void account_free(void *p, uint8_t *b) {
         ogr_bump(t, &t->freed);
     }
     ogr_leave(t);
+    return 0;
 }
 
 void ogr_free(void *p);
+int ogr_account_free(void *p);
 __attribute__((visibility("default"), alias("ogr_free"))) void free(void *p);
 
 /// Our `free` under its own, local name: `free` itself resolves to whichever definition won.
 __attribute__((visibility("hidden"))) void ogr_free(void *p) {
     if (OGR_UNLIKELY(!p)) return;
-    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
-        uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
-        if (b) {
-            uint8_t state = ogr_map_load(b);
-            if (state & OGR_LIVE) account_free(p, b);
-            else if (state & OGR_BLOCK) account_block_free(p, b);
-        }
-    }
+    if (OGR_UNLIKELY(ogr_account_free(p))) return;   // deferred until the capture ends
     if (OGR_UNLIKELY(ogr_bootstrap_count) && is_bootstrap_block(p)) {
         __libc_free(p);
         return;
     }
     if (OGR_UNLIKELY(!ogr_real_free)) {
-        if (ogr_resolving) { (ogr_sanitizer_free() ? ogr_sanitizer_free() : __libc_free)(p); return; }
+        if (ogr_resolving) {
+            (ogr_sanitizer_free() ? ogr_sanitizer_free() : __libc_free)(p);
+            return;
+        }
         ogr_resolve_allocator();
     }
     ogr_real_free(p);
 }
 
+/// The map and counters forget `p`, a Swift object or a C block about to be freed. Returns 1
+/// when the free must wait for the end of the capture this thread runs.
+int ogr_account_free(void *p) {
+    if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && !((uintptr_t)p & 15)) {
+        uint8_t *b = ogr_map_byte((uintptr_t)p, 0);
+        if (b) {
+            uint8_t state = ogr_map_load(b);
+            if (state & OGR_LIVE) return account_free(p, b);
+            if (state & OGR_BLOCK) return account_block_free(p, b);
+        }
+    }
+    return 0;
+}
+
 // ---- Allocation hook ------------------------------------------------------------------------
+/// The largest size ever asked for an object of `type`: more than its instance size means
+/// tail-allocated storage (ManagedBuffer, CheckedContinuation's canary), scanned whole.
+static inline void note_request_size(uint32_t type, size_t size) {
+    if (OGR_UNLIKELY(type >= OGR_MAX_TYPES)) return;
+    uint32_t seen = __atomic_load_n(&ogr_largest_request[type], __ATOMIC_RELAXED);
+    if (OGR_LIKELY(size <= seen)) return;
+    uint32_t want = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+    while (want > seen &&
+           !__atomic_compare_exchange_n(&ogr_largest_request[type], &seen, want, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
 void *ogr_alloc_hook(const void *metadata, size_t size, size_t align_mask) {
     void *object = ogr_previous_alloc(metadata, size, align_mask);
     if (OGR_UNLIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return object;
@@ -206,6 +271,7 @@ void *ogr_alloc_hook(const void *metadata, size_t size, size_t align_mask) {
             if (OGR_LIKELY(old & OGR_BLOCK)) ogr_count_block(t, -1, -(int64_t)ogr_block_size(object));
             uint32_t type = ogr_type_cached(t, (uintptr_t)metadata, 1);
             ogr_count(t, type, 1, (int64_t)ogr_block_size(object));
+            note_request_size(type, size);
         }
         uint32_t epoch = atomic_load_explicit(&ogr_epoch, memory_order_relaxed);
         ogr_map_store(b, (uint8_t)(OGR_LIVE | ((epoch & 63u) << OGR_EPOCH_SHIFT)));

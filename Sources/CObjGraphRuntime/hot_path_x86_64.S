@@ -252,6 +252,142 @@ calloc:
 	.type	realloc,@function
 realloc:
 	.cfi_startproc
+	pushq	%r15
+	.cfi_def_cfa_offset 16
+	pushq	%r14
+	.cfi_def_cfa_offset 24
+	pushq	%rbx
+	.cfi_def_cfa_offset 32
+	subq	$16, %rsp
+	.cfi_def_cfa_offset 48
+	.cfi_offset %rbx, -32
+	.cfi_offset %r14, -24
+	.cfi_offset %r15, -16
+	movq	%rsi, %r14
+	movq	%rdi, %rbx
+	movq	ogr_real_realloc@GOTPCREL(%rip), %r15
+	movq	(%r15), %rax
+	testq	%rax, %rax
+	je	.LBB3_13
+.LBB3_1:
+	testq	%rbx, %rbx
+	je	.LBB3_10
+	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rax
+	movl	(%rax), %eax
+	testl	%eax, %eax
+	jne	.LBB3_16
+	testq	%r14, %r14
+	je	.LBB3_19
+.LBB3_4:
+	movq	%rbx, %rdi
+	callq	pinned_by_capture
+	testl	%eax, %eax
+	je	.LBB3_9
+	movq	ogr_real_malloc@GOTPCREL(%rip), %r15
+	movq	(%r15), %rax
+	testq	%rax, %rax
+	je	.LBB3_20
+.LBB3_6:
+	movq	%r14, %rdi
+	callq	*%rax
+	testq	%rax, %rax
+	jne	.LBB3_12
+.LBB3_7:
+	xorl	%eax, %eax
+.LBB3_8:
+	addq	$16, %rsp
+	.cfi_def_cfa_offset 32
+	popq	%rbx
+	.cfi_def_cfa_offset 24
+	popq	%r14
+	.cfi_def_cfa_offset 16
+	popq	%r15
+	.cfi_def_cfa_offset 8
+	retq
+.LBB3_9:
+	.cfi_def_cfa_offset 48
+	movq	%rbx, %rdi
+	callq	forget_block
+	movq	(%r15), %rax
+.LBB3_10:
+	testq	%rax, %rax
+	je	.LBB3_21
+.LBB3_11:
+	movq	%rbx, %rdi
+	movq	%r14, %rsi
+	callq	*%rax
+	movq	%rax, %r14
+	testq	%rax, %rax
+	cmovneq	%rax, %rbx
+	movq	%rbx, %rdi
+	callq	record_block
+	movq	%r14, %rax
+	jmp	.LBB3_8
+.LBB3_12:
+	movq	ogr_real_usable_size@GOTPCREL(%rip), %rcx
+	movq	%rbx, %rdi
+	movq	%rax, %r15
+	callq	*(%rcx)
+	cmpq	%r14, %rax
+	cmovbq	%rax, %r14
+	movq	%r15, %rdi
+	movq	%rbx, %rsi
+	movq	%r14, %rdx
+	callq	memcpy@PLT
+	movq	%rbx, %rdi
+	callq	ogr_free
+	movq	%r15, %rax
+	jmp	.LBB3_8
+.LBB3_13:
+	movq	ogr_resolving@GOTTPOFF(%rip), %rcx
+	cmpl	$0, %fs:(%rcx)
+	je	.LBB3_1
+	movq	%rbx, %rdi
+	movq	%r14, %rsi
+	callq	__libc_realloc@PLT
+	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rdx
+	movl	$1, %ecx
+	lock		xaddl	%ecx, (%rdx)
+	cmpl	$63, %ecx
+	ja	.LBB3_8
+	movl	%ecx, %ecx
+	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdx
+	movq	%rax, (%rdx,%rcx,8)
+	jmp	.LBB3_8
+.LBB3_16:
+	leaq	8(%rsp), %rdx
+	movq	%r14, %rdi
+	movq	%rbx, %rsi
+	callq	realloc.cold.1
+	cmpw	$1, %ax
+	je	.LBB3_4
+	movzwl	%ax, %eax
+	testl	%eax, %eax
+	je	.LBB3_19
+	movq	8(%rsp), %rax
+	jmp	.LBB3_8
+.LBB3_19:
+	movq	%rbx, %rdi
+	callq	ogr_free
+	jmp	.LBB3_7
+.LBB3_20:
+	callq	ogr_resolve_allocator@PLT
+	movq	(%r15), %rax
+	jmp	.LBB3_6
+.LBB3_21:
+	callq	ogr_resolve_allocator@PLT
+	movq	(%r15), %rax
+	jmp	.LBB3_11
+.Lfunc_end3:
+	.size	realloc, .Lfunc_end3-realloc
+	.cfi_endproc
+	.section	.text.unlikely.,"ax",@progbits
+	.hidden	ogr_free
+	.globl	ogr_free
+	.p2align	4
+	.type	ogr_free,@function
+ogr_free:
+	.cfi_startproc
 	pushq	%r14
 	.cfi_def_cfa_offset 16
 	pushq	%rbx
@@ -260,28 +396,32 @@ realloc:
 	.cfi_def_cfa_offset 32
 	.cfi_offset %rbx, -24
 	.cfi_offset %r14, -16
-	movq	%rsi, %rbx
-	movq	%rdi, %r14
-	movq	ogr_real_realloc@GOTPCREL(%rip), %rax
-	cmpq	$0, (%rax)
-	je	.LBB3_1
-.LBB3_4:
-	testq	%r14, %r14
-	je	.LBB3_12
+	testq	%rdi, %rdi
+	je	.LBB4_16
+	movq	%rdi, %rbx
+	callq	ogr_account_free@PLT
+	testl	%eax, %eax
+	jne	.LBB4_16
 	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rax
 	movl	(%rax), %ecx
 	testl	%ecx, %ecx
-	jne	.LBB3_6
-.LBB3_11:
-	movq	%r14, %rdi
-	callq	realloc.cold.1
-.LBB3_12:
-	movq	%rsp, %rdx
-	movq	%r14, %rdi
-	movq	%rbx, %rsi
-	callq	realloc.cold.2
-	movq	(%rsp), %rax
-.LBB3_13:
+	jne	.LBB4_3
+.LBB4_8:
+	movq	ogr_real_free@GOTPCREL(%rip), %r14
+	movq	(%r14), %rax
+	testq	%rax, %rax
+	je	.LBB4_9
+.LBB4_14:
+	movq	%rbx, %rdi
+	addq	$8, %rsp
+	.cfi_def_cfa_offset 24
+	popq	%rbx
+	.cfi_def_cfa_offset 16
+	popq	%r14
+	.cfi_def_cfa_offset 8
+	jmpq	*%rax
+.LBB4_16:
+	.cfi_def_cfa_offset 32
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 24
 	popq	%rbx
@@ -289,52 +429,119 @@ realloc:
 	popq	%r14
 	.cfi_def_cfa_offset 8
 	retq
-.LBB3_1:
+.LBB4_3:
 	.cfi_def_cfa_offset 32
-	movq	ogr_resolving@GOTTPOFF(%rip), %rax
-	cmpl	$0, %fs:(%rax)
-	je	.LBB3_4
-	movq	%r14, %rdi
-	movq	%rbx, %rsi
-	callq	__libc_realloc@PLT
-	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rdx
-	movl	$1, %ecx
-	lock		xaddl	%ecx, (%rdx)
-	cmpl	$63, %ecx
-	ja	.LBB3_13
-	movl	%ecx, %ecx
-	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdx
-	movq	%rax, (%rdx,%rcx,8)
-	jmp	.LBB3_13
-.LBB3_6:
 	movl	(%rax), %ecx
 	testl	%ecx, %ecx
-	je	.LBB3_11
+	je	.LBB4_8
 	cmpl	$64, %ecx
-	movl	$64, %eax
+	pushq	$64
+	.cfi_adjust_cfa_offset 8
+	popq	%rax
+	.cfi_adjust_cfa_offset -8
 	cmovbl	%ecx, %eax
 	xorl	%ecx, %ecx
 	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdx
-.LBB3_9:
-	cmpq	%r14, (%rdx,%rcx,8)
-	je	.LBB3_10
+.LBB4_6:
+	cmpq	%rbx, (%rdx,%rcx,8)
+	je	.LBB4_7
 	incq	%rcx
 	cmpq	%rcx, %rax
-	jne	.LBB3_9
-	jmp	.LBB3_11
-.LBB3_10:
-	movq	%r14, %rdi
-	movq	%rbx, %rsi
+	je	.LBB4_8
+	jmp	.LBB4_6
+.LBB4_9:
+	movq	ogr_resolving@GOTTPOFF(%rip), %rax
+	cmpl	$0, %fs:(%rax)
+	je	.LBB4_15
+	movq	___interceptor_free@GOTPCREL(%rip), %rax
+	testq	%rax, %rax
+	jne	.LBB4_12
+	movq	__interceptor_free@GOTPCREL(%rip), %rax
+.LBB4_12:
+	testq	%rax, %rax
+	jne	.LBB4_14
+	movq	__libc_free@GOTPCREL(%rip), %rax
+	jmp	.LBB4_14
+.LBB4_15:
+	callq	ogr_resolve_allocator@PLT
+	movq	(%r14), %rax
+	jmp	.LBB4_14
+.LBB4_7:
+	movq	%rbx, %rdi
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 24
 	popq	%rbx
 	.cfi_def_cfa_offset 16
 	popq	%r14
 	.cfi_def_cfa_offset 8
-	jmp	__libc_realloc@PLT
-.Lfunc_end3:
-	.size	realloc, .Lfunc_end3-realloc
+	jmp	__libc_free@PLT
+.Lfunc_end4:
+	.size	ogr_free, .Lfunc_end4-ogr_free
 	.cfi_endproc
+	.text
+	.p2align	4
+	.type	pinned_by_capture,@function
+pinned_by_capture:
+	.cfi_startproc
+	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
+	movq	%fs:(%rax), %rcx
+	xorl	%eax, %eax
+	testq	%rcx, %rcx
+	je	.LBB5_3
+	cmpl	$1, 20(%rcx)
+	je	.LBB5_2
+.LBB5_3:
+	retq
+.LBB5_2:
+	pushq	%rax
+	.cfi_def_cfa_offset 16
+	leaq	4(%rsp), %rsi
+	callq	pinned_by_capture.cold.1
+	movl	4(%rsp), %eax
+	addq	$8, %rsp
+	.cfi_def_cfa_offset 8
+	retq
+.Lfunc_end5:
+	.size	pinned_by_capture, .Lfunc_end5-pinned_by_capture
+	.cfi_endproc
+	.section	.text.unlikely.,"ax",@progbits
+	.p2align	4
+	.type	forget_block,@function
+forget_block:
+	.cfi_startproc
+	movq	ogr_installed_flag@GOTPCREL(%rip), %rax
+	movl	(%rax), %eax
+	testl	%eax, %eax
+	je	.LBB6_5
+	movl	%edi, %eax
+	andl	$15, %eax
+	movq	%rdi, %rcx
+	shrq	$47, %rcx
+	orq	%rax, %rcx
+	jne	.LBB6_5
+	movq	%rdi, %rax
+	shrq	$30, %rax
+	movq	ogr_map@GOTPCREL(%rip), %rcx
+	movq	(%rcx,%rax,8), %rax
+	testq	%rax, %rax
+	je	.LBB6_5
+	movq	(%rax), %rsi
+	testq	%rsi, %rsi
+	je	.LBB6_5
+	movl	%edi, %eax
+	shrl	$4, %eax
+	andl	$67108863, %eax
+	addq	%rax, %rsi
+	movb	(%rsi), %al
+	andb	$3, %al
+	cmpb	$2, %al
+	je	account_block_free
+.LBB6_5:
+	retq
+.Lfunc_end6:
+	.size	forget_block, .Lfunc_end6-forget_block
+	.cfi_endproc
+	.text
 	.globl	reallocarray
 	.p2align	4
 	.type	reallocarray,@function
@@ -342,7 +549,7 @@ reallocarray:
 	.cfi_startproc
 	movq	%rsi, %rax
 	mulq	%rdx
-	jno	.LBB4_2
+	jno	.LBB7_2
 	pushq	%rax
 	.cfi_def_cfa_offset 16
 	callq	__errno_location@PLT
@@ -351,11 +558,11 @@ reallocarray:
 	popq	%rcx
 	.cfi_def_cfa_offset 8
 	retq
-.LBB4_2:
+.LBB7_2:
 	movq	%rax, %rsi
 	jmp	realloc@PLT
-.Lfunc_end4:
-	.size	reallocarray, .Lfunc_end4-reallocarray
+.Lfunc_end7:
+	.size	reallocarray, .Lfunc_end7-reallocarray
 	.cfi_endproc
 	.globl	posix_memalign
 	.p2align	4
@@ -380,13 +587,13 @@ posix_memalign:
 	movq	ogr_real_posix_memalign@GOTPCREL(%rip), %r14
 	movq	(%r14), %rax
 	testq	%rax, %rax
-	je	.LBB5_1
-.LBB5_2:
+	je	.LBB8_1
+.LBB8_2:
 	movq	%rbx, %rdi
 	callq	*%rax
 	testl	%eax, %eax
-	je	.LBB5_3
-.LBB5_4:
+	je	.LBB8_3
+.LBB8_4:
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 40
 	popq	%rbx
@@ -398,23 +605,23 @@ posix_memalign:
 	popq	%r15
 	.cfi_def_cfa_offset 8
 	retq
-.LBB5_3:
+.LBB8_3:
 	.cfi_def_cfa_offset 48
 	movq	(%rbx), %rdi
 	movl	%eax, %ebx
 	callq	record_block
 	movl	%ebx, %eax
-	jmp	.LBB5_4
-.LBB5_1:
+	jmp	.LBB8_4
+.LBB8_1:
 	movq	%rdx, %r15
 	movq	%rsi, %r12
 	callq	ogr_resolve_allocator@PLT
 	movq	%r12, %rsi
 	movq	%r15, %rdx
 	movq	(%r14), %rax
-	jmp	.LBB5_2
-.Lfunc_end5:
-	.size	posix_memalign, .Lfunc_end5-posix_memalign
+	jmp	.LBB8_2
+.Lfunc_end8:
+	.size	posix_memalign, .Lfunc_end8-posix_memalign
 	.cfi_endproc
 	.section	.text.unlikely.,"ax",@progbits
 	.globl	aligned_alloc
@@ -436,8 +643,8 @@ aligned_alloc:
 	movq	ogr_real_aligned_alloc@GOTPCREL(%rip), %r15
 	movq	(%r15), %rax
 	testq	%rax, %rax
-	je	.LBB6_1
-.LBB6_2:
+	je	.LBB9_1
+.LBB9_2:
 	movq	%r14, %rdi
 	movq	%rbx, %rsi
 	callq	*%rax
@@ -452,13 +659,13 @@ aligned_alloc:
 	popq	%r15
 	.cfi_def_cfa_offset 8
 	retq
-.LBB6_1:
+.LBB9_1:
 	.cfi_def_cfa_offset 32
 	callq	ogr_resolve_allocator@PLT
 	movq	(%r15), %rax
-	jmp	.LBB6_2
-.Lfunc_end6:
-	.size	aligned_alloc, .Lfunc_end6-aligned_alloc
+	jmp	.LBB9_2
+.Lfunc_end9:
+	.size	aligned_alloc, .Lfunc_end9-aligned_alloc
 	.cfi_endproc
 	.globl	memalign
 	.p2align	4
@@ -479,8 +686,8 @@ memalign:
 	movq	ogr_real_memalign@GOTPCREL(%rip), %r15
 	movq	(%r15), %rax
 	testq	%rax, %rax
-	je	.LBB7_1
-.LBB7_2:
+	je	.LBB10_1
+.LBB10_2:
 	movq	%r14, %rdi
 	movq	%rbx, %rsi
 	callq	*%rax
@@ -495,13 +702,13 @@ memalign:
 	popq	%r15
 	.cfi_def_cfa_offset 8
 	retq
-.LBB7_1:
+.LBB10_1:
 	.cfi_def_cfa_offset 32
 	callq	ogr_resolve_allocator@PLT
 	movq	(%r15), %rax
-	jmp	.LBB7_2
-.Lfunc_end7:
-	.size	memalign, .Lfunc_end7-memalign
+	jmp	.LBB10_2
+.Lfunc_end10:
+	.size	memalign, .Lfunc_end10-memalign
 	.cfi_endproc
 	.globl	valloc
 	.p2align	4
@@ -520,8 +727,8 @@ valloc:
 	movq	ogr_real_valloc@GOTPCREL(%rip), %r14
 	movq	(%r14), %rax
 	testq	%rax, %rax
-	je	.LBB8_1
-.LBB8_2:
+	je	.LBB11_1
+.LBB11_2:
 	movq	%rbx, %rdi
 	callq	*%rax
 	movq	%rax, %rbx
@@ -535,13 +742,13 @@ valloc:
 	popq	%r14
 	.cfi_def_cfa_offset 8
 	retq
-.LBB8_1:
+.LBB11_1:
 	.cfi_def_cfa_offset 32
 	callq	ogr_resolve_allocator@PLT
 	movq	(%r14), %rax
-	jmp	.LBB8_2
-.Lfunc_end8:
-	.size	valloc, .Lfunc_end8-valloc
+	jmp	.LBB11_2
+.Lfunc_end11:
+	.size	valloc, .Lfunc_end11-valloc
 	.cfi_endproc
 	.globl	pvalloc
 	.p2align	4
@@ -560,8 +767,8 @@ pvalloc:
 	movq	ogr_real_pvalloc@GOTPCREL(%rip), %r14
 	movq	(%r14), %rax
 	testq	%rax, %rax
-	je	.LBB9_1
-.LBB9_2:
+	je	.LBB12_1
+.LBB12_2:
 	movq	%rbx, %rdi
 	callq	*%rax
 	movq	%rax, %rbx
@@ -575,19 +782,18 @@ pvalloc:
 	popq	%r14
 	.cfi_def_cfa_offset 8
 	retq
-.LBB9_1:
+.LBB12_1:
 	.cfi_def_cfa_offset 32
 	callq	ogr_resolve_allocator@PLT
 	movq	(%r14), %rax
-	jmp	.LBB9_2
-.Lfunc_end9:
-	.size	pvalloc, .Lfunc_end9-pvalloc
+	jmp	.LBB12_2
+.Lfunc_end12:
+	.size	pvalloc, .Lfunc_end12-pvalloc
 	.cfi_endproc
-	.hidden	ogr_free
-	.globl	ogr_free
+	.globl	ogr_account_free
 	.p2align	4
-	.type	ogr_free,@function
-ogr_free:
+	.type	ogr_account_free,@function
+ogr_account_free:
 	.cfi_startproc
 	pushq	%rbp
 	.cfi_def_cfa_offset 16
@@ -609,117 +815,38 @@ ogr_free:
 	.cfi_offset %r14, -32
 	.cfi_offset %r15, -24
 	.cfi_offset %rbp, -16
-	testq	%rdi, %rdi
-	je	.LBB10_56
-	movq	%rdi, %rbx
 	movq	ogr_installed_flag@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
+	xorl	%ebx, %ebx
 	testl	%eax, %eax
-	je	.LBB10_42
-	movl	%ebx, %eax
+	je	.LBB13_45
+	movq	%rdi, %r15
+	movl	%r15d, %eax
 	andl	$15, %eax
-	movq	%rbx, %rcx
+	movq	%rdi, %rcx
 	shrq	$47, %rcx
 	orq	%rax, %rcx
-	jne	.LBB10_42
-	movq	%rbx, %rax
+	jne	.LBB13_45
+	movq	%r15, %rax
 	shrq	$30, %rax
 	movq	ogr_map@GOTPCREL(%rip), %rcx
 	movq	(%rcx,%rax,8), %rax
 	testq	%rax, %rax
-	je	.LBB10_42
-	movq	(%rax), %r15
-	testq	%r15, %r15
-	je	.LBB10_42
-	movl	%ebx, %eax
+	je	.LBB13_45
+	movq	(%rax), %r12
+	testq	%r12, %r12
+	je	.LBB13_45
+	movl	%r15d, %eax
 	shrl	$4, %eax
 	andl	$67108863, %eax
-	addq	%rax, %r15
-	movb	(%r15), %al
+	addq	%rax, %r12
+	movb	(%r12), %al
 	testb	$1, %al
-	jne	.LBB10_6
+	jne	.LBB13_5
 	testb	$2, %al
-	je	.LBB10_42
-	movq	%rbx, %rdi
-	movq	%r15, %rsi
-	callq	account_block_free
-	jmp	.LBB10_42
-.LBB10_6:
-	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
-	movq	%fs:(%rax), %r14
-	testq	%r14, %r14
-	je	.LBB10_7
-.LBB10_8:
-	testq	%r14, %r14
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
-	cmoveq	%r12, %r14
-	cmpq	%r12, %r14
-	je	.LBB10_14
-	incl	12(%r14)
-	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
-	cmpl	$0, (%rax)
-	je	.LBB10_11
-.LBB10_12:
-	movq	ogr_paused@GOTPCREL(%rip), %rax
-	movl	(%rax), %eax
-	testl	%eax, %eax
-	jne	.LBB10_13
-	movb	(%r15), %al
-	testb	$1, %al
-	je	.LBB10_39
-	movb	$0, (%r15)
-	testb	$2, %al
-	jne	.LBB10_19
-	movq	(%rbx), %r15
-.LBB10_22:
-	movl	%r15d, %r13d
-	shrl	$4, %r13d
-	andl	$63, %r13d
-	cmpq	%r15, 88(%r14,%r13,8)
-	jne	.LBB10_27
-	movl	600(%r14,%r13,4), %ebp
-.LBB10_24:
-	cmpl	$-1, %ebp
-	je	.LBB10_25
-.LBB10_29:
-	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
-	cmpl	$0, (%rax)
-	je	.LBB10_31
-	movq	-8(%rbx), %rcx
-	movq	%rcx, %rdx
-	andq	$-8, %rdx
-	xorl	%eax, %eax
-	testb	$2, %cl
-	sete	%al
-	shll	$3, %eax
-	orq	$-16, %rax
-	addq	%rdx, %rax
-.LBB10_32:
-	movl	%ebp, %ecx
-	shlq	$4, %rcx
-	movq	24(%r14), %rdx
-	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	je	.LBB10_33
-	decq	(%rdx,%rcx)
-	subq	%rax, 8(%rdx,%rcx)
-.LBB10_19:
-	leaq	40(%r14), %rax
-.LBB10_20:
-	incq	(%rax)
-.LBB10_39:
-	decl	12(%r14)
-.LBB10_42:
-	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rax
-	movl	(%rax), %ecx
-	testl	%ecx, %ecx
-	jne	.LBB10_43
-.LBB10_48:
-	movq	ogr_real_free@GOTPCREL(%rip), %r14
-	movq	(%r14), %rax
-	testq	%rax, %rax
-	je	.LBB10_49
-.LBB10_54:
-	movq	%rbx, %rdi
+	je	.LBB13_45
+	movq	%r15, %rdi
+	movq	%r12, %rsi
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
@@ -734,9 +861,78 @@ ogr_free:
 	.cfi_def_cfa_offset 16
 	popq	%rbp
 	.cfi_def_cfa_offset 8
-	jmpq	*%rax
-.LBB10_56:
+	jmp	account_block_free
+.LBB13_5:
 	.cfi_def_cfa_offset 64
+	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
+	movq	%fs:(%rax), %r14
+	testq	%r14, %r14
+	je	.LBB13_6
+.LBB13_7:
+	testq	%r14, %r14
+	jne	.LBB13_9
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r14
+.LBB13_9:
+	cmpl	$1, 20(%r14)
+	je	.LBB13_10
+.LBB13_12:
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	je	.LBB13_18
+	incl	12(%r14)
+	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
+	cmpl	$0, (%rax)
+	je	.LBB13_15
+.LBB13_16:
+	movq	ogr_paused@GOTPCREL(%rip), %rax
+	movl	(%rax), %eax
+	testl	%eax, %eax
+	jne	.LBB13_17
+	movb	(%r12), %al
+	testb	$1, %al
+	je	.LBB13_43
+	movb	$0, (%r12)
+	testb	$2, %al
+	jne	.LBB13_23
+	movq	(%r15), %r12
+.LBB13_26:
+	movl	%r12d, %r13d
+	shrl	$4, %r13d
+	andl	$63, %r13d
+	cmpq	%r12, 80(%r14,%r13,8)
+	jne	.LBB13_31
+	movl	592(%r14,%r13,4), %ebp
+.LBB13_28:
+	cmpl	$-1, %ebp
+	je	.LBB13_29
+.LBB13_33:
+	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
+	cmpl	$0, (%rax)
+	je	.LBB13_35
+	movq	-8(%r15), %rcx
+	movq	%rcx, %rdx
+	andq	$-8, %rdx
+	xorl	%eax, %eax
+	testb	$2, %cl
+	sete	%al
+	shll	$3, %eax
+	orq	$-16, %rax
+	addq	%rdx, %rax
+.LBB13_36:
+	movl	%ebp, %ecx
+	shlq	$4, %rcx
+	movq	24(%r14), %rdx
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	je	.LBB13_37
+	decq	(%rdx,%rcx)
+	subq	%rax, 8(%rdx,%rcx)
+.LBB13_23:
+	leaq	40(%r14), %rax
+.LBB13_24:
+	incq	(%rax)
+.LBB13_43:
+	decl	12(%r14)
+.LBB13_45:
+	movl	%ebx, %eax
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
@@ -752,124 +948,86 @@ ogr_free:
 	popq	%rbp
 	.cfi_def_cfa_offset 8
 	retq
-.LBB10_43:
-	.cfi_def_cfa_offset 64
-	movl	(%rax), %ecx
-	testl	%ecx, %ecx
-	je	.LBB10_48
-	cmpl	$64, %ecx
-	pushq	$64
-	.cfi_adjust_cfa_offset 8
-	popq	%rax
-	.cfi_adjust_cfa_offset -8
-	cmovbl	%ecx, %eax
-	xorl	%ecx, %ecx
-	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdx
-.LBB10_46:
-	cmpq	%rbx, (%rdx,%rcx,8)
-	je	.LBB10_47
-	incq	%rcx
-	cmpq	%rcx, %rax
-	je	.LBB10_48
-	jmp	.LBB10_46
-.LBB10_49:
-	movq	ogr_resolving@GOTTPOFF(%rip), %rax
-	cmpl	$0, %fs:(%rax)
-	je	.LBB10_55
-	movq	___interceptor_free@GOTPCREL(%rip), %rax
-	testq	%rax, %rax
-	jne	.LBB10_52
-	movq	__interceptor_free@GOTPCREL(%rip), %rax
-.LBB10_52:
-	testq	%rax, %rax
-	jne	.LBB10_54
-	movq	__libc_free@GOTPCREL(%rip), %rax
-	jmp	.LBB10_54
-.LBB10_55:
-	callq	ogr_resolve_allocator@PLT
-	movq	(%r14), %rax
-	jmp	.LBB10_54
-.LBB10_47:
-	movq	%rbx, %rdi
-	addq	$8, %rsp
-	.cfi_def_cfa_offset 56
-	popq	%rbx
-	.cfi_def_cfa_offset 48
-	popq	%r12
-	.cfi_def_cfa_offset 40
-	popq	%r13
-	.cfi_def_cfa_offset 32
-	popq	%r14
-	.cfi_def_cfa_offset 24
-	popq	%r15
-	.cfi_def_cfa_offset 16
-	popq	%rbp
-	.cfi_def_cfa_offset 8
-	jmp	__libc_free@PLT
-.LBB10_7:
+.LBB13_6:
 	.cfi_def_cfa_offset 64
 	callq	ogr_self_slow@PLT
 	movq	%rax, %r14
-	jmp	.LBB10_8
-.LBB10_11:
+	jmp	.LBB13_7
+.LBB13_10:
+	movq	ogr_deferred_count@GOTPCREL(%rip), %rax
+	movl	(%rax), %ecx
+	cmpl	$65535, %ecx
+	ja	.LBB13_12
+	movq	ogr_deferred_frees@GOTPCREL(%rip), %rdx
+	movq	%r15, (%rdx,%rcx,8)
+	incl	%ecx
+	movl	%ecx, (%rax)
+	pushq	$1
+	.cfi_adjust_cfa_offset 8
+	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	jmp	.LBB13_45
+.LBB13_15:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB10_12
-.LBB10_13:
+	jmp	.LBB13_16
+.LBB13_17:
 	decl	12(%r14)
-.LBB10_14:
+.LBB13_18:
 	movq	%r14, %rdi
 	callq	ogr_enter_slow@PLT
-	movb	(%r15), %al
+	movb	(%r12), %al
 	testb	$1, %al
-	jne	.LBB10_15
+	jne	.LBB13_19
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	jne	.LBB10_39
-	jmp	.LBB10_37
-.LBB10_15:
-	movb	$0, (%r15)
+	jne	.LBB13_43
+	jmp	.LBB13_41
+.LBB13_19:
+	movb	$0, (%r12)
 	testb	$2, %al
-	jne	.LBB10_26
-	movq	(%rbx), %r15
+	jne	.LBB13_30
+	movq	(%r15), %r12
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	jne	.LBB10_22
-	movq	%r15, %rdi
+	jne	.LBB13_26
+	movq	%r12, %rdi
 	callq	ogr_type_lookup@PLT
 	movl	%eax, %ebp
-	jmp	.LBB10_24
-.LBB10_27:
-	movq	%r15, %rdi
+	jmp	.LBB13_28
+.LBB13_31:
+	movq	%r12, %rdi
 	callq	ogr_type_lookup@PLT
 	cmpl	$-1, %eax
-	je	.LBB10_25
+	je	.LBB13_29
 	movl	%eax, %ebp
-	movq	%r15, 88(%r14,%r13,8)
-	movl	%eax, 600(%r14,%r13,4)
-	jmp	.LBB10_29
-.LBB10_25:
+	movq	%r12, 80(%r14,%r13,8)
+	movl	%eax, 592(%r14,%r13,4)
+	jmp	.LBB13_33
+.LBB13_29:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	8(%rax)
-.LBB10_26:
+.LBB13_30:
 	leaq	40(%r14), %rax
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	jne	.LBB10_20
-	jmp	.LBB10_34
-.LBB10_31:
+	jne	.LBB13_24
+	jmp	.LBB13_38
+.LBB13_35:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
-	movq	%rbx, %rdi
+	movq	%r15, %rdi
 	callq	*(%rax)
-	jmp	.LBB10_32
-.LBB10_33:
-	negq	%rax
+	jmp	.LBB13_36
+.LBB13_37:
 	lock		decq	(%rdx,%rcx)
+	negq	%rax
 	lock		addq	%rax, 8(%rdx,%rcx)
-	leaq	40(%r12), %rax
-.LBB10_34:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
+	addq	$40, %rax
+.LBB13_38:
 	lock		incq	(%rax)
-.LBB10_37:
-	lock		decl	12(%r12)
-	jmp	.LBB10_42
-.Lfunc_end10:
-	.size	ogr_free, .Lfunc_end10-ogr_free
+.LBB13_41:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
+	lock		decl	12(%rax)
+	jmp	.LBB13_45
+.Lfunc_end13:
+	.size	ogr_account_free, .Lfunc_end13-ogr_account_free
 	.cfi_endproc
 	.p2align	4
 	.type	ogr_map_byte,@function
@@ -880,36 +1038,36 @@ ogr_map_byte:
 	.cfi_offset %rbx, -16
 	movq	%rdi, %rax
 	shrq	$47, %rax
-	jne	.LBB11_1
+	jne	.LBB14_1
 	movq	%rdi, %rbx
 	movq	%rdi, %rax
 	shrq	$30, %rax
 	movq	ogr_map@GOTPCREL(%rip), %rcx
 	movq	(%rcx,%rax,8), %rax
 	testq	%rax, %rax
-	je	.LBB11_3
-.LBB11_5:
+	je	.LBB14_3
+.LBB14_5:
 	shrl	$4, %ebx
 	andl	$67108863, %ebx
 	addq	(%rax), %rbx
-.LBB11_6:
+.LBB14_6:
 	movq	%rbx, %rax
 	popq	%rbx
 	.cfi_def_cfa_offset 8
 	retq
-.LBB11_3:
+.LBB14_3:
 	.cfi_def_cfa_offset 16
 	testl	%esi, %esi
-	je	.LBB11_1
+	je	.LBB14_1
 	movq	%rbx, %rdi
 	callq	ogr_leaf_create@PLT
 	testq	%rax, %rax
-	jne	.LBB11_5
-.LBB11_1:
+	jne	.LBB14_5
+.LBB14_1:
 	xorl	%ebx, %ebx
-	jmp	.LBB11_6
-.Lfunc_end11:
-	.size	ogr_map_byte, .Lfunc_end11-ogr_map_byte
+	jmp	.LBB14_6
+.Lfunc_end14:
+	.size	ogr_map_byte, .Lfunc_end14-ogr_map_byte
 	.cfi_endproc
 	.text
 	.p2align	4
@@ -920,44 +1078,55 @@ account_block_free:
 	.cfi_def_cfa_offset 16
 	pushq	%r14
 	.cfi_def_cfa_offset 24
-	pushq	%r12
-	.cfi_def_cfa_offset 32
 	pushq	%rbx
-	.cfi_def_cfa_offset 40
-	pushq	%rax
-	.cfi_def_cfa_offset 48
-	.cfi_offset %rbx, -40
-	.cfi_offset %r12, -32
+	.cfi_def_cfa_offset 32
+	.cfi_offset %rbx, -32
 	.cfi_offset %r14, -24
 	.cfi_offset %r15, -16
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
 	movq	%fs:(%rax), %rbx
 	testq	%rbx, %rbx
-	je	.LBB12_1
-.LBB12_2:
+	je	.LBB15_1
 	testq	%rbx, %rbx
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	cmoveq	%r14, %rbx
-	cmpq	%r14, %rbx
-	je	.LBB12_8
+	je	.LBB15_3
+.LBB15_4:
+	cmpl	$1, 20(%rbx)
+	jne	.LBB15_6
+	jmp	.LBB15_5
+.LBB15_1:
+	movq	%rdi, %rbx
+	movq	%rsi, %r14
+	callq	ogr_self_slow@PLT
+	movq	%r14, %rsi
+	movq	%rbx, %rdi
+	movq	%rax, %rbx
+	testq	%rbx, %rbx
+	jne	.LBB15_4
+.LBB15_3:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rbx
+	cmpl	$1, 20(%rbx)
+	je	.LBB15_5
+.LBB15_6:
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
+	je	.LBB15_12
 	incl	12(%rbx)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB12_5
-.LBB12_6:
+	je	.LBB15_9
+.LBB15_10:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB12_7
+	jne	.LBB15_11
 	movzbl	(%rsi), %eax
 	andb	$3, %al
 	cmpb	$2, %al
-	jne	.LBB12_18
-.LBB12_11:
+	jne	.LBB15_22
+.LBB15_15:
 	movb	$0, (%rsi)
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB12_13
+	je	.LBB15_17
 	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -968,66 +1137,69 @@ account_block_free:
 	orq	$-16, %rax
 	addq	%rdx, %rax
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB12_15
-.LBB12_17:
+	je	.LBB15_19
+.LBB15_21:
 	decq	48(%rbx)
 	subq	%rax, 56(%rbx)
-.LBB12_18:
+.LBB15_22:
 	decl	12(%rbx)
-.LBB12_19:
-	addq	$8, %rsp
-	.cfi_def_cfa_offset 40
+.LBB15_23:
+	xorl	%eax, %eax
+.LBB15_24:
 	popq	%rbx
-	.cfi_def_cfa_offset 32
-	popq	%r12
 	.cfi_def_cfa_offset 24
 	popq	%r14
 	.cfi_def_cfa_offset 16
 	popq	%r15
 	.cfi_def_cfa_offset 8
 	retq
-.LBB12_1:
-	.cfi_def_cfa_offset 48
-	movq	%rdi, %rbx
-	movq	%rsi, %r14
-	callq	ogr_self_slow@PLT
-	movq	%r14, %rsi
-	movq	%rbx, %rdi
-	movq	%rax, %rbx
-	jmp	.LBB12_2
-.LBB12_5:
+.LBB15_5:
+	.cfi_def_cfa_offset 32
+	movq	%rdi, %r14
+	movq	%rsi, %r15
+	callq	account_block_free.cold.1
+	movq	%r15, %rsi
+	movq	%r14, %rdi
+	movl	%eax, %ecx
+	movl	$1, %eax
+	testb	$1, %cl
+	jne	.LBB15_6
+	jmp	.LBB15_24
+.LBB15_9:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB12_6
-.LBB12_7:
+	jmp	.LBB15_10
+.LBB15_11:
 	decl	12(%rbx)
-.LBB12_8:
-	movq	%rdi, %r15
+.LBB15_12:
+	movq	%rdi, %r14
 	movq	%rbx, %rdi
-	movq	%rsi, %r12
+	movq	%rsi, %r15
 	callq	ogr_enter_slow@PLT
-	movq	%r12, %rsi
-	movq	%r15, %rdi
-	movzbl	(%r12), %eax
+	movq	%r15, %rsi
+	movq	%r14, %rdi
+	movzbl	(%r15), %eax
 	andb	$3, %al
 	cmpb	$2, %al
-	je	.LBB12_11
+	je	.LBB15_15
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB12_16
-	jmp	.LBB12_18
-.LBB12_13:
+	je	.LBB15_20
+	jmp	.LBB15_22
+.LBB15_17:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	callq	*(%rax)
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	jne	.LBB12_17
-.LBB12_15:
-	lock		decq	48(%r14)
+	jne	.LBB15_21
+.LBB15_19:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
+	lock		decq	48(%rcx)
 	negq	%rax
-	lock		addq	%rax, 56(%r14)
-.LBB12_16:
-	lock		decl	12(%r14)
-	jmp	.LBB12_19
-.Lfunc_end12:
-	.size	account_block_free, .Lfunc_end12-account_block_free
+	lock		addq	%rax, 56(%rcx)
+.LBB15_20:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
+	lock		decl	12(%rax)
+	jmp	.LBB15_23
+.Lfunc_end15:
+	.size	account_block_free, .Lfunc_end15-account_block_free
 	.cfi_endproc
 	.section	.text.unlikely.,"ax",@progbits
 	.globl	ogr_alloc_hook
@@ -1047,70 +1219,71 @@ ogr_alloc_hook:
 	.cfi_def_cfa_offset 48
 	pushq	%rbx
 	.cfi_def_cfa_offset 56
-	subq	$24, %rsp
-	.cfi_def_cfa_offset 80
+	subq	$40, %rsp
+	.cfi_def_cfa_offset 96
 	.cfi_offset %rbx, -56
 	.cfi_offset %r12, -48
 	.cfi_offset %r13, -40
 	.cfi_offset %r14, -32
 	.cfi_offset %r15, -24
 	.cfi_offset %rbp, -16
-	movq	%rdi, %rbp
+	movq	%rsi, %r13
+	movq	%rdi, %r12
 	movq	ogr_previous_alloc@GOTPCREL(%rip), %rax
 	callq	*(%rax)
 	movq	%rax, %r14
-	movq	%rax, %rsi
+	movq	%rax, %rdi
 	movq	ogr_recording_flag@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	je	.LBB13_51
+	je	.LBB16_56
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
 	movq	%fs:(%rax), %r15
 	testq	%r15, %r15
-	je	.LBB13_2
-.LBB13_4:
+	je	.LBB16_2
+.LBB16_4:
 	cmpl	$0, 16(%r15)
-	jne	.LBB13_51
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r13
-	cmpq	%r13, %r15
-	je	.LBB13_6
+	jne	.LBB16_56
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rbp
+	cmpq	%rbp, %r15
+	je	.LBB16_6
 	incl	12(%r15)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB13_11
-.LBB13_12:
+	je	.LBB16_11
+.LBB16_12:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB13_14
-	xorl	%r12d, %r12d
-.LBB13_16:
+	jne	.LBB16_14
+	xorl	%r8d, %r8d
+.LBB16_16:
 	movq	%r14, %rax
 	shrq	$47, %rax
-	jne	.LBB13_47
+	jne	.LBB16_52
 	shrq	$30, %r14
-	movq	ogr_map@GOTPCREL(%rip), %rdi
-	movq	(%rdi,%r14,8), %rax
+	movq	ogr_map@GOTPCREL(%rip), %rax
+	movq	(%rax,%r14,8), %rax
 	testq	%rax, %rax
-	je	.LBB13_18
-.LBB13_19:
-	movq	(%rax), %r13
-	testq	%r13, %r13
-	je	.LBB13_47
-	movl	%esi, %ebx
+	je	.LBB16_18
+.LBB16_19:
+	movq	(%rax), %r9
+	testq	%r9, %r9
+	je	.LBB16_52
+	movl	%edi, %ebx
 	shrl	$4, %ebx
 	andl	$67108863, %ebx
-	movb	(%r13,%rbx), %al
+	movb	(%r9,%rbx), %al
 	testb	$1, %al
-	jne	.LBB13_21
+	jne	.LBB16_21
 	testb	$2, %al
-	movl	%r12d, 4(%rsp)
-	movq	%r13, 16(%rsp)
-	je	.LBB13_28
+	movq	%r13, 32(%rsp)
+	movl	%r8d, 12(%rsp)
+	je	.LBB16_28
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB13_25
-	movq	-8(%rsi), %rcx
+	je	.LBB16_25
+	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
 	xorl	%eax, %eax
@@ -1119,23 +1292,24 @@ ogr_alloc_hook:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB13_26:
-	testb	%r12b, %r12b
-	jne	.LBB13_27
+.LBB16_26:
+	testb	%r8b, %r8b
+	jne	.LBB16_27
 	decq	48(%r15)
 	subq	%rax, 56(%r15)
-.LBB13_31:
-	movl	%ebp, %r12d
-	shrl	$4, %r12d
-	andl	$63, %r12d
-	cmpq	%rbp, 88(%r15,%r12,8)
-	jne	.LBB13_33
-	movl	600(%r15,%r12,4), %r13d
-.LBB13_37:
+.LBB16_31:
+	movl	%r12d, %r13d
+	shrl	$4, %r13d
+	andl	$63, %r13d
+	cmpq	%r12, 80(%r15,%r13,8)
+	jne	.LBB16_33
+	movl	592(%r15,%r13,4), %ebp
+.LBB16_37:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB13_39
-	movq	-8(%rsi), %rcx
+	movq	32(%rsp), %r13
+	je	.LBB16_39
+	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
 	xorl	%eax, %eax
@@ -1144,39 +1318,47 @@ ogr_alloc_hook:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB13_40:
-	movq	24(%r15), %rcx
-	movl	%r13d, %edx
-	shlq	$4, %rdx
-	movl	4(%rsp), %r12d
-	testb	%r12b, %r12b
-	movq	16(%rsp), %r13
-	jne	.LBB13_41
-	incq	(%rcx,%rdx)
-	addq	%rax, 8(%rcx,%rdx)
-.LBB13_43:
+.LBB16_40:
+	movq	24(%r15), %rdx
+	movl	%ebp, %ecx
+	movq	%rcx, %rsi
+	shlq	$4, %rsi
+	movl	12(%rsp), %r8d
+	testb	%r8b, %r8b
+	jne	.LBB16_41
+	incq	(%rdx,%rsi)
+	addq	%rax, 8(%rdx,%rsi)
+.LBB16_43:
+	cmpl	$32767, %ebp
+	ja	.LBB16_48
+	movq	ogr_largest_request@GOTPCREL(%rip), %rdx
+	movl	(%rdx,%rcx,4), %eax
+	cmpq	%rax, %r13
+	ja	.LBB16_45
+.LBB16_48:
 	movq	ogr_epoch@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	shlb	$2, %al
 	incb	%al
-	movb	%al, (%r13,%rbx)
-	movq	(%rdi,%r14,8), %rax
+	movb	%al, (%r9,%rbx)
+	movq	ogr_map@GOTPCREL(%rip), %rax
+	movq	(%rax,%r14,8), %rax
 	movq	8(%rax), %rax
-	movl	%esi, %ecx
+	movl	%edi, %ecx
 	shrl	$16, %ecx
 	andl	$16383, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	%dl, %dl
-	je	.LBB13_44
-.LBB13_45:
-	testb	%r12b, %r12b
-	jne	.LBB13_46
+	je	.LBB16_49
+.LBB16_50:
+	testb	%r8b, %r8b
+	jne	.LBB16_51
 	incq	32(%r15)
-.LBB13_50:
+.LBB16_55:
 	decl	12(%r15)
-.LBB13_51:
-	movq	%rsi, %rax
-	addq	$24, %rsp
+.LBB16_56:
+	movq	%rdi, %rax
+	addq	$40, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
 	.cfi_def_cfa_offset 48
@@ -1191,127 +1373,139 @@ ogr_alloc_hook:
 	popq	%rbp
 	.cfi_def_cfa_offset 8
 	retq
-.LBB13_2:
-	.cfi_def_cfa_offset 80
-	movq	%rsi, %rbx
+.LBB16_2:
+	.cfi_def_cfa_offset 96
+	movq	%rdi, %rbx
 	callq	ogr_self_slow@PLT
 	testq	%rax, %rax
-	jne	.LBB13_3
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r13
-	cmpl	$0, 16(%r13)
-	movq	%rbx, %rsi
-	jne	.LBB13_51
-.LBB13_8:
-	movb	$1, %r12b
-	jmp	.LBB13_15
-.LBB13_18:
-	movq	%rsi, %rbx
-	movq	%rdi, %r13
-	movq	%rsi, %rdi
+	jne	.LBB16_3
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rbp
+	cmpl	$0, 16(%rbp)
+	movq	%rbx, %rdi
+	jne	.LBB16_56
+.LBB16_8:
+	movb	$1, %al
+	movl	%eax, 12(%rsp)
+	jmp	.LBB16_15
+.LBB16_18:
+	movq	%rdi, %rbx
+	movl	%r8d, %ebp
 	callq	ogr_leaf_create@PLT
-	movq	%r13, %rdi
-	movq	%rbx, %rsi
+	movl	%ebp, %r8d
+	movq	%rbx, %rdi
 	testq	%rax, %rax
-	jne	.LBB13_19
-.LBB13_47:
-	testb	%r12b, %r12b
-	je	.LBB13_50
-	jmp	.LBB13_48
-.LBB13_11:
+	jne	.LBB16_19
+.LBB16_52:
+	testb	%r8b, %r8b
+	je	.LBB16_55
+	jmp	.LBB16_53
+.LBB16_11:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB13_12
-.LBB13_14:
-	movq	%rsi, %rbx
+	jmp	.LBB16_12
+.LBB16_14:
+	movq	%rdi, %rbx
 	decl	12(%r15)
-	xorl	%r12d, %r12d
-	movq	%r15, %r13
-.LBB13_15:
-	movq	%r13, %rdi
+	movl	$0, 12(%rsp)
+	movq	%r15, %rbp
+.LBB16_15:
+	movq	%rbp, %rdi
 	callq	ogr_enter_slow@PLT
-	movq	%r13, %r15
-	movq	%rbx, %rsi
-	jmp	.LBB13_16
-.LBB13_21:
+	movq	%rbp, %r15
+	movq	%rbx, %rdi
+	movl	12(%rsp), %r8d
+	jmp	.LBB16_16
+.LBB16_21:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	(%rax)
-	jmp	.LBB13_43
-.LBB13_44:
+	jmp	.LBB16_48
+.LBB16_49:
 	movb	$1, (%rax,%rcx)
-	jmp	.LBB13_45
-.LBB13_46:
+	jmp	.LBB16_50
+.LBB16_51:
 	lock		incq	32(%r15)
-.LBB13_48:
+.LBB16_53:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB13_51
-.LBB13_28:
-	testb	%r12b, %r12b
-	je	.LBB13_31
-	jmp	.LBB13_29
-.LBB13_39:
+	jmp	.LBB16_56
+.LBB16_28:
+	testb	%r8b, %r8b
+	je	.LBB16_31
+	jmp	.LBB16_29
+.LBB16_39:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
-	movq	%rsi, %r12
-	movq	%rdi, %rbp
-	movq	%rsi, %rdi
+	movq	%rdi, %r12
+	movq	%r9, 16(%rsp)
 	callq	*(%rax)
-	movq	%rbp, %rdi
-	movq	%r12, %rsi
-	jmp	.LBB13_40
-.LBB13_41:
-	lock		incq	(%rcx,%rdx)
-	lock		addq	%rax, 8(%rcx,%rdx)
-	jmp	.LBB13_43
-.LBB13_33:
-	movq	%rsi, 8(%rsp)
-	movq	%rbp, %rdi
+	movq	16(%rsp), %r9
+	movq	%r12, %rdi
+	jmp	.LBB16_40
+.LBB16_41:
+	lock		incq	(%rdx,%rsi)
+	lock		addq	%rax, 8(%rdx,%rsi)
+	jmp	.LBB16_43
+.LBB16_33:
+	movq	%r9, 16(%rsp)
+	movq	%rdi, 24(%rsp)
+	movq	%r12, %rdi
 	callq	ogr_type_index@PLT
 	cmpl	$-1, %eax
-	je	.LBB13_34
-	movl	%eax, %r13d
-	movq	%rbp, 88(%r15,%r12,8)
-	movl	%eax, 600(%r15,%r12,4)
-	jmp	.LBB13_36
-.LBB13_25:
+	je	.LBB16_34
+	movl	%eax, %ebp
+	movq	%r12, 80(%r15,%r13,8)
+	movl	%eax, 592(%r15,%r13,4)
+	jmp	.LBB16_36
+.LBB16_25:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
-	movq	%rsi, %r12
-	movq	%rsi, %rdi
+	movq	%rdi, %r13
+	movl	%r8d, %ebp
+	movq	%r9, 16(%rsp)
 	callq	*(%rax)
-	movq	ogr_map@GOTPCREL(%rip), %rdi
-	movq	%r12, %rsi
-	movl	4(%rsp), %r12d
-	jmp	.LBB13_26
-.LBB13_27:
+	movq	16(%rsp), %r9
+	movl	%ebp, %r8d
+	movq	%r13, %rdi
+	jmp	.LBB16_26
+.LBB16_27:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
 	lock		decq	48(%rcx)
 	negq	%rax
 	lock		addq	%rax, 56(%rcx)
-.LBB13_29:
-	movq	%rsi, %r12
+.LBB16_29:
 	movq	%rdi, %r13
-	movq	%rbp, %rdi
+	movq	%r12, %rdi
+	movq	%r9, %r12
 	callq	ogr_type_index@PLT
+	movq	%r12, %r9
 	movq	%r13, %rdi
-	movq	%r12, %rsi
-	movl	%eax, %r13d
-	jmp	.LBB13_37
-.LBB13_34:
+	movl	%eax, %ebp
+	jmp	.LBB16_37
+.LBB16_45:
+	movl	$4294967295, %esi
+	cmpq	%rsi, %r13
+	cmovbq	%r13, %rsi
+.LBB16_46:
+	cmpl	%esi, %eax
+	jae	.LBB16_48
+	lock		cmpxchgl	%esi, (%rdx,%rcx,4)
+	jne	.LBB16_46
+	jmp	.LBB16_48
+.LBB16_34:
 	pushq	$-1
 	.cfi_adjust_cfa_offset 8
-	popq	%r13
+	popq	%rbp
 	.cfi_adjust_cfa_offset -8
-.LBB13_36:
-	movq	8(%rsp), %rsi
-	movq	ogr_map@GOTPCREL(%rip), %rdi
-	jmp	.LBB13_37
-.LBB13_6:
-	movq	%rsi, %rbx
-	jmp	.LBB13_8
-.LBB13_3:
+.LBB16_36:
+	movq	24(%rsp), %rdi
+	movq	16(%rsp), %r9
+	jmp	.LBB16_37
+.LBB16_6:
+	movq	%rdi, %rbx
+	jmp	.LBB16_8
+.LBB16_3:
 	movq	%rax, %r15
-	movq	%rbx, %rsi
-	jmp	.LBB13_4
-.Lfunc_end13:
-	.size	ogr_alloc_hook, .Lfunc_end13-ogr_alloc_hook
+	movq	%rbx, %rdi
+	jmp	.LBB16_4
+.Lfunc_end16:
+	.size	ogr_alloc_hook, .Lfunc_end16-ogr_alloc_hook
 	.cfi_endproc
 	.text
 	.p2align	4
@@ -1323,21 +1517,21 @@ ogr_enter:
 	incl	12(%rdi)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB14_3
-.LBB14_4:
+	je	.LBB17_3
+.LBB17_4:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB14_6
+	jne	.LBB17_6
 	retq
-.LBB14_3:
+.LBB17_3:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB14_4
-.LBB14_6:
+	jmp	.LBB17_4
+.LBB17_6:
 	decl	12(%rdi)
 	jmp	ogr_enter_slow@PLT
-.Lfunc_end14:
-	.size	ogr_enter, .Lfunc_end14-ogr_enter
+.Lfunc_end17:
+	.size	ogr_enter, .Lfunc_end17-ogr_enter
 	.cfi_endproc
 	.section	.text.unlikely.,"ax",@progbits
 	.globl	ogr_note_zombie
@@ -1347,7 +1541,7 @@ ogr_note_zombie:
 	.cfi_startproc
 	movq	%rdi, %rax
 	shrq	$47, %rax
-	jne	.LBB15_33
+	jne	.LBB18_33
 	pushq	%rbp
 	.cfi_def_cfa_offset 16
 	pushq	%r15
@@ -1374,58 +1568,58 @@ ogr_note_zombie:
 	movq	ogr_map@GOTPCREL(%rip), %rcx
 	movq	(%rcx,%rax,8), %rax
 	testq	%rax, %rax
-	je	.LBB15_32
+	je	.LBB18_32
 	movq	(%rax), %r15
 	testq	%r15, %r15
-	je	.LBB15_32
+	je	.LBB18_32
 	movl	%r14d, %r13d
 	shrl	$4, %r13d
 	andl	$67108863, %r13d
 	movb	(%r15,%r13), %al
 	andb	$3, %al
 	cmpb	$1, %al
-	jne	.LBB15_32
+	jne	.LBB18_32
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
 	movq	%fs:(%rax), %rbx
 	testq	%rbx, %rbx
-	je	.LBB15_5
-.LBB15_6:
+	je	.LBB18_5
+.LBB18_6:
 	testq	%rbx, %rbx
 	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
 	cmoveq	%r12, %rbx
 	cmpq	%r12, %rbx
-	je	.LBB15_12
+	je	.LBB18_12
 	incl	12(%rbx)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB15_9
-.LBB15_10:
+	je	.LBB18_9
+.LBB18_10:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB15_11
+	jne	.LBB18_11
 	movb	(%r15,%r13), %al
 	movl	%eax, %ecx
 	andb	$3, %cl
 	cmpb	$1, %cl
-	jne	.LBB15_31
+	jne	.LBB18_31
 	orb	$2, %al
 	movb	%al, (%r15,%r13)
 	movq	(%r14), %r15
-.LBB15_17:
+.LBB18_17:
 	movl	%r15d, %r13d
 	shrl	$4, %r13d
 	andl	$63, %r13d
-	cmpq	%r15, 88(%rbx,%r13,8)
-	jne	.LBB15_20
-	movl	600(%rbx,%r13,4), %ebp
-.LBB15_19:
+	cmpq	%r15, 80(%rbx,%r13,8)
+	jne	.LBB18_20
+	movl	592(%rbx,%r13,4), %ebp
+.LBB18_19:
 	cmpl	$-1, %ebp
-	je	.LBB15_28
-.LBB15_22:
+	je	.LBB18_28
+.LBB18_22:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB15_24
+	je	.LBB18_24
 	movq	-8(%r14), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -1435,23 +1629,23 @@ ogr_note_zombie:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB15_25:
+.LBB18_25:
 	movl	%ebp, %ecx
 	shlq	$4, %rcx
 	movq	24(%rbx), %rdx
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB15_26
+	je	.LBB18_26
 	decq	(%rdx,%rcx)
 	subq	%rax, 8(%rdx,%rcx)
-.LBB15_28:
+.LBB18_28:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	16(%rax)
-.LBB15_29:
+.LBB18_29:
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB15_30
-.LBB15_31:
+	je	.LBB18_30
+.LBB18_31:
 	decl	12(%rbx)
-.LBB15_32:
+.LBB18_32:
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
@@ -1472,9 +1666,9 @@ ogr_note_zombie:
 	.cfi_restore %r14
 	.cfi_restore %r15
 	.cfi_restore %rbp
-.LBB15_33:
+.LBB18_33:
 	retq
-.LBB15_5:
+.LBB18_5:
 	.cfi_def_cfa_offset 64
 	.cfi_offset %rbx, -56
 	.cfi_offset %rbp, -16
@@ -1484,143 +1678,153 @@ ogr_note_zombie:
 	.cfi_offset %r15, -24
 	callq	ogr_self_slow@PLT
 	movq	%rax, %rbx
-	jmp	.LBB15_6
-.LBB15_30:
+	jmp	.LBB18_6
+.LBB18_30:
 	lock		decl	12(%r12)
-	jmp	.LBB15_32
-.LBB15_9:
+	jmp	.LBB18_32
+.LBB18_9:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB15_10
-.LBB15_11:
+	jmp	.LBB18_10
+.LBB18_11:
 	decl	12(%rbx)
-.LBB15_12:
+.LBB18_12:
 	movq	%rbx, %rdi
 	callq	ogr_enter_slow@PLT
 	movb	(%r15,%r13), %al
 	movl	%eax, %ecx
 	andb	$3, %cl
 	cmpb	$1, %cl
-	jne	.LBB15_29
+	jne	.LBB18_29
 	orb	$2, %al
 	movb	%al, (%r15,%r13)
 	movq	(%r14), %r15
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	jne	.LBB15_17
+	jne	.LBB18_17
 	movq	%r15, %rdi
 	callq	ogr_type_lookup@PLT
 	movl	%eax, %ebp
-	jmp	.LBB15_19
-.LBB15_20:
+	jmp	.LBB18_19
+.LBB18_20:
 	movq	%r15, %rdi
 	callq	ogr_type_lookup@PLT
 	cmpl	$-1, %eax
-	je	.LBB15_28
+	je	.LBB18_28
 	movl	%eax, %ebp
-	movq	%r15, 88(%rbx,%r13,8)
-	movl	%eax, 600(%rbx,%r13,4)
-	jmp	.LBB15_22
-.LBB15_24:
+	movq	%r15, 80(%rbx,%r13,8)
+	movl	%eax, 592(%rbx,%r13,4)
+	jmp	.LBB18_22
+.LBB18_24:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	movq	%r14, %rdi
 	callq	*(%rax)
-	jmp	.LBB15_25
-.LBB15_26:
+	jmp	.LBB18_25
+.LBB18_26:
 	lock		decq	(%rdx,%rcx)
 	negq	%rax
 	lock		addq	%rax, 8(%rdx,%rcx)
-	jmp	.LBB15_28
-.Lfunc_end15:
-	.size	ogr_note_zombie, .Lfunc_end15-ogr_note_zombie
+	jmp	.LBB18_28
+.Lfunc_end18:
+	.size	ogr_note_zombie, .Lfunc_end18-ogr_note_zombie
 	.cfi_endproc
 	.p2align	4
 	.type	realloc.cold.1,@function
 realloc.cold.1:
 	.cfi_startproc
-	movq	ogr_installed_flag@GOTPCREL(%rip), %rax
-	movl	(%rax), %eax
-	testl	%eax, %eax
-	je	.LBB16_5
-	movl	%edi, %eax
-	andl	$15, %eax
-	movq	%rdi, %rcx
-	shrq	$47, %rcx
-	orq	%rax, %rcx
-	jne	.LBB16_5
+	pushq	%rbx
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbx, -16
+	movq	%rdx, %rbx
 	movq	%rdi, %rax
-	shrq	$30, %rax
-	movq	ogr_map@GOTPCREL(%rip), %rcx
-	movq	(%rcx,%rax,8), %rax
+	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rcx
+	movl	(%rcx), %edx
+	testl	%edx, %edx
+	je	.LBB19_4
+	cmpl	$64, %edx
+	pushq	$64
+	.cfi_adjust_cfa_offset 8
+	popq	%rcx
+	.cfi_adjust_cfa_offset -8
+	cmovbl	%edx, %ecx
+	xorl	%edx, %edx
+	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdi
+.LBB19_2:
+	cmpq	%rsi, (%rdi,%rdx,8)
+	je	.LBB19_6
+	incq	%rdx
+	cmpq	%rdx, %rcx
+	jne	.LBB19_2
+.LBB19_4:
 	testq	%rax, %rax
-	je	.LBB16_5
-	movq	(%rax), %rsi
-	testq	%rsi, %rsi
-	je	.LBB16_5
-	movl	%edi, %eax
-	shrl	$4, %eax
-	andl	$67108863, %eax
-	addq	%rax, %rsi
-	movb	(%rsi), %al
-	andb	$3, %al
-	cmpb	$2, %al
-	je	account_block_free
-.LBB16_5:
+	je	.LBB19_7
+	movw	$1, %ax
+	jmp	.LBB19_8
+.LBB19_6:
+	movq	%rsi, %rdi
+	movq	%rax, %rsi
+	callq	__libc_realloc@PLT
+	movq	%rax, (%rbx)
+	movw	$2, %ax
+	jmp	.LBB19_8
+.LBB19_7:
+	xorl	%eax, %eax
+.LBB19_8:
+	popq	%rbx
+	.cfi_def_cfa_offset 8
 	retq
-.Lfunc_end16:
-	.size	realloc.cold.1, .Lfunc_end16-realloc.cold.1
+.Lfunc_end19:
+	.size	realloc.cold.1, .Lfunc_end19-realloc.cold.1
 	.cfi_endproc
 	.p2align	4
-	.type	realloc.cold.2,@function
-realloc.cold.2:
+	.type	pinned_by_capture.cold.1,@function
+pinned_by_capture.cold.1:
 	.cfi_startproc
-	pushq	%r15
-	.cfi_def_cfa_offset 16
-	pushq	%r14
-	.cfi_def_cfa_offset 24
-	pushq	%r12
-	.cfi_def_cfa_offset 32
-	pushq	%rbx
-	.cfi_def_cfa_offset 40
-	pushq	%rax
-	.cfi_def_cfa_offset 48
-	.cfi_offset %rbx, -40
-	.cfi_offset %r12, -32
-	.cfi_offset %r14, -24
-	.cfi_offset %r15, -16
-	movq	%rdx, %r15
-	movq	%rsi, %r14
-	movq	%rdi, %rbx
-	movq	ogr_real_realloc@GOTPCREL(%rip), %r12
-	movq	(%r12), %rax
-	testq	%rax, %rax
-	je	.LBB17_1
-.LBB17_2:
-	movq	%rbx, %rdi
-	movq	%r14, %rsi
-	callq	*%rax
-	movq	%rax, (%r15)
-	testq	%r14, %r14
-	cmoveq	%r14, %rbx
-	testq	%rax, %rax
-	cmovneq	%rax, %rbx
-	movq	%rbx, %rdi
-	addq	$8, %rsp
-	.cfi_def_cfa_offset 40
-	popq	%rbx
-	.cfi_def_cfa_offset 32
-	popq	%r12
-	.cfi_def_cfa_offset 24
-	popq	%r14
-	.cfi_def_cfa_offset 16
-	popq	%r15
-	.cfi_def_cfa_offset 8
-	jmp	record_block
-.LBB17_1:
-	.cfi_def_cfa_offset 48
-	callq	ogr_resolve_allocator@PLT
-	movq	(%r12), %rax
-	jmp	.LBB17_2
-.Lfunc_end17:
-	.size	realloc.cold.2, .Lfunc_end17-realloc.cold.2
+	movl	%edi, %ecx
+	andl	$15, %ecx
+	movq	%rdi, %rdx
+	shrq	$47, %rdx
+	xorl	%eax, %eax
+	orq	%rcx, %rdx
+	jne	.LBB20_4
+	movq	%rdi, %rcx
+	shrq	$30, %rcx
+	movq	ogr_map@GOTPCREL(%rip), %rdx
+	movq	(%rdx,%rcx,8), %rcx
+	testq	%rcx, %rcx
+	je	.LBB20_4
+	movq	(%rcx), %rcx
+	testq	%rcx, %rcx
+	je	.LBB20_4
+	shrl	$4, %edi
+	andl	$67108863, %edi
+	movb	(%rcx,%rdi), %cl
+	xorl	%eax, %eax
+	testb	$3, %cl
+	setne	%al
+.LBB20_4:
+	movl	%eax, (%rsi)
+	retq
+.Lfunc_end20:
+	.size	pinned_by_capture.cold.1, .Lfunc_end20-pinned_by_capture.cold.1
+	.cfi_endproc
+	.p2align	4
+	.type	account_block_free.cold.1,@function
+account_block_free.cold.1:
+	.cfi_startproc
+	movq	ogr_deferred_count@GOTPCREL(%rip), %rax
+	movl	(%rax), %ecx
+	cmpl	$65535, %ecx
+	jbe	.LBB21_1
+	movb	$1, %al
+	retq
+.LBB21_1:
+	movq	ogr_deferred_frees@GOTPCREL(%rip), %rdx
+	movq	%rdi, (%rdx,%rcx,8)
+	incl	%ecx
+	movl	%ecx, (%rax)
+	xorl	%eax, %eax
+	retq
+.Lfunc_end21:
+	.size	account_block_free.cold.1, .Lfunc_end21-account_block_free.cold.1
 	.cfi_endproc
 	.globl	free
 	.type	free,@function

@@ -89,6 +89,9 @@ uint32_t ogr_type_lookup(uintptr_t metadata);
 
 typedef struct { uint32_t mode, a, b; } ogr_scan_plan;
 extern ogr_scan_plan ogr_plans[OGR_MAX_TYPES];
+/// The largest allocation size the runtime asked for an object of each type (its instance
+/// size, unless the class is tail-allocated).
+extern uint32_t ogr_largest_request[OGR_MAX_TYPES];
 
 extern _Atomic uint32_t ogr_paused;
 
@@ -112,7 +115,7 @@ typedef struct ogr_thread {
     uint64_t recorded, freed;    // diagnostics, written by owner only (atomically for the shared block)
     int64_t blocks, block_bytes; // live C heap blocks (not Swift objects) and their bytes, same rules
     _Atomic int tid;             // kernel thread id of the owner
-    uintptr_t stack_lo, stack_hi;// the owner's stack, for scanning it while it runs
+    uintptr_t stack_probe;       // an address on the owner's stack, to find it while it runs
     // A small direct-mapped cache of metadata -> type index (owner only), so the hot path
     // rarely probes the shared type table.
     uintptr_t cache_metadata[64];
@@ -243,6 +246,11 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
+/// Frees of tracked memory by the thread running a capture, accounted at `ogr_capture_end`.
+#define OGR_DEFERRED_FREES 65536
+extern void *ogr_deferred_frees[OGR_DEFERRED_FREES];
+extern _Atomic uint32_t ogr_deferred_count;
+int ogr_account_free(void *p);
 #define OGR_BOOTSTRAP_BLOCKS 64
 extern void *ogr_bootstrap_blocks[OGR_BOOTSTRAP_BLOCKS];
 extern _Atomic uint32_t ogr_bootstrap_count;
@@ -250,6 +258,13 @@ extern size_t (*ogr_real_usable_size)(void *);
 void ogr_resolve_allocator(void);
 /// 1 when the allocator underneath is glibc's (its chunk header can be read directly).
 extern int ogr_glibc_malloc;
+/// The first word of every Swift task allocator slab (the address the Concurrency runtime's
+/// `_swift_concurrency_debug_asyncTaskSlabMetadata` holds), 0 while no Concurrency runtime is
+/// found.
+extern uintptr_t ogr_task_slab_marker;
+/// Looks for the Concurrency runtime's slab marker if it is not known yet (it may be loaded
+/// after tracking starts). Call outside a capture: it may read the executable's symbols.
+void ogr_find_task_slab_marker(void);
 
 /// Bytes of the allocator block holding the live object `p`. With glibc, read from the chunk
 /// header just before `p` (the object's own cache line); glibc's malloc_usable_size would also

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <malloc.h>
+
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
@@ -52,6 +54,7 @@ static _Atomic uint32_t type_values[TYPE_SLOTS];   // index + 1; 0 while being p
 static uintptr_t type_metadata[OGR_MAX_TYPES];
 static _Atomic uint32_t type_count;
 ogr_scan_plan ogr_plans[OGR_MAX_TYPES];
+uint32_t ogr_largest_request[OGR_MAX_TYPES];
 
 static inline size_t type_hash(uintptr_t metadata) {
     return (size_t)((metadata >> 3) * 0x9E3779B97F4A7C15ull >> 40) & (TYPE_SLOTS - 1);
@@ -160,18 +163,11 @@ ogr_thread *ogr_self_slow(void) {
     t = register_thread();
     if (!t) return NULL;
     tls_self = t;
-    // Remember which kernel thread owns the block and where its stack is, so a capture can
-    // scan the stack of a thread that is running (no stack pointer known) and nothing else.
-    pthread_attr_t attr;
-    void *stack = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        if (pthread_attr_getstack(&attr, &stack, &size) == 0) {
-            t->stack_lo = (uintptr_t)stack;
-            t->stack_hi = (uintptr_t)stack + size;
-        }
-        pthread_attr_destroy(&attr);
-    }
+    // Remember which kernel thread owns the block and an address on its stack, so a capture can
+    // scan the stack of a thread that is running (no stack pointer known) and nothing else: the
+    // capture finds the mapping that holds the address. (Not pthread_getattr_np: it allocates,
+    // and this may run inside an allocation made while pthread_getattr_np holds its lock.)
+    t->stack_probe = (uintptr_t)__builtin_frame_address(0);
     atomic_store(&t->tid, (int)syscall(SYS_gettid));
     pthread_once(&exit_key_once, make_exit_key);
     pthread_setspecific(exit_key, t);
@@ -301,6 +297,11 @@ void ogr_pause_world(void) {
 
 void ogr_resume_world(void) {
     ogr_thread *self = ogr_self();
+    // What this thread freed while the world stood still is freed now (see
+    // defer_if_capturing in hot_path.c); 2: its own enters pass, frees happen at once.
+    if (self) self->pauser = 2;
+    uint32_t deferred = atomic_exchange(&ogr_deferred_count, 0);
+    for (uint32_t i = 0; i < deferred && i < OGR_DEFERRED_FREES; i++) free(ogr_deferred_frees[i]);
     if (self) self->pauser = 0;
     atomic_store(&ogr_paused, 0);
     syscall(SYS_futex, &ogr_paused, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
@@ -332,4 +333,10 @@ int64_t ogr_live_count(uint32_t index) {
     int64_t count, bytes;
     ogr_type_totals(index, &count, &bytes);
     return count;
+}
+
+int64_t ogr_allocator_free_bytes(void) {
+    if (!ogr_glibc_malloc) return -1;
+    struct mallinfo2 info = mallinfo2();
+    return (int64_t)(info.fordblks + info.fsmblks);
 }

@@ -20,8 +20,8 @@ final class Agent: @unchecked Sendable {
     let program = ogr_agent_program_name().map { String(cString: $0) } ?? "program"
     let startPid = getpid()
     let startTime = MonotonicClock.now()
-    let sinceStart = GrowthTracker()
-    let tables = GrowthTracker()
+    let sinceStart = GrowthTracker(includeNativeBlocks: true)
+    let tables = GrowthTracker(includeNativeBlocks: true)
     var wakeFDs: [Int32] = [-1, -1]
     /// The hand-off directory, until the command that made it is gone.
     var files: AgentFiles?
@@ -121,14 +121,16 @@ final class Agent: @unchecked Sendable {
     /// from `stackFloor` up (the frames of the function that called `exit()`), or not at all
     /// when `main` returned (then only the C library's startup frames and stale words are left).
     func makeReport(atExit: Bool = false, stackFloor: UInt? = nil) throws -> (RunReport, HeapSnapshot) {
-        let snapshot = try stackFloor.map { try ObjGraph.snapshot(ownStackAbove: $0) }
+        let snapshot =
+            try stackFloor.map { try ObjGraph.snapshot(ownStackAbove: $0) }
             ?? ObjGraph.snapshot(includeOwnStack: !atExit)
         let graph = ObjectGraph(snapshot)
         ExitPhases.mark("index")
+        let memory = MemoryBreakdown.current(of: snapshot)
         let report = RunReport(
             graph: graph, growth: sinceStart.growth(limit: nil), top: settings.top,
             maxCycles: settings.maxCycles, program: program,
-            duration: MonotonicClock.now() - startTime, tracking: trackingStatus)
+            duration: MonotonicClock.now() - startTime, tracking: trackingStatus, memory: memory)
         return (report, snapshot)
     }
 

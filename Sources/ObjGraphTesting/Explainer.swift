@@ -70,7 +70,7 @@ struct Explainer {
         let strong = facts.strongCount(top)
         let outside =
             "held by a reference the snapshot cannot see (strong count \(strong)): "
-            + "a variable of the test, a C buffer, an Unmanaged reference, a pending Dispatch block or another task's async frame"
+            + "an Unmanaged reference, memory not allocated with malloc (mmap, a custom allocator) or a disguised pointer"
         if top == id { return "    " + outside + "\n" }
         var text = "    kept alive by \(describe(top)), \(outside)\n"
         if let chain = graph.findBackrefChain(to: id, where: { $0 == top }) {

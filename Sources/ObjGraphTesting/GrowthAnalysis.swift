@@ -62,7 +62,7 @@ struct GrowthAnalysis {
     /// Whether a new object that survived the runs can be pinned on the body when other tests
     /// may be running: it is held by a global, by the test itself (``OwnStack``), or by a proven
     /// retain cycle. Objects held only by other threads' stacks or by references the snapshot
-    /// cannot see (another test's async frame looks like that) are not counted; nor are objects
+    /// cannot see (another test's Unmanaged reference looks like that) are not counted; nor are objects
     /// held by a pre-existing object that the snapshot cannot see a holder for, because an object
     /// another test freed and re-made at the same address looks pre-existing.
     private mutating func attributable(_ id: ObjectGraph.ObjectID) -> Bool {

@@ -27,8 +27,10 @@ struct LeakAnalysis {
     /// - A group whose top (cycle or unreferenced object) existed before is never blamed.
     /// - A new *proven* cycle (``GraphFacts/isProvenCycle(_:)``) is always blamed.
     /// - Any other new group is held by something the snapshot cannot see. With
-    ///   `concurrentTests` it is not blamed (another test's async frame looks exactly like
-    ///   this); without, it is blamed unless the test itself holds it (``OwnStack``).
+    ///   `concurrentTests` it is not blamed (another test's object kept through an Unmanaged
+    ///   reference looks exactly like this); without, it is blamed unless the test itself
+    ///   holds it (``OwnStack``). Async frames, C buffers and pending Dispatch blocks are in the
+    ///   graph: what they hold is reachable, not a leak.
     mutating func blamed(concurrentTests: Bool) -> [LeakGroup] {
         var result: [LeakGroup] = []
         for group in facts.groups where facts.hasNewTop(group) && !facts.hasOldTop(group) {

@@ -161,7 +161,7 @@ final class SnapshotFileTests: XCTestCase {
         let empty = S(types: [], objects: [], edges: [], labels: [], roots: [])
         let bytes = empty.encoded()
         XCTAssertEqual(bytes.count, 68)
-        XCTAssertEqual(Array(bytes[0..<12]), Array("OBJGRAPH".utf8) + [1, 0, 0, 0])
+        XCTAssertEqual(Array(bytes[0..<12]), Array("OBJGRAPH".utf8) + [2, 0, 0, 0])
         XCTAssertEqual(try S(decoding: bytes), empty)
     }
 
@@ -334,11 +334,11 @@ final class SnapshotFileTests: XCTestCase {
 
     func testVersionChecks() {
         var bytes = Self.tiny().encoded()
-        setU32(&bytes, 8, 2)
+        setU32(&bytes, 8, 3)
         XCTAssertEqual(
-            decodeError(bytes)?.description, "snapshot format version 2 is newer than this objgraph supports (1)")
+            decodeError(bytes)?.description, "snapshot format version 3 is newer than this objgraph supports (2)")
         XCTAssertEqual(
-            decodeError(Array(bytes[0..<12]))?.reason, .newerVersion(found: 2, supported: 1),
+            decodeError(Array(bytes[0..<12]))?.reason, .newerVersion(found: 3, supported: 2),
             "a newer version is recognised from the first 12 bytes alone")
         setU32(&bytes, 8, 0)
         XCTAssertEqual(decodeError(resealed(bytes))?.description, "unsupported snapshot format version 0")
@@ -385,6 +385,27 @@ final class SnapshotFileTests: XCTestCase {
         XCTAssertNil(message { $0.edges[0].label = -1_000_000 }, "negative labels are array elements, always valid")
     }
 
+    /// Version 1 files (written before C heap blocks and thread-local roots existed) still
+    /// read, and the kinds version 2 added are invalid in them.
+    func testVersionOneFilesStillRead() throws {
+        var bytes = Self.tiny().encoded()
+        setU32(&bytes, 8, 1)
+        XCTAssertEqual(try S(decoding: resealed(bytes)), Self.tiny())
+        func reason(_ offset: Int, _ value: UInt8) -> SnapshotFileError.Reason? {
+            var patched = bytes
+            patched[offset] = value
+            return decodeError(resealed(patched))?.reason
+        }
+        XCTAssertEqual(reason(64, 5), .invalid("type 0 has unknown kind 5"))
+        XCTAssertEqual(reason(133, 4), .invalid("root 0 has an unknown kind or nonzero reserved bytes"))
+        var current = Self.tiny().encoded()
+        current[64] = 5
+        current[133] = 4
+        let decoded = try S(decoding: resealed(current))
+        XCTAssertEqual(decoded.types[0].kind, .nativeBlock)
+        XCTAssertEqual(decoded.roots[0].kind, .threadLocal)
+    }
+
     func testEnumValuesReservedBytesAndUTF8AreChecked() {
         let bytes = Self.tiny().encoded()
         func reason(_ offset: Int, _ value: UInt8) -> SnapshotFileError.Reason? {
@@ -392,12 +413,12 @@ final class SnapshotFileTests: XCTestCase {
             patched[offset] = value
             return decodeError(resealed(patched))?.reason
         }
-        XCTAssertEqual(reason(64, 5), .invalid("type 0 has unknown kind 5"))
+        XCTAssertEqual(reason(64, 6), .invalid("type 0 has unknown kind 6"))
         XCTAssertEqual(reason(109, 2), .invalid("object 0 has unknown flags or nonzero reserved bytes"))
         XCTAssertEqual(reason(111, 1), .invalid("object 0 has unknown flags or nonzero reserved bytes"))
         XCTAssertEqual(reason(129, 4), .invalid("edge 0 has an unknown kind or nonzero reserved bytes"))
         XCTAssertEqual(reason(130, 1), .invalid("edge 0 has an unknown kind or nonzero reserved bytes"))
-        XCTAssertEqual(reason(133, 4), .invalid("root 0 has an unknown kind or nonzero reserved bytes"))
+        XCTAssertEqual(reason(133, 5), .invalid("root 0 has an unknown kind or nonzero reserved bytes"))
         XCTAssertEqual(reason(79, 0xC3), .invalid("invalid UTF-8 in labels at byte 79"))
         XCTAssertEqual(reason(12, 1), .invalid("unknown flags 0x1"))
         XCTAssertEqual(reason(60, 1), .invalid("reserved header bytes are not zero"))
@@ -510,7 +531,7 @@ final class SnapshotFileTests: XCTestCase {
             var garbage = (0..<Int.random(in: 0..<400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             if trial >= 1000 && garbage.count >= 68 {
                 // A plausible header: magic, version 1, no flags, right body length, small random counts.
-                garbage.replaceSubrange(0..<12, with: Array("OBJGRAPH".utf8) + [1, 0, 0, 0])
+                garbage.replaceSubrange(0..<12, with: Array("OBJGRAPH".utf8) + [2, 0, 0, 0])
                 setU32(&garbage, 12, 0)
                 setU64(&garbage, 16, UInt64(garbage.count - 68))
                 for field in 0..<6 {

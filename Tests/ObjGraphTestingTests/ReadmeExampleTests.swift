@@ -10,10 +10,12 @@ import Testing
     private static func record(_ issue: Issue) -> Bool {
         let text = issue.comments.map(\.rawValue).joined(separator: "\n")
         if let path = ProcessInfo.processInfo.environment["OBJGRAPH_README_OUTPUT"],
-           let handle = FileHandle(forWritingAtPath: path) ?? {
-               FileManager.default.createFile(atPath: path, contents: nil)
-               return FileHandle(forWritingAtPath: path)
-           }() {
+            let handle = FileHandle(forWritingAtPath: path)
+                ?? {
+                    FileManager.default.createFile(atPath: path, contents: nil)
+                    return FileHandle(forWritingAtPath: path)
+                }()
+        {
             handle.seekToEndOfFile()
             handle.write(Data((text + "\n\n").utf8))
             handle.closeFile()
@@ -24,7 +26,9 @@ import Testing
     @Test func screensLeakTheirClosures() {
         withKnownIssue {
             expectNoLeaks { makeClosureCycles(2) }
-        } matching: { Self.record($0) && String(describing: $0).contains("ROOT CYCLE: <Screen") }
+        } matching: {
+            Self.record($0) && String(describing: $0).contains("ROOT CYCLE: <Screen")
+        }
     }
 
     @Test func controllerOutlivesItsScope() {
@@ -33,6 +37,8 @@ import Testing
                 let controller = tracker.expect(Controller())
                 controller.view.delegate = controller
             }
-        } matching: { Self.record($0) && String(describing: $0).contains("Controller") }
+        } matching: {
+            Self.record($0) && String(describing: $0).contains("Controller")
+        }
     }
 }

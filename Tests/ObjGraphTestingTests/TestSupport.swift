@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Synchronization
 @testable import ObjGraphTesting
@@ -20,19 +21,35 @@ final class OneTime {
     static func touchOnce() { if instance == nil { instance = OneTime() } }
 }
 
-/// Objects held by a detached task across an `await`: the task's async frame is memory the
-/// snapshot cannot see, like another test's in-flight async code.
+/// Objects held by a detached task across an `await`: they live in the task's async frame
+/// (task allocator memory), like another test's in-flight async code.
 final class AsyncHeld {
     init() {}
 }
 
-/// Starts a task that keeps `count` `AsyncHeld` objects across a sleep of `milliseconds`.
-func holdAcrossAwait(count: Int, milliseconds: Int) {
+/// Two objects that hold each other, made inside a task and dropped before its `await`.
+final class AsyncCycle {
+    var other: AsyncCycle?
+    init() {}
+}
+
+/// Starts a task that keeps `count` `AsyncHeld` objects across a sleep of `milliseconds`, and
+/// returns once they exist. With `leakingCycles`, the task also leaks that many `AsyncCycle`
+/// pairs before it sleeps.
+func holdAcrossAwait(count: Int, milliseconds: Int, leakingCycles: Int = 0) {
+    let made = DispatchSemaphore(value: 0)
     Task.detached {
         let held = (0..<count).map { _ in AsyncHeld() }
+        for _ in 0..<leakingCycles {
+            let a = AsyncCycle(), b = AsyncCycle()
+            a.other = b
+            b.other = a
+        }
+        made.signal()
         try? await Task.sleep(for: .milliseconds(milliseconds))
         withExtendedLifetime(held) {}
     }
+    made.wait()
 }
 
 struct TestError: Error, CustomStringConvertible {

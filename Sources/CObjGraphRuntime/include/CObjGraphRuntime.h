@@ -85,6 +85,10 @@ void ogr_suppress_restore(int depth);
 /// their bytes, summed over threads. O(threads).
 void ogr_block_totals(int64_t *count, int64_t *bytes);
 
+/// Free bytes glibc's allocator keeps (mallinfo2: fordblks + fsmblks), or -1 under another
+/// allocator.
+int64_t ogr_allocator_free_bytes(void);
+
 /// Number of types registered so far (indices 0 ..< count are valid).
 uint32_t ogr_type_count(void);
 /// The registry index of `metadata`, or UINT32_MAX if no object of it was ever recorded.

@@ -227,6 +227,7 @@ extension ObjectGraph {
                                 forest = LeakForest(
                                     memberStart: memberStart, members: members, topCount: topCount, isCycle: isCycle,
                                     bytes: bytes, groupOf: groupOf)
+                                forest.setAsideNativeOnlyGroups(of: snapshot)
                             }
                         }
                     }
@@ -287,8 +288,38 @@ struct LeakForest {
         }
     }
 
+    /// Unreachable C heap blocks that hold no Swift object (groups made only of such blocks):
+    /// set aside from the groups, reported on a line of their own. C memory nothing reaches is
+    /// the C code's business (LeakSanitizer's), and often allocated before tracking started.
+    var unreachableNativeBlocks = 0, unreachableNativeBytes = 0
+
     var count: Int { topCount.count }
     var leakedBytes: Int { bytes.reduce(0, +) }
+
+    /// Removes the groups whose members are all C heap blocks, counting them in
+    /// ``unreachableNativeBlocks`` instead.
+    mutating func setAsideNativeOnlyGroups(of snapshot: HeapSnapshot) {
+        guard let native = snapshot.types.firstIndex(where: { $0.kind == .nativeBlock }).map(Int32.init) else { return }
+        var kept = LeakForest(objectCount: groupOf.count)
+        kept.members.reserveCapacity(members.count)
+        snapshot.objects.withUnsafeBufferPointer { objects in
+            for g in 0..<count {
+                let slice = members(of: g)
+                if slice.allSatisfy({ objects[Int($0)].typeIndex == native }) {
+                    unreachableNativeBlocks += slice.count
+                    unreachableNativeBytes += bytes[g]
+                    continue
+                }
+                let index = Int32(kept.count)
+                for m in slice { kept.groupOf[Int(m)] = index }
+                kept.members.append(contentsOf: slice)
+                kept.closeGroup(topCount: Int(topCount[g]), isCycle: isCycle[g], bytes: bytes[g])
+            }
+        }
+        kept.unreachableNativeBlocks = unreachableNativeBlocks
+        kept.unreachableNativeBytes = unreachableNativeBytes
+        self = kept
+    }
     func members(of g: Int) -> ArraySlice<Int32> { members[Int(memberStart[g])..<Int(memberStart[g + 1])] }
     func tops(of g: Int) -> ArraySlice<Int32> { members[Int(memberStart[g])..<Int(memberStart[g]) + Int(topCount[g])] }
 

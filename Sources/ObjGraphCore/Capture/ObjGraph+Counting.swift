@@ -56,8 +56,12 @@ public struct GrowthRow: Codable, Sendable, Equatable, CustomStringConvertible {
 public final class GrowthTracker: Sendable {
     private struct Peak { var count: Int; var bytes: Int }
     private let peaks = Mutex<[String: Peak]>([:])
+    private let includeNativeBlocks: Bool
 
-    public init() {}
+    public init() { includeNativeBlocks = false }
+
+    /// A tracker whose tables also have a row for the C heap blocks (``ObjGraph/nativeBlocksRowName``).
+    package init(includeNativeBlocks: Bool) { self.includeNativeBlocks = includeNativeBlocks }
 
     /// Types whose live count is above its previous peak, largest increase first; the peaks
     /// are raised to the current counts. The first call reports everything alive.
@@ -66,7 +70,8 @@ public final class GrowthTracker: Sendable {
         filter: ((String) -> Bool)? = nil
     ) -> [GrowthRow] {
         ObjGraph.untracked {
-            let stats = ObjGraph.census(shortNames: shortNames, filter: filter)
+            let stats = ObjGraph.census(
+                shortNames: shortNames, filter: filter, includeNativeBlocks: includeNativeBlocks)
             var rows: [GrowthRow] = []
             peaks.withLock { peaks in
                 for row in stats {
@@ -98,7 +103,20 @@ extension ObjGraph {
 
     /// Live count and bytes per type name, in the order types were first seen. O(number of
     /// types): it reads the registry's counters, never the heap.
-    package static func census(shortNames: Bool, filter: ((String) -> Bool)? = nil) -> [TypeCount] {
+    /// The row name of the C heap blocks (malloc's, not Swift objects) in tables that have one.
+    package static let nativeBlocksRowName = "(C heap blocks)"
+
+    /// Live C heap blocks (not Swift objects) and their bytes, from the counters. O(threads).
+    package static func nativeBlockTotals() -> TypeCount {
+        var count: Int64 = 0, bytes: Int64 = 0
+        ogr_block_totals(&count, &bytes)
+        return TypeCount(name: nativeBlocksRowName, count: Int(count), bytes: Int(bytes))
+    }
+
+    package static func census(
+        shortNames: Bool, filter: ((String) -> Bool)? = nil,
+        includeNativeBlocks: Bool = false
+    ) -> [TypeCount] {
         let descriptions = TypeRegistry.shared.descriptions()
         let n = descriptions.count  // types past a slot still being published wait for the next call
         var counts = [Int64](repeating: 0, count: n)
@@ -120,6 +138,10 @@ extension ObjGraph {
                 position[name] = rows.count
                 rows.append(TypeCount(name: name, count: Int(counts[index]), bytes: Int(bytes[index])))
             }
+        }
+        if includeNativeBlocks {
+            let blocks = nativeBlockTotals()
+            if blocks.count > 0 { rows.append(blocks) }
         }
         return rows
     }

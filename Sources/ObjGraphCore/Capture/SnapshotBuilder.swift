@@ -13,7 +13,8 @@ struct SnapshotBuilder {
     /// The registry type index the capture gives C heap blocks (`OGR_NATIVE_BLOCK_TYPE`).
     static let nativeBlockType = Int(Int32(bitPattern: OGR_NATIVE_BLOCK_TYPE))
     /// The snapshot type of C heap blocks.
-    static let nativeBlockInfo = HeapSnapshot.TypeInfo(name: "malloc block", shortName: "malloc block", kind: .nativeBlock)
+    static let nativeBlockInfo = HeapSnapshot.TypeInfo(
+        name: "malloc block", shortName: "malloc block", kind: .nativeBlock)
 
     let registry = TypeRegistry.shared
     /// Go through C arrays and copy, as when the record layouts disagree (for tests).
@@ -126,8 +127,10 @@ struct SnapshotBuilder {
                         lastType = registryType
                         lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
                     }
-                    guard !lastTypeWaits && targetType < described && (targetType >= 0 || targetType == SnapshotBuilder.nativeBlockType)
-                else {
+                    guard
+                        !lastTypeWaits && targetType < described
+                            && (targetType >= 0 || targetType == SnapshotBuilder.nativeBlockType)
+                    else {
                         deferred.append((i, previousWord))
                         // Header words only where a label may need them (a type not described yet
                         // may be dictionary or set storage).

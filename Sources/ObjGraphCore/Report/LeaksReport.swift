@@ -21,8 +21,16 @@ public struct LeaksReport: Sendable {
     }
 
     public var entries: [Entry]
+    /// Swift objects in the leak groups.
     public var leakedObjects: Int
+    /// Bytes of the leak groups (C heap blocks they hold included).
     public var leakedBytes: Int
+    /// C heap blocks inside the leak groups (a malloc'd struct in a cycle, a leaked object's buffer).
+    public var leakedNativeBlocks: Int
+    /// C heap blocks nothing reaches that hold no Swift object, and their bytes: reported on
+    /// their own line, never mixed into the groups.
+    public var unreachableNativeBlocks: Int
+    public var unreachableNativeBytes: Int
 
     /// Builds the report for `graph`'s ``ObjectGraph/leakingObjects()``.
     public init(graph: ObjectGraph, shortNames: Bool = true) {
@@ -72,13 +80,23 @@ public struct LeaksReport: Sendable {
         self.entries = entries.sorted {
             $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.tree < $1.tree
         }
-        leakedObjects = forest.members.count
+        let nativeType = graph.snapshot.types.firstIndex { $0.kind == .nativeBlock }.map(Int32.init) ?? -1
+        leakedNativeBlocks = forest.members.reduce(0) {
+            $0 + (graph.snapshot.objects[Int($1)].typeIndex == nativeType ? 1 : 0)
+        }
+        leakedObjects = forest.members.count - leakedNativeBlocks
         leakedBytes = forest.leakedBytes
+        unreachableNativeBlocks = forest.unreachableNativeBlocks
+        unreachableNativeBytes = forest.unreachableNativeBytes
     }
 
     /// The whole report as text.
     public var text: String {
-        var out = "\(leakedObjects) leaked objects for \(leakedBytes) total leaked bytes"
+        var out = "\(leakedObjects) leaked objects"
+        if leakedNativeBlocks > 0 {
+            out += " (and \(leakedNativeBlocks) C heap block\(leakedNativeBlocks == 1 ? "" : "s") they hold)"
+        }
+        out += " for \(leakedBytes) total leaked bytes"
         let groups = entries.reduce(0) { $0 + $1.instances }
         out += entries.isEmpty ? ".\n" : " in \(groups) group\(groups == 1 ? "" : "s").\n"
         for entry in entries {
@@ -88,6 +106,11 @@ public struct LeaksReport: Sendable {
                     "\(entry.instances) instances of this structure, \(entry.objects) objects, \(entry.bytes) bytes in all:\n"
             }
             out += entry.tree
+        }
+        if unreachableNativeBlocks > 0 {
+            out +=
+                "\nalso \(unreachableNativeBlocks) non-Swift heap block\(unreachableNativeBlocks == 1 ? "" : "s"), "
+                + "\(unreachableNativeBytes) bytes, unreachable (C memory that holds no Swift object)\n"
         }
         return out
     }

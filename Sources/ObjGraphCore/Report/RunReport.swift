@@ -66,11 +66,13 @@ package struct RunReport: Codable, Sendable, Equatable {
     package var notes: [String]
     /// How tracking went (nil in reports of older agents).
     package var tracking: TrackingStatus?
+    /// Where the memory goes (nil when the program ended before the agent's exit handler).
+    package var memory: MemoryBreakdown?
 
     package init(
         program: String, durationSeconds: Double, types: [TypeCount], growth: [GrowthRow], leaks: [LeakRow],
         cycles: [Cycle], cyclesOmitted: Int, chains: [Chain], leaksText: String, exit: Exit?, notes: [String],
-        tracking: TrackingStatus? = nil
+        tracking: TrackingStatus? = nil, memory: MemoryBreakdown? = nil
     ) {
         self.program = program
         self.durationSeconds = durationSeconds
@@ -84,6 +86,7 @@ package struct RunReport: Codable, Sendable, Equatable {
         self.exit = exit
         self.notes = notes
         self.tracking = tracking
+        self.memory = memory
     }
 }
 
@@ -93,7 +96,7 @@ extension RunReport {
     package init(
         graph: ObjectGraph, growth: [GrowthRow], top: Int = AgentSettings.defaultTop,
         maxCycles: Int = AgentSettings.defaultMaxCycles, program: String, duration: Double,
-        tracking: TrackingStatus? = nil
+        tracking: TrackingStatus? = nil, memory: MemoryBreakdown? = nil
     ) {
         let snapshot = graph.snapshot
         // Tallies by type index first (no string work per object), then merged by short name.
@@ -115,8 +118,14 @@ extension RunReport {
             return byName.map { (name: $0.key, count: $0.value.count, bytes: $0.value.bytes) }
                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
         }
-        let types = tally(snapshot.objects.indices.lazy.filter { !snapshot.objects[$0].isZombie })
-            .map { TypeCount(name: $0.name, count: $0.count, bytes: $0.bytes) }
+        // Swift objects only: the C heap's blocks are in the memory section.
+        let nativeType = snapshot.types.firstIndex { $0.kind == .nativeBlock }.map(Int32.init) ?? -1
+        let types = tally(
+            snapshot.objects.indices.lazy.filter {
+                !snapshot.objects[$0].isZombie && snapshot.objects[$0].typeIndex != nativeType
+            }
+        )
+        .map { TypeCount(name: $0.name, count: $0.count, bytes: $0.bytes) }
 
         ExitPhases.mark("census")
         let forest = graph.leakForest()
@@ -164,7 +173,7 @@ extension RunReport {
         self.init(
             program: program, durationSeconds: duration, types: types,
             growth: growth, leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
-            leaksText: leaksText, exit: nil, notes: snapshot.notes, tracking: tracking)
+            leaksText: leaksText, exit: nil, notes: snapshot.notes, tracking: tracking, memory: memory)
     }
 
     /// The report as JSON, written without Foundation.
@@ -223,6 +232,8 @@ extension RunReport {
         w.endArray()
         w.key("tracking")
         if let tracking { tracking.write(to: &w) } else { w.null() }
+        w.key("memory")
+        if let memory { memory.write(to: &w) } else { w.null() }
         w.endObject()
         return w.text + "\n"
     }
@@ -236,6 +247,7 @@ extension RunReport {
         out += "\nLive objects: \(liveCount) in \(types.count) types (\(TextTable.bytes(liveBytes)))\n"
         out += TextTable.census(Array(types.prefix(15)))
         if types.count > 15 { out += "   ... \(types.count - 15) more types\n" }
+        if let memory { out += "\n" + memory.text }
         out += "\nGrowth since start:\n"
         out += growth.isEmpty ? "   (none)\n" : TextTable.growth(Array(growth.prefix(15)))
         out += "\nLeaks:\n" + (leaksText.isEmpty ? "   (not analysed)\n" : leaksText)

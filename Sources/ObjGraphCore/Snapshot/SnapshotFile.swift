@@ -313,7 +313,7 @@ enum SnapshotDecoder {
         types.reserveCapacity(typeCount)
         for i in 0..<typeCount {
             guard let kind = HeapSnapshot.ObjectKind(rawValue: try reader.u8("types")),
-                  version >= 2 || kind != .nativeBlock
+                version >= 2 || kind != .nativeBlock
             else {
                 throw invalid("type \(i) has unknown kind \(data[reader.offset - 1])")
             }
@@ -373,7 +373,7 @@ enum SnapshotDecoder {
             let p = try reader.fixed(1, SnapshotFormat.rootFixedSize, "roots")
             let word = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
             guard word <= 0xff, let kind = HeapSnapshot.RootKind(rawValue: UInt8(word)),
-                  version >= 2 || kind != .threadLocal
+                version >= 2 || kind != .threadLocal
             else {
                 throw invalid("root \(i) has an unknown kind or nonzero reserved bytes")
             }
