@@ -59,7 +59,7 @@ static uint32_t *ranks[OGR_TOP_ENTRIES];
 /// not) or a C heap block (OGR_BLOCK).
 static inline uint64_t node_bits(uint64_t group) { return (group | (group >> 1)) & LIVE_BITS; }
 
-static int64_t object_index(uintptr_t address) {
+static int64_t map_rank(uintptr_t address) {
     if ((address & 15) || (address >> OGR_ADDRESS_BITS)) return -1;
     size_t top = address >> OGR_CHUNK_SHIFT;
     // The leaf bitmap first: random words point all over the address space, and reading
@@ -133,6 +133,52 @@ static size_t walk_live(object_visitor visit, void *context, int build_ranks) {
     return n;
 }
 
+// ---- Async frames: nodes inside C heap blocks --------------------------------------------------
+// A suspended async function's frame (its AsyncContext) lives in its task's allocator: in a
+// slab (a malloc'd block, or the first slab inside the task's own block), or, for the task's
+// first function, right after the task header. Each frame found from a task's resume context
+// along the contexts' parent links becomes a node of its own, numbered right after the block
+// holding it, so chains read `async task --> async frame of handle(_:) --> Session`. The layout
+// (swift's RemoteInspection/RuntimeInternals.h, internal layout version 1, 64-bit): a task has
+// its resume function at +56 and resume context at +64 and is 208 bytes before its first
+// context; a context starts { parent, resume function of the parent }; a slab allocation has a
+// 16-byte header { previous, slab } before the memory it hands out.
+#define TASK_RESUME_FUNCTION 56
+#define TASK_RESUME_CONTEXT 64
+#define TASK_HEADER_BYTES 208
+#define SLAB_HEADER_BYTES 32
+#define ALLOCATION_HEADER_BYTES 16
+#define MAX_FRAMES_PER_TASK 4096
+
+typedef struct {
+    uintptr_t start, end;     // the context, and where the next allocation (or the slab's used part) begins
+    uintptr_t block;          // the C heap block holding it
+    uintptr_t resume;         // the function the frame resumes in (names the frame)
+    uint32_t node;
+    uint32_t in_slab;         // a slab allocation, with its header just before `start`
+} async_frame;
+
+static vec frame_list = { .elem = sizeof(async_frame) };
+#define FRAMES ((async_frame *)frame_list.data)
+
+/// Number of frames starting below `address`.
+static inline size_t frames_below(uintptr_t address) {
+    size_t lo = 0, hi = frame_list.count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (FRAMES[mid].start < address) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+/// Node index of the object or block that starts at `address` (ranks, shifted by the frame
+/// nodes numbered before it), or -1.
+static inline int64_t object_index(uintptr_t address) {
+    int64_t rank = map_rank(address);
+    if (rank < 0 || !frame_list.count) return rank;
+    return rank + (int64_t)frames_below(address);
+}
+
 // ---- Scanning one object ---------------------------------------------------------------------
 typedef struct {
     ogr_object *objects;       // the caller's array, room for `capacity` records
@@ -148,6 +194,7 @@ typedef struct {
     uintptr_t base, end;
     uintptr_t last_metadata;   // neighbours in the heap are often of one type
     uint32_t last_type;
+    vec frames;                // ogr_frame for each async frame node
 } capture_state;
 
 static void push_edge(capture_state *s, const ogr_edge *e) {
@@ -169,30 +216,49 @@ static void push_edge(capture_state *s, const ogr_edge *e) {
 /// (one map word each 8). Interior pointers into larger blocks are not followed.
 #define INTERIOR_GRANULES 512
 
-/// The C heap block (never a Swift object) whose bytes hold `address`, or -1: C code keeps
+/// The start of the C heap block (never a Swift object) whose bytes hold `address`, or 0: C code keeps
 /// pointers into the middle of blocks (a queue's item inside a slab, a buffer's cursor), and
 /// LeakSanitizer counts those as references too. The start is looked for backwards in the map,
 /// at most INTERIOR_GRANULES granules (8 KiB), and the block must extend over `address`.
 /// Only 8-byte-aligned interior pointers count: a word whose low byte is an enum tag and whose
 /// other bytes are stale padding is not a reference (a char pointer into a buffer that is the
 /// buffer's only reference is the rare case this misses).
-OGR_NO_SANITIZE static int64_t containing_block(uintptr_t address) {
-    if ((address & 7) || (address >> OGR_ADDRESS_BITS)) return -1;
+OGR_NO_SANITIZE static uintptr_t block_start(uintptr_t address) {
+    if ((address & 7) || (address >> OGR_ADDRESS_BITS)) return 0;
     size_t top = address >> OGR_CHUNK_SHIFT;
-    if (!(atomic_load_explicit(&ogr_leaf_bits[top / 64], memory_order_relaxed) & (1ull << (top % 64)))) return -1;
+    if (!(atomic_load_explicit(&ogr_leaf_bits[top / 64], memory_order_relaxed) & (1ull << (top % 64)))) return 0;
     ogr_leaf *leaf = atomic_load_explicit(&ogr_map[top], memory_order_relaxed);
-    if (!leaf || !ranks[top]) return -1;
+    if (!leaf || !ranks[top]) return 0;
     size_t offset = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4;
     size_t lowest = offset > INTERIOR_GRANULES ? offset - INTERIOR_GRANULES : 0;
     for (size_t o = offset + 1; o-- > lowest;) {
         uint8_t state = leaf->bytes[o] & OGR_STATE_BITS;
         if (!state) continue;
-        if (state != OGR_BLOCK) return -1;   // a Swift object comes first: only exact pointers count for those
+        if (state != OGR_BLOCK) return 0;   // a Swift object comes first: only exact pointers count for those
         uintptr_t start = (address & ~((1ul << OGR_CHUNK_SHIFT) - 1)) + (o << 4);
-        if (address >= start + ogr_block_size((void *)start)) return -1;
-        return object_index(start);
+        if (address >= start + ogr_block_size((void *)start)) return 0;
+        return start;
     }
-    return -1;
+    return 0;
+}
+
+/// The node `address` points into: an async frame, else the C heap block holding it; -1.
+///
+/// glibc's bins point at chunk headers: the next chunk's header is the last word of the block
+/// before it (where that chunk's `prev_size` lies), so a pointer to exactly that word is the
+/// allocator's bookkeeping, not a reference.
+OGR_NO_SANITIZE static int64_t containing_block(uintptr_t address) {
+    if (frame_list.count && !(address & 7)) {
+        size_t j = frames_below(address + 1);   // frames starting at or below `address`
+        if (j > 0 && address < FRAMES[j - 1].end) {
+            uintptr_t block = FRAMES[j - 1].block;
+            if (ogr_glibc_malloc && address + 8 == block + ogr_block_size((void *)block)) return -1;
+            return FRAMES[j - 1].node;
+        }
+    }
+    uintptr_t start = block_start(address);
+    if (!start || (ogr_glibc_malloc && address + 8 == start + ogr_block_size((void *)start))) return -1;
+    return object_index(start);
 }
 
 /// The object a memory word refers to, or -1. Small values and tagged payloads are skipped
@@ -225,26 +291,116 @@ OGR_NO_SANITIZE static void scan_words(capture_state *s, uintptr_t from, uintptr
     }
 }
 
-/// Every word of a C heap block, from its first byte, except the free part of a Swift task
-/// allocator slab in it. Async frames live in slabs (a malloc'd one, or the first one inside
-/// the task's own block); a slab is a bump allocator, so everything past its current offset is
-/// frames that already returned: stale words that would keep dead objects "reachable". The
-/// layout (StackAllocator.h): { metadata = the slab marker, next, uint32 capacity, uint32
+/// The words of [from, to) outside the frames `*next`.. (sorted, in this block), which are
+/// nodes of their own; their allocation headers are the task allocator's, skipped too.
+OGR_NO_SANITIZE static void scan_around_frames(capture_state *s, uintptr_t from, uintptr_t to, size_t *next, size_t end) {
+    while (*next < end && FRAMES[*next].start < to) {
+        const async_frame *f = &FRAMES[*next];
+        uintptr_t skip = f->start - (f->in_slab ? ALLOCATION_HEADER_BYTES : 0);
+        if (skip > from) scan_words(s, from, skip < to ? skip : to);
+        if (f->end > from) from = f->end;
+        (*next)++;
+    }
+    if (from < to) scan_words(s, from, to);
+}
+
+/// Calls `body` for each task allocator slab header `slab` in the block [from, to), with its
+/// capacity and used bytes, setting `after` to where the slab ends. A slab is a bump allocator,
+/// so everything past its used part is frames that already returned: stale words. The layout
+/// (StackAllocator.h): { metadata = the slab marker, next, uint32 capacity, uint32
 /// currentOffset }, allocations from 32 bytes on.
-OGR_NO_SANITIZE static void scan_block(capture_state *s, uintptr_t from, uintptr_t to) {
-    uintptr_t marker = ogr_task_slab_marker;
-    if (marker) {
-        for (uintptr_t p = from; p + 32 <= to; p += 16) {
-            if (*(const uintptr_t *)p != marker) continue;
-            uint32_t capacity = *(const uint32_t *)(p + 16), used = *(const uint32_t *)(p + 20);
-            if (used > capacity || capacity > to - p - 32) continue;   // not a slab header after all
-            scan_words(s, from, p + 16);                             // what precedes it, and `next`
-            scan_words(s, p + 32, p + 32 + used);                    // the live frames
-            from = p + 32 + capacity;
-            p = ((from + 15) & ~(uintptr_t)15) - 16;
+#define FOR_EACH_SLAB(from, to, slab, capacity, used, body)                                       \
+    if (ogr_task_slab_marker) {                                                                   \
+        for (uintptr_t slab = (from); slab + SLAB_HEADER_BYTES <= (to); slab += 16) {             \
+            if (*(const uintptr_t *)slab != ogr_task_slab_marker) continue;                        \
+            uint32_t capacity = *(const uint32_t *)(slab + 16), used = *(const uint32_t *)(slab + 20); \
+            if (used > capacity || capacity > (to) - slab - SLAB_HEADER_BYTES) continue;            \
+            body                                                                                  \
+            slab = ((slab + SLAB_HEADER_BYTES + capacity + 15) & ~(uintptr_t)15) - 16;             \
+        }                                                                                         \
+    }
+
+/// Every word of a C heap block, from its first byte, except the free part of any task
+/// allocator slab in it and the async frames `frames`..`frames_end` in it (nodes of their own).
+OGR_NO_SANITIZE static void scan_block(capture_state *s, uintptr_t from, uintptr_t to, size_t frames, size_t frames_end) {
+    size_t next = frames;
+    FOR_EACH_SLAB(from, to, slab, capacity, used, {
+        scan_around_frames(s, from, slab + 16, &next, frames_end);   // what precedes it, and `next`
+        scan_around_frames(s, slab + SLAB_HEADER_BYTES, slab + SLAB_HEADER_BYTES + used, &next, frames_end);
+        from = slab + SLAB_HEADER_BYTES + capacity;
+    })
+    scan_around_frames(s, from, to, &next, frames_end);
+}
+
+// ---- Finding the frames (after pass 1: ranks are built, nothing is scanned yet) ---------------
+/// The end of the region holding the context at `ctx` in block [block, block_end): the used
+/// part of the slab it is in (`*in_slab` 1), or, in a task's own block, the stretch between the
+/// task header and its first slab. 0 when `ctx` is in neither (a stale context).
+static uintptr_t frame_region(uintptr_t block, uintptr_t block_end, uintptr_t ctx, int is_task, uint32_t *in_slab) {
+    uintptr_t first_slab = block_end;
+    FOR_EACH_SLAB(block, block_end, slab, capacity, used, {
+        if (slab < first_slab) first_slab = slab;
+        if (ctx >= slab + SLAB_HEADER_BYTES + ALLOCATION_HEADER_BYTES && ctx < slab + SLAB_HEADER_BYTES + used) {
+            *in_slab = 1;
+            return slab + SLAB_HEADER_BYTES + used;
+        }
+    })
+    *in_slab = 0;
+    if (is_task && ctx >= block + TASK_HEADER_BYTES && ctx + 16 <= first_slab) return first_slab;
+    return 0;
+}
+
+static void note_task(uintptr_t address, uint8_t state, void *context) {
+    if ((state & OGR_STATE_BITS) != OGR_BLOCK || *(const uintptr_t *)address != ogr_task_metadata) return;
+    vec_push(context, &address);
+}
+
+static int by_start(const void *a, const void *b) {
+    uintptr_t x = ((const async_frame *)a)->start, y = ((const async_frame *)b)->start;
+    return x < y ? -1 : x > y;
+}
+
+/// Follows each task's contexts from its resume context and numbers the frames found.
+OGR_NO_SANITIZE static void find_frames(const vec *tasks) {
+    frame_list.count = 0;
+    for (size_t i = 0; i < tasks->count; i++) {
+        uintptr_t task = ((const uintptr_t *)tasks->data)[i];
+        if (ogr_block_size((void *)task) < TASK_HEADER_BYTES) continue;
+        uintptr_t ctx = *(const uintptr_t *)(task + TASK_RESUME_CONTEXT);
+        uintptr_t resume = *(const uintptr_t *)(task + TASK_RESUME_FUNCTION);
+        for (int depth = 0; depth < MAX_FRAMES_PER_TASK && ctx && !(ctx & 15); depth++) {
+            // Nothing is read before the context is known to be inside a live block: the task's
+            // own, or a slab (a block found in the map).
+            uintptr_t block = task;
+            if (ctx < task || ctx >= task + ogr_block_size((void *)task)) block = block_start(ctx);
+            if (!block) break;
+            uint32_t in_slab = 0;
+            uintptr_t end = frame_region(block, block + ogr_block_size((void *)block), ctx, block == task, &in_slab);
+            if (!end) break;
+            async_frame f = { .start = ctx, .end = end, .block = block, .resume = resume, .in_slab = in_slab };
+            if (vec_push(&frame_list, &f) != 0) break;
+            resume = *(const uintptr_t *)(ctx + 8);
+            ctx = *(const uintptr_t *)ctx;
         }
     }
-    scan_words(s, from, to);
+    if (!frame_list.count) return;
+    qsort(frame_list.data, frame_list.count, sizeof(async_frame), by_start);
+    // One frame per context (a corrupt chain may meet one twice); each ends where the next
+    // allocation of its slab begins.
+    size_t kept = 0;
+    for (size_t i = 0; i < frame_list.count; i++) {
+        if (kept && FRAMES[kept - 1].start == FRAMES[i].start) continue;
+        FRAMES[kept++] = FRAMES[i];
+    }
+    frame_list.count = kept;
+    for (size_t j = 0; j < kept; j++) {
+        async_frame *f = &FRAMES[j];
+        if (j + 1 < kept && FRAMES[j + 1].block == f->block) {
+            uintptr_t next = FRAMES[j + 1].start - (FRAMES[j + 1].in_slab ? ALLOCATION_HEADER_BYTES : 0);
+            if (next < f->end) f->end = next > f->start ? next : f->start + 16;
+        }
+        f->node = (uint32_t)(map_rank(f->block) + 1 + (int64_t)j);
+    }
 }
 
 /// Occupied buckets of a native dictionary or set: bit i of the words at `bitmap`.
@@ -313,19 +469,49 @@ OGR_NO_SANITIZE static void visit_object(uintptr_t address, uint8_t state, void 
     // guards against a caller that freed a tracked object in between.
     if (s->object_count == s->capacity) return;
     if ((state & OGR_STATE_BITS) == OGR_BLOCK) {
-        // A C heap block: no header, no counts; every word of it is scanned.
+        // A C heap block: no header, no counts; every word of it is scanned, except what its
+        // async frames hold (they follow it as nodes of their own).
         size_t block = ogr_block_size((void *)address);
+        uintptr_t first = *(const uintptr_t *)address;
+        uint32_t type = OGR_NATIVE_BLOCK_TYPE;
+        if (first && first == ogr_task_metadata) type = OGR_ASYNC_TASK_TYPE;
+        else if (first && first == ogr_task_slab_marker) type = OGR_TASK_SLAB_TYPE;
+        else if (first && first == ogr_malloc_block_isa) type = OGR_BLOCK_LITERAL_TYPE;
+        size_t frames = frame_list.count ? frames_below(address) : 0, frames_end = frames;
+        size_t frame_bytes = 0;
+        while (frames_end < frame_list.count && FRAMES[frames_end].block == address) {
+            const async_frame *f = &FRAMES[frames_end++];
+            frame_bytes += f->end - f->start + (f->in_slab ? ALLOCATION_HEADER_BYTES : 0);
+        }
         ogr_object *o = &s->objects[s->object_count];
         memset(o, 0, sizeof *o);
         o->address = address;
-        o->type = OGR_NATIVE_BLOCK_TYPE;
-        o->size = block > UINT32_MAX ? UINT32_MAX : (uint32_t)block;
+        o->type = type;
+        // The frames' bytes are theirs: sizes add up to the block's.
+        size_t own = block - (frame_bytes < block ? frame_bytes : block);
+        o->size = own > UINT32_MAX ? UINT32_MAX : (uint32_t)own;
         o->epoch = (uint8_t)(state >> OGR_EPOCH_SHIFT);
         s->current = (uint32_t)s->object_count++;
         s->object_first_edge = s->overflowing ? s->overflow.count : s->edge_count;
         s->base = address;
         s->end = address + block;
-        scan_block(s, address, address + block);
+        scan_block(s, address, address + block, frames, frames_end);
+        for (size_t j = frames; j < frames_end && s->object_count < s->capacity; j++) {
+            const async_frame *f = &FRAMES[j];
+            o = &s->objects[s->object_count];
+            memset(o, 0, sizeof *o);
+            o->address = f->start;
+            o->type = OGR_ASYNC_FRAME_TYPE;
+            o->size = (uint32_t)(f->end - f->start);
+            o->epoch = (uint8_t)(state >> OGR_EPOCH_SHIFT);
+            s->current = (uint32_t)s->object_count++;
+            s->object_first_edge = s->overflowing ? s->overflow.count : s->edge_count;
+            s->base = f->start;
+            s->end = f->end;
+            scan_words(s, f->start, f->end);
+            ogr_frame info = { .node = s->current, .resume = f->resume };
+            vec_push(&s->frames, &info);
+        }
         return;
     }
     uintptr_t metadata = *(const uintptr_t *)address;
@@ -419,7 +605,7 @@ OGR_NO_SANITIZE static int scan_image(struct dl_phdr_info *info, size_t size, vo
     return 0;
 }
 
-typedef struct { uintptr_t start, end; int guard_below; int anonymous_rw; int scanned; } mapping;
+typedef struct { uintptr_t start, end; int guard_below; int anonymous_rw; int scanned; int heap; } mapping;
 
 static size_t read_maps(mapping **out) {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -445,7 +631,7 @@ static size_t read_maps(mapping **out) {
         int name_at = 0;
         if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &name_at) >= 3) {
             const char *name = name_at ? line + name_at : "";
-            mapping m = { start, end, prev_guard && prev_end == start, 0, 0 };
+            mapping m = { start, end, prev_guard && prev_end == start, 0, 0, strcmp(name, "[heap]") == 0 };
             m.anonymous_rw = perms[0] == 'r' && perms[1] == 'w' && (name[0] == 0 || strcmp(name, "[stack]") == 0);
             if (strcmp(name, "[stack]") == 0) m.guard_below = 1;
             vec_push(&v, &m);
@@ -572,6 +758,92 @@ __attribute__((noinline)) static void scan_threads(vec *roots, ogr_capture_resul
     free(maps);
 }
 
+// ---- Heap memory allocated before tracking started ------------------------------------------------
+// Blocks malloc handed out before tracking began are not nodes (the map never saw them), yet
+// one may hold the only reference to a tracked object: a Dispatch queue made at start-up
+// holding a block queued since, a continuation Dispatch took from its cache. With glibc, those
+// blocks are found by walking the arenas' chunks, and each in-use chunk the map does not know
+// is scanned as a root ("heap memory allocated before tracking"). The layout (glibc malloc.c):
+// a chunk is { prev_size, size | flags } and then its bytes, the next chunk follows at
+// chunk + size, and a chunk is in use when the next one's size has PREV_INUSE. tcache keeps
+// the chunks it caches looking in use; it marks them with its key in their second word.
+#define CHUNK_PREV_INUSE 1u
+#define CHUNK_IS_MMAPPED 2u
+#define ARENA_HEAP_BYTES (64ul << 20)   // HEAP_MAX_SIZE on 64-bit: each thread arena heap is aligned to it
+#define HEAP_INFO_BYTES 32              // struct _heap_info, padded
+#define MAX_ARENA_HEADER 4096           // struct malloc_state and padding before a first heap's chunks
+
+static uintptr_t tcache_key;
+static int tcache_key_learnt;
+
+/// tcache's key, from a chunk freed into it (glibc 2.34 on); 0 when there is no tcache.
+static void learn_tcache_key(void) {
+    if (tcache_key_learnt || !ogr_glibc_malloc) return;
+    tcache_key_learnt = 1;
+    uintptr_t *p = ogr_real_malloc(40);
+    if (!p) return;
+    p[1] = 0;
+    ogr_real_free(p);
+    tcache_key = __atomic_load_n(&p[1], __ATOMIC_RELAXED);   // a freed chunk: read once, never written
+}
+
+/// Walks the chunks from `c` to the top chunk (or `end`). With `roots`, scans each in-use chunk
+/// the map does not know; returns where the walk stopped (the top chunk's start).
+OGR_NO_SANITIZE static uintptr_t walk_chunks(vec *roots, uintptr_t c, uintptr_t end) {
+    while (c + 32 <= end) {
+        size_t size = *(const size_t *)(c + 8) & ~(size_t)7;
+        if (size < 32 || (size & 15) || size > end - c) return c;
+        uintptr_t next = c + size;
+        if (next + 16 > end) return c;   // the top chunk
+        if (roots && (*(const size_t *)(next + 8) & CHUNK_PREV_INUSE)) {
+            uintptr_t user = c + 16;
+            uint8_t *b = ogr_map_byte(user, 0);
+            int tracked = b && ogr_map_load(b);   // a node, or freed since tracking started
+            int cached = tcache_key && *(const uintptr_t *)(user + 8) == tcache_key;
+            if (!tracked && !cached) scan_root_range(roots, user, next + 8, OGR_ROOT_OTHER, 0);
+        }
+        c = next;
+    }
+    return c;
+}
+
+/// The heap memory glibc's arenas and mmap'd chunks hold that tracking never saw, as roots.
+OGR_NO_SANITIZE static void scan_untracked_heap(vec *roots) {
+    if (!ogr_glibc_malloc) return;
+    mapping *maps = NULL;
+    size_t nmaps = read_maps(&maps);
+    for (size_t i = 0; i < nmaps; i++) {
+        mapping *m = &maps[i];
+        size_t length = m->end - m->start;
+        if (m->heap) {
+            walk_chunks(roots, m->start, m->end);   // the main arena: chunks from the start of [heap]
+            continue;
+        }
+        if (!m->anonymous_rw || m->guard_below || length < 64) continue;
+        const uintptr_t *words = (const uintptr_t *)m->start;
+        if (words[0] == 0 && words[1] == (length | CHUNK_IS_MMAPPED)) {
+            // A chunk of its own (a large malloc).
+            uint8_t *b = ogr_map_byte(m->start + 16, 0);
+            if (!(b && ogr_map_load(b))) scan_root_range(roots, m->start + 16, m->end, OGR_ROOT_OTHER, 0);
+            continue;
+        }
+        if (m->start % ARENA_HEAP_BYTES) continue;
+        // A thread arena's heap: { arena, previous heap, size in use, ... }, then (in the
+        // arena's first heap) the arena itself, then chunks up to `size`. The first chunk's
+        // offset is found by walking: the right one reaches the heap's top chunk exactly.
+        uintptr_t arena = words[0], used = words[2];
+        if (used > length || used < 64 || (arena % ARENA_HEAP_BYTES) != HEAP_INFO_BYTES) continue;
+        uintptr_t limit = m->start + used, from = m->start + HEAP_INFO_BYTES, first = 0;
+        uintptr_t to = arena == from ? m->start + MAX_ARENA_HEADER : from + 16;
+        for (uintptr_t c = from; !first && c < to; c += 16) {
+            uintptr_t top = walk_chunks(NULL, c, limit);
+            if (top > c && top + (*(const size_t *)(top + 8) & ~(size_t)7) == limit) first = c;
+        }
+        if (first) walk_chunks(roots, first, limit);
+    }
+    free(maps);
+}
+
 // ---- Entry points ------------------------------------------------------------------------------
 // One capture at a time: the pause mutex, held from ogr_capture_begin to ogr_capture_end,
 // guards this state.
@@ -581,11 +853,17 @@ int64_t ogr_capture_begin(uint32_t flags) {
     if (!atomic_load(&ogr_installed_flag)) return -1;
     ogr_thread *self = ogr_self();
     if (self) self->suppress++;
-    ogr_find_task_slab_marker();
+    ogr_find_runtime_markers();
+    learn_tcache_key();
     ogr_pause_world();
-    // Pass 1 numbers the objects (ranks) and counts them.
+    // Pass 1 numbers the objects (ranks), counts them and finds the tasks; then the tasks'
+    // frames are numbered among them.
     pending.flags = flags;
-    pending.count = walk_live(NULL, NULL, 1);
+    vec tasks = { .elem = sizeof(uintptr_t) };
+    pending.count = walk_live(ogr_task_metadata ? note_task : NULL, &tasks, 1);
+    find_frames(&tasks);
+    free(tasks.data);
+    pending.count += frame_list.count;
     return (int64_t)pending.count;
 }
 
@@ -595,6 +873,7 @@ void ogr_capture_scan(ogr_object *objects, ogr_edge *edges, size_t edge_capacity
         .objects = objects, .capacity = objects ? pending.count : 0,
         .edges = edges, .edge_capacity = edges ? edge_capacity : 0,
         .overflow = { .elem = sizeof(ogr_edge) },
+        .frames = { .elem = sizeof(ogr_frame) },
     };
     vec roots = { .elem = sizeof(ogr_root) };
     // Pass 2 records the objects and their references.
@@ -604,11 +883,14 @@ void ogr_capture_scan(ogr_object *objects, ogr_edge *edges, size_t edge_capacity
     if (images.pagemap >= 0) close(images.pagemap);
     scan_threads(&roots, out, pending.flags);
     scan_main_thread_tls(&roots);
+    scan_untracked_heap(&roots);
     release_ranks();
+    frame_list.count = 0;
     out->object_count = s.object_count;
     out->edge_count = s.edge_count;
     out->overflow = s.overflow.data; out->overflow_count = s.overflow.count;
     out->roots = roots.data; out->root_count = roots.count;
+    out->frames = s.frames.data; out->frame_count = s.frames.count;
 }
 
 void *ogr_deferred_frees[OGR_DEFERRED_FREES];
@@ -638,6 +920,7 @@ void ogr_capture_free(ogr_capture_result *r) {
     free(r->objects);
     free(r->overflow);
     free(r->roots);
+    free(r->frames);
     memset(r, 0, sizeof *r);
 }
 

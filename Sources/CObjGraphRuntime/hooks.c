@@ -465,29 +465,45 @@ out:
     return rc;
 }
 
-// ---- Swift task allocator slabs --------------------------------------------------------------
-uintptr_t ogr_task_slab_marker;
+// ---- Markers of the Concurrency and Blocks runtimes -------------------------------------------
+// Words that identify runtime-made C heap blocks, published by the runtimes for debuggers:
+// the first word of a task allocator slab, the metadata of a task (with the layout version the
+// capture's offsets are for), and the isa of a heap-copied block.
+uintptr_t ogr_task_slab_marker, ogr_task_metadata, ogr_malloc_block_isa;
 static int executable_searched;
 
-void ogr_find_task_slab_marker(void) {
-    static const char *const name[1] = { "_swift_concurrency_debug_asyncTaskSlabMetadata" };
-    if (__atomic_load_n(&ogr_task_slab_marker, __ATOMIC_RELAXED)) return;
-    const uintptr_t *variable = (const uintptr_t *)dlsym(RTLD_DEFAULT, name[0]);
-    if (!variable && ogr_runtime_in_executable && !executable_searched) {
-        // A --static-swift-stdlib program does not export it: its symbol table has it.
+/// The layout of tasks and async contexts the capture reads (RemoteInspection's
+/// RuntimeInternals.h); another version leaves tasks plain blocks.
+#define TASK_LAYOUT_VERSION 1u
+
+void ogr_find_runtime_markers(void) {
+    enum { SLAB, TASK, LAYOUT, BLOCK, COUNT };
+    static const char *const names[COUNT] = {
+        "_swift_concurrency_debug_asyncTaskSlabMetadata", "_swift_concurrency_debug_asyncTaskMetadata",
+        "_swift_concurrency_debug_internal_layout_version", "_NSConcreteMallocBlock",
+    };
+    if (__atomic_load_n(&ogr_task_slab_marker, __ATOMIC_RELAXED) && __atomic_load_n(&ogr_malloc_block_isa, __ATOMIC_RELAXED)) return;
+    uintptr_t at[COUNT];
+    for (int i = 0; i < COUNT; i++) at[i] = (uintptr_t)dlsym(RTLD_DEFAULT, names[i]);
+    if ((!at[SLAB] || !at[BLOCK]) && ogr_runtime_in_executable && !executable_searched) {
+        // A --static-swift-stdlib program does not export them: its symbol table has them.
         executable_searched = 1;
         char path[4096];
         ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-        uintptr_t value = 0, base = 0;
+        uintptr_t values[COUNT], base = 0;
         if (n > 0) {
             path[n] = 0;
-            if (elf_symbols(path, name, &value, 1, 1) == 0 && value) {
+            if (elf_symbols(path, names, values, COUNT, 1) == 0) {
                 dl_iterate_phdr(main_program_bias, &base);
-                variable = (const uintptr_t *)(base + value);
+                for (int i = 0; i < COUNT; i++) if (!at[i] && values[i]) at[i] = base + values[i];
             }
         }
     }
-    if (variable) __atomic_store_n(&ogr_task_slab_marker, *variable, __ATOMIC_RELAXED);
+    if (at[SLAB]) __atomic_store_n(&ogr_task_slab_marker, *(const uintptr_t *)at[SLAB], __ATOMIC_RELAXED);
+    if (at[TASK] && at[LAYOUT] && *(const uint32_t *)at[LAYOUT] == TASK_LAYOUT_VERSION) {
+        __atomic_store_n(&ogr_task_metadata, *(const uintptr_t *)at[TASK], __ATOMIC_RELAXED);
+    }
+    if (at[BLOCK]) __atomic_store_n(&ogr_malloc_block_isa, at[BLOCK], __ATOMIC_RELAXED);
 }
 
 _Atomic uint32_t ogr_epoch;

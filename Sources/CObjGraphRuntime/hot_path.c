@@ -23,13 +23,26 @@ void ogr_free(void *p);
 // object's block becomes OGR_LIVE once the allocation hook sees it), so references held in C
 // memory count: malloc'd buffers, Dispatch's queues and blocks, task allocator slabs.
 
-/// Marks `p`, just returned by the allocator, as a live heap block.
-static inline void record_block(void *p) {
+/// Marks `p`, just returned by the allocator for `requested` bytes, as a live heap block.
+///
+/// A small block is zeroed whole (`fresh`: malloc and the aligned allocators), a larger one
+/// past `requested`: until the program writes them, those bytes hold whatever the block's last
+/// occupant left, and the capture scans C blocks word by word, so a stale pointer there would
+/// keep some unrelated object "reachable" (a missed leak, a wrong chain). Most blocks are small
+/// and written soon after; a large slack is fresh mmap'd memory, zero already.
+#define ZEROED_BLOCK_BYTES 256
+static inline void record_block(void *p, size_t requested, int fresh) {
     if (OGR_UNLIKELY(!p) || ((uintptr_t)p & 15)) return;   // 8-byte-aligned tiny blocks of other allocators
     if (OGR_LIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return;
     ogr_thread *t = ogr_self();
     if (OGR_UNLIKELY(!t)) t = &ogr_shared_thread;
-    if (t->suppress) return;
+    if (t->suppress) {
+        // objgraph's own memory (a snapshot's arrays hold every object's address): marked, so
+        // it is never scanned as heap memory from before tracking.
+        uint8_t *b = ogr_map_byte((uintptr_t)p, 1);
+        if (b && !(ogr_map_load(b) & OGR_STATE_BITS)) ogr_map_store(b, OGR_SEEN);
+        return;
+    }
     ogr_enter(t);
     uint8_t *b = ogr_map_byte((uintptr_t)p, 1);
     if (OGR_LIKELY(b)) {
@@ -38,7 +51,10 @@ static inline void record_block(void *p) {
         uint32_t epoch = atomic_load_explicit(&ogr_epoch, memory_order_relaxed);
         ogr_map_store(b, (uint8_t)(OGR_BLOCK | ((epoch & 63u) << OGR_EPOCH_SHIFT)));
         ogr_map_touch((uintptr_t)p);
-        ogr_count_block(t, 1, (int64_t)ogr_block_size(p));
+        size_t usable = ogr_block_size(p);
+        if (fresh && usable <= ZEROED_BLOCK_BYTES) memset(p, 0, usable);
+        else if (usable > requested && usable - requested <= ZEROED_BLOCK_BYTES) memset((char *)p + requested, 0, usable - requested);
+        ogr_count_block(t, 1, (int64_t)usable);
     }
     ogr_leave(t);
 }
@@ -63,7 +79,7 @@ static int account_block_free(void *p, uint8_t *b) {
     if (defer_if_capturing(t, p)) return 1;
     ogr_enter(t);
     if ((ogr_map_load(b) & OGR_STATE_BITS) == OGR_BLOCK) {
-        ogr_map_store(b, 0);
+        ogr_map_store(b, OGR_SEEN);
         ogr_count_block(t, -1, -(int64_t)ogr_block_size(p));
     }
     ogr_leave(t);
@@ -92,14 +108,14 @@ static inline void *bootstrap_block(void *p) {
 __attribute__((visibility("default"))) void *malloc(size_t size) {
     if (OGR_UNLIKELY(!ogr_real_malloc) && ogr_resolving) return bootstrap_block(__libc_malloc(size));
     void *p = REAL(malloc)(size);
-    record_block(p);
+    record_block(p, size, 1);
     return p;
 }
 
 __attribute__((visibility("default"))) void *calloc(size_t count, size_t size) {
     if (OGR_UNLIKELY(!ogr_real_calloc) && ogr_resolving) return bootstrap_block(__libc_calloc(count, size));
     void *p = REAL(calloc)(count, size);
-    record_block(p);
+    record_block(p, count * size, 0);
     return p;
 }
 
@@ -138,7 +154,8 @@ __attribute__((visibility("default"))) void *realloc(void *old, size_t size) {
     if (old) forget_block(old);
     void *p = REAL(realloc)(old, size);
     // Failed (the old block stays) or freed (size 0): whatever is still allocated is a block.
-    record_block(p ? p : (size ? old : NULL));
+    if (p) record_block(p, size, old == NULL);
+    else if (size) record_block(old, ogr_real_usable_size(old), 0);   // failed: the old block stays as it was
     return p;
 }
 
@@ -153,31 +170,31 @@ __attribute__((visibility("default"))) void *reallocarray(void *old, size_t coun
 
 __attribute__((visibility("default"))) int posix_memalign(void **out, size_t alignment, size_t size) {
     int rc = REAL(posix_memalign)(out, alignment, size);
-    if (rc == 0) record_block(*out);
+    if (rc == 0) record_block(*out, size, 1);
     return rc;
 }
 
 __attribute__((visibility("default"))) void *aligned_alloc(size_t alignment, size_t size) {
     void *p = REAL(aligned_alloc)(alignment, size);
-    record_block(p);
+    record_block(p, size, 1);
     return p;
 }
 
 __attribute__((visibility("default"))) void *memalign(size_t alignment, size_t size) {
     void *p = REAL(memalign)(alignment, size);
-    record_block(p);
+    record_block(p, size, 1);
     return p;
 }
 
 __attribute__((visibility("default"))) void *valloc(size_t size) {
     void *p = REAL(valloc)(size);
-    record_block(p);
+    record_block(p, size, 1);
     return p;
 }
 
 __attribute__((visibility("default"))) void *pvalloc(size_t size) {
     void *p = REAL(pvalloc)(size);
-    record_block(p);
+    record_block(p, size, 1);
     return p;
 }
 
@@ -189,7 +206,7 @@ static int account_free(void *p, uint8_t *b) {
     ogr_enter(t);
     uint8_t state = ogr_map_load(b);
     if (state & OGR_LIVE) {
-        ogr_map_store(b, 0);
+        ogr_map_store(b, OGR_SEEN);
         // A zombie was already subtracted when it was deinitialized.
         if (!(state & OGR_ZOMBIE)) {
             uint32_t type = ogr_type_cached(t, *(uintptr_t *)p, 0);

@@ -15,17 +15,21 @@ malloc:
 	.cfi_def_cfa_offset 32
 	.cfi_offset %rbx, -24
 	.cfi_offset %r14, -16
-	movq	ogr_real_malloc@GOTPCREL(%rip), %rbx
-	movq	(%rbx), %rax
+	movq	%rdi, %rbx
+	movq	ogr_real_malloc@GOTPCREL(%rip), %r14
+	movq	(%r14), %rax
 	testq	%rax, %rax
 	je	.LBB0_1
 .LBB0_5:
+	movq	%rbx, %rdi
 	callq	*%rax
-	movq	%rax, %rbx
+	movq	%rax, %r14
 	movq	%rax, %rdi
+	movq	%rbx, %rsi
+	movl	$1, %edx
 	callq	record_block
 .LBB0_6:
-	movq	%rbx, %rax
+	movq	%r14, %rax
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 24
 	popq	%rbx
@@ -38,8 +42,9 @@ malloc:
 	movq	ogr_resolving@GOTTPOFF(%rip), %rax
 	cmpl	$0, %fs:(%rax)
 	je	.LBB0_4
+	movq	%rbx, %rdi
 	callq	__libc_malloc@PLT
-	movq	%rax, %rbx
+	movq	%rax, %r14
 	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rcx
 	movl	$1, %eax
 	lock		xaddl	%eax, (%rcx)
@@ -47,13 +52,11 @@ malloc:
 	ja	.LBB0_6
 	movl	%eax, %eax
 	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rcx
-	movq	%rbx, (%rcx,%rax,8)
+	movq	%r14, (%rcx,%rax,8)
 	jmp	.LBB0_6
 .LBB0_4:
-	movq	%rdi, %r14
 	callq	ogr_resolve_allocator@PLT
-	movq	%r14, %rdi
-	movq	(%rbx), %rax
+	movq	(%r14), %rax
 	jmp	.LBB0_5
 .Lfunc_end0:
 	.size	malloc, .Lfunc_end0-malloc
@@ -64,126 +67,181 @@ malloc:
 record_block:
 	.cfi_startproc
 	testq	%rdi, %rdi
-	je	.LBB1_22
-	pushq	%r14
+	je	.LBB1_32
+	pushq	%rbp
 	.cfi_def_cfa_offset 16
-	pushq	%rbx
+	pushq	%r15
 	.cfi_def_cfa_offset 24
-	pushq	%rax
+	pushq	%r14
 	.cfi_def_cfa_offset 32
-	.cfi_offset %rbx, -24
-	.cfi_offset %r14, -16
-	movq	%rdi, %r14
-	testb	$15, %r14b
-	jne	.LBB1_21
+	pushq	%r12
+	.cfi_def_cfa_offset 40
+	pushq	%rbx
+	.cfi_def_cfa_offset 48
+	.cfi_offset %rbx, -48
+	.cfi_offset %r12, -40
+	.cfi_offset %r14, -32
+	.cfi_offset %r15, -24
+	.cfi_offset %rbp, -16
+	movq	%rdi, %rbx
+	testb	$15, %bl
+	jne	.LBB1_31
 	movq	ogr_recording_flag@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
 	jne	.LBB1_3
-.LBB1_21:
-	addq	$8, %rsp
-	.cfi_def_cfa_offset 24
+.LBB1_31:
 	popq	%rbx
-	.cfi_def_cfa_offset 16
+	.cfi_def_cfa_offset 40
+	popq	%r12
+	.cfi_def_cfa_offset 32
 	popq	%r14
+	.cfi_def_cfa_offset 24
+	popq	%r15
+	.cfi_def_cfa_offset 16
+	popq	%rbp
 	.cfi_def_cfa_offset 8
 	.cfi_restore %rbx
+	.cfi_restore %r12
 	.cfi_restore %r14
-.LBB1_22:
+	.cfi_restore %r15
+	.cfi_restore %rbp
+.LBB1_32:
 	retq
 .LBB1_3:
-	.cfi_def_cfa_offset 32
-	.cfi_offset %rbx, -24
-	.cfi_offset %r14, -16
+	.cfi_def_cfa_offset 48
+	.cfi_offset %rbx, -48
+	.cfi_offset %rbp, -16
+	.cfi_offset %r12, -40
+	.cfi_offset %r14, -32
+	.cfi_offset %r15, -24
+	movl	%edx, %ebp
+	movq	%rsi, %r15
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
-	movq	%fs:(%rax), %rbx
-	testq	%rbx, %rbx
+	movq	%fs:(%rax), %r14
+	testq	%r14, %r14
 	je	.LBB1_4
 .LBB1_6:
-	cmpl	$0, 16(%rbx)
-	jne	.LBB1_21
-	movq	%rbx, %rdi
+	cmpl	$0, 16(%r14)
+	jne	.LBB1_7
+	movq	%r14, %rdi
 	callq	ogr_enter
 	pushq	$1
 	.cfi_adjust_cfa_offset 8
 	popq	%rsi
 	.cfi_adjust_cfa_offset -8
-	movq	%r14, %rdi
+	movq	%rbx, %rdi
 	callq	ogr_map_byte
 	testq	%rax, %rax
-	je	.LBB1_17
+	je	.LBB1_27
 	movb	(%rax), %cl
 	testb	$3, %cl
-	jne	.LBB1_9
-.LBB1_10:
+	jne	.LBB1_12
+.LBB1_13:
 	movq	ogr_epoch@GOTPCREL(%rip), %rcx
 	movl	(%rcx), %ecx
 	shlb	$2, %cl
 	orb	$2, %cl
 	movb	%cl, (%rax)
-	movq	%r14, %rax
+	movq	%rbx, %rax
 	shrq	$30, %rax
 	movq	ogr_map@GOTPCREL(%rip), %rcx
 	movq	(%rcx,%rax,8), %rax
 	movq	8(%rax), %rax
-	movl	%r14d, %ecx
+	movl	%ebx, %ecx
 	shrl	$16, %ecx
 	andl	$16383, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	%dl, %dl
-	je	.LBB1_11
-.LBB1_12:
+	je	.LBB1_14
+.LBB1_15:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB1_14
-	movq	-8(%r14), %rcx
-	movq	%rcx, %rdx
-	andq	$-8, %rdx
-	xorl	%eax, %eax
-	testb	$2, %cl
-	sete	%al
-	shll	$3, %eax
-	orq	$-16, %rax
-	addq	%rdx, %rax
-.LBB1_15:
-	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB1_16
-	incq	48(%rbx)
-	addq	%rax, 56(%rbx)
-.LBB1_20:
-	decl	12(%rbx)
-	jmp	.LBB1_21
+	je	.LBB1_17
+	movq	-8(%rbx), %rax
+	movq	%rax, %rcx
+	andq	$-8, %rcx
+	xorl	%r12d, %r12d
+	testb	$2, %al
+	sete	%r12b
+	shll	$3, %r12d
+	orq	$-16, %r12
+	addq	%rcx, %r12
+.LBB1_18:
+	testl	%ebp, %ebp
+	je	.LBB1_21
+	cmpq	$256, %r12
+	ja	.LBB1_21
+	movq	%rbx, %rdi
+	xorl	%esi, %esi
+	movq	%r12, %rdx
+.LBB1_24:
+	callq	memset@PLT
+	jmp	.LBB1_25
+.LBB1_7:
+	pushq	$1
+	.cfi_adjust_cfa_offset 8
+	popq	%rsi
+	.cfi_adjust_cfa_offset -8
+	movq	%rbx, %rdi
+	callq	ogr_map_byte
+	testq	%rax, %rax
+	je	.LBB1_31
+	movb	(%rax), %cl
+	testb	$3, %cl
+	jne	.LBB1_31
+	movb	$4, (%rax)
+	jmp	.LBB1_31
+.LBB1_21:
+	movq	%r12, %rdx
+	subq	%r15, %rdx
+	jbe	.LBB1_25
+	cmpq	$256, %rdx
+	ja	.LBB1_25
+	addq	%r15, %rbx
+	movq	%rbx, %rdi
+	xorl	%esi, %esi
+	jmp	.LBB1_24
+.LBB1_25:
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	je	.LBB1_26
+	incq	48(%r14)
+	addq	%r12, 56(%r14)
+.LBB1_30:
+	decl	12(%r14)
+	jmp	.LBB1_31
 .LBB1_4:
 	callq	ogr_self_slow@PLT
-	movq	%rax, %rbx
+	movq	%rax, %r14
 	testq	%rax, %rax
 	jne	.LBB1_6
-	movq	ogr_shared_thread@GOTPCREL(%rip), %rbx
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r14
 	jmp	.LBB1_6
-.LBB1_17:
-	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	jne	.LBB1_20
-	jmp	.LBB1_18
-.LBB1_9:
+.LBB1_27:
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	jne	.LBB1_30
+	jmp	.LBB1_28
+.LBB1_12:
 	movq	ogr_diag@GOTPCREL(%rip), %rcx
 	lock		incq	(%rcx)
-	jmp	.LBB1_10
-.LBB1_11:
-	movb	$1, (%rax,%rcx)
-	jmp	.LBB1_12
+	jmp	.LBB1_13
 .LBB1_14:
-	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
-	movq	%r14, %rdi
-	callq	*(%rax)
+	movb	$1, (%rax,%rcx)
 	jmp	.LBB1_15
-.LBB1_16:
-	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
-	lock		incq	48(%rcx)
-	lock		addq	%rax, 56(%rcx)
-.LBB1_18:
+.LBB1_17:
+	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
+	movq	%rbx, %rdi
+	callq	*(%rax)
+	movq	%rax, %r12
+	jmp	.LBB1_18
+.LBB1_26:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
+	lock		incq	48(%rax)
+	lock		addq	%r12, 56(%rax)
+.LBB1_28:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB1_21
+	jmp	.LBB1_31
 .Lfunc_end1:
 	.size	record_block, .Lfunc_end1-record_block
 	.cfi_endproc
@@ -202,14 +260,20 @@ calloc:
 	.cfi_offset %rbx, -32
 	.cfi_offset %r14, -24
 	.cfi_offset %r15, -16
+	movq	%rdi, %r14
 	movq	ogr_real_calloc@GOTPCREL(%rip), %rbx
 	movq	(%rbx), %rax
 	testq	%rax, %rax
 	je	.LBB2_1
 .LBB2_5:
+	movq	%r14, %rdi
+	movq	%rsi, %r15
 	callq	*%rax
 	movq	%rax, %rbx
+	imulq	%r14, %r15
 	movq	%rax, %rdi
+	movq	%r15, %rsi
+	xorl	%edx, %edx
 	callq	record_block
 .LBB2_6:
 	movq	%rbx, %rax
@@ -225,6 +289,7 @@ calloc:
 	movq	ogr_resolving@GOTTPOFF(%rip), %rax
 	cmpl	$0, %fs:(%rax)
 	je	.LBB2_4
+	movq	%r14, %rdi
 	callq	__libc_calloc@PLT
 	movq	%rax, %rbx
 	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rcx
@@ -237,11 +302,9 @@ calloc:
 	movq	%rbx, (%rcx,%rax,8)
 	jmp	.LBB2_6
 .LBB2_4:
-	movq	%rsi, %r14
-	movq	%rdi, %r15
+	movq	%rsi, %r15
 	callq	ogr_resolve_allocator@PLT
-	movq	%r15, %rdi
-	movq	%r14, %rsi
+	movq	%r15, %rsi
 	movq	(%rbx), %rax
 	jmp	.LBB2_5
 .Lfunc_end2:
@@ -252,78 +315,49 @@ calloc:
 	.type	realloc,@function
 realloc:
 	.cfi_startproc
-	pushq	%r15
+	pushq	%rbp
 	.cfi_def_cfa_offset 16
-	pushq	%r14
+	pushq	%r15
 	.cfi_def_cfa_offset 24
-	pushq	%rbx
+	pushq	%r14
 	.cfi_def_cfa_offset 32
-	subq	$16, %rsp
+	pushq	%rbx
+	.cfi_def_cfa_offset 40
+	pushq	%rax
 	.cfi_def_cfa_offset 48
-	.cfi_offset %rbx, -32
-	.cfi_offset %r14, -24
-	.cfi_offset %r15, -16
+	.cfi_offset %rbx, -40
+	.cfi_offset %r14, -32
+	.cfi_offset %r15, -24
+	.cfi_offset %rbp, -16
 	movq	%rsi, %r14
 	movq	%rdi, %rbx
 	movq	ogr_real_realloc@GOTPCREL(%rip), %r15
 	movq	(%r15), %rax
 	testq	%rax, %rax
-	je	.LBB3_13
-.LBB3_1:
+	je	.LBB3_1
+.LBB3_4:
 	testq	%rbx, %rbx
-	je	.LBB3_10
+	je	.LBB3_5
 	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB3_16
+	jne	.LBB3_7
 	testq	%r14, %r14
-	je	.LBB3_19
-.LBB3_4:
+	je	.LBB3_11
+.LBB3_12:
 	movq	%rbx, %rdi
 	callq	pinned_by_capture
 	testl	%eax, %eax
-	je	.LBB3_9
+	je	.LBB3_17
 	movq	ogr_real_malloc@GOTPCREL(%rip), %r15
 	movq	(%r15), %rax
 	testq	%rax, %rax
-	je	.LBB3_20
-.LBB3_6:
+	je	.LBB3_14
+.LBB3_15:
 	movq	%r14, %rdi
 	callq	*%rax
 	testq	%rax, %rax
-	jne	.LBB3_12
-.LBB3_7:
-	xorl	%eax, %eax
-.LBB3_8:
-	addq	$16, %rsp
-	.cfi_def_cfa_offset 32
-	popq	%rbx
-	.cfi_def_cfa_offset 24
-	popq	%r14
-	.cfi_def_cfa_offset 16
-	popq	%r15
-	.cfi_def_cfa_offset 8
-	retq
-.LBB3_9:
-	.cfi_def_cfa_offset 48
-	movq	%rbx, %rdi
-	callq	forget_block
-	movq	(%r15), %rax
-.LBB3_10:
-	testq	%rax, %rax
-	je	.LBB3_21
-.LBB3_11:
-	movq	%rbx, %rdi
-	movq	%r14, %rsi
-	callq	*%rax
-	movq	%rax, %r14
-	testq	%rax, %rax
-	cmovneq	%rax, %rbx
-	movq	%rbx, %rdi
-	callq	record_block
-	movq	%r14, %rax
-	jmp	.LBB3_8
-.LBB3_12:
+	je	.LBB3_24
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rcx
 	movq	%rbx, %rdi
 	movq	%rax, %r15
@@ -337,11 +371,64 @@ realloc:
 	movq	%rbx, %rdi
 	callq	ogr_free
 	movq	%r15, %rax
-	jmp	.LBB3_8
-.LBB3_13:
+	jmp	.LBB3_25
+.LBB3_5:
+	testq	%r14, %r14
+	setne	%bpl
+	testq	%rax, %rax
+	je	.LBB3_19
+.LBB3_20:
+	movq	%rbx, %rdi
+	movq	%r14, %rsi
+	callq	*%rax
+	testq	%rax, %rax
+	jne	.LBB3_21
+	testb	%bpl, %bpl
+	jne	.LBB3_23
+.LBB3_24:
+	xorl	%eax, %eax
+.LBB3_25:
+	addq	$8, %rsp
+	.cfi_def_cfa_offset 40
+	popq	%rbx
+	.cfi_def_cfa_offset 32
+	popq	%r14
+	.cfi_def_cfa_offset 24
+	popq	%r15
+	.cfi_def_cfa_offset 16
+	popq	%rbp
+	.cfi_def_cfa_offset 8
+	retq
+.LBB3_17:
+	.cfi_def_cfa_offset 48
+	movq	%rbx, %rdi
+	callq	forget_block
+	movq	(%r15), %rax
+	movb	$1, %bpl
+	testq	%rax, %rax
+	jne	.LBB3_20
+.LBB3_19:
+	callq	ogr_resolve_allocator@PLT
+	movq	(%r15), %rax
+	jmp	.LBB3_20
+.LBB3_21:
+	xorl	%edx, %edx
+	testq	%rbx, %rbx
+	sete	%dl
+	movq	%rax, %rdi
+	movq	%r14, %rsi
+	movq	%rax, %rbx
+	callq	record_block
+	movq	%rbx, %rax
+	jmp	.LBB3_25
+.LBB3_23:
+	movq	%rbx, %rdi
+	callq	realloc.cold.2
+	jmp	.LBB3_24
+.LBB3_1:
 	movq	ogr_resolving@GOTTPOFF(%rip), %rcx
 	cmpl	$0, %fs:(%rcx)
-	je	.LBB3_1
+	je	.LBB3_4
 	movq	%rbx, %rdi
 	movq	%r14, %rsi
 	callq	__libc_realloc@PLT
@@ -349,35 +436,31 @@ realloc:
 	movl	$1, %ecx
 	lock		xaddl	%ecx, (%rdx)
 	cmpl	$63, %ecx
-	ja	.LBB3_8
+	ja	.LBB3_25
 	movl	%ecx, %ecx
 	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdx
 	movq	%rax, (%rdx,%rcx,8)
-	jmp	.LBB3_8
-.LBB3_16:
-	leaq	8(%rsp), %rdx
+	jmp	.LBB3_25
+.LBB3_7:
+	movq	%rsp, %rdx
 	movq	%r14, %rdi
 	movq	%rbx, %rsi
 	callq	realloc.cold.1
 	cmpw	$1, %ax
-	je	.LBB3_4
+	je	.LBB3_12
 	movzwl	%ax, %eax
 	testl	%eax, %eax
-	je	.LBB3_19
-	movq	8(%rsp), %rax
-	jmp	.LBB3_8
-.LBB3_19:
+	je	.LBB3_11
+	movq	(%rsp), %rax
+	jmp	.LBB3_25
+.LBB3_11:
 	movq	%rbx, %rdi
 	callq	ogr_free
-	jmp	.LBB3_7
-.LBB3_20:
+	jmp	.LBB3_24
+.LBB3_14:
 	callq	ogr_resolve_allocator@PLT
 	movq	(%r15), %rax
-	jmp	.LBB3_6
-.LBB3_21:
-	callq	ogr_resolve_allocator@PLT
-	movq	(%r15), %rax
-	jmp	.LBB3_11
+	jmp	.LBB3_15
 .Lfunc_end3:
 	.size	realloc, .Lfunc_end3-realloc
 	.cfi_endproc
@@ -583,13 +666,15 @@ posix_memalign:
 	.cfi_offset %r12, -32
 	.cfi_offset %r14, -24
 	.cfi_offset %r15, -16
-	movq	%rdi, %rbx
-	movq	ogr_real_posix_memalign@GOTPCREL(%rip), %r14
-	movq	(%r14), %rax
+	movq	%rdx, %rbx
+	movq	%rdi, %r14
+	movq	ogr_real_posix_memalign@GOTPCREL(%rip), %r15
+	movq	(%r15), %rax
 	testq	%rax, %rax
 	je	.LBB8_1
 .LBB8_2:
-	movq	%rbx, %rdi
+	movq	%r14, %rdi
+	movq	%rbx, %rdx
 	callq	*%rax
 	testl	%eax, %eax
 	je	.LBB8_3
@@ -607,18 +692,18 @@ posix_memalign:
 	retq
 .LBB8_3:
 	.cfi_def_cfa_offset 48
-	movq	(%rbx), %rdi
+	movq	(%r14), %rdi
+	movq	%rbx, %rsi
+	movl	$1, %edx
 	movl	%eax, %ebx
 	callq	record_block
 	movl	%ebx, %eax
 	jmp	.LBB8_4
 .LBB8_1:
-	movq	%rdx, %r15
 	movq	%rsi, %r12
 	callq	ogr_resolve_allocator@PLT
 	movq	%r12, %rsi
-	movq	%r15, %rdx
-	movq	(%r14), %rax
+	movq	(%r15), %rax
 	jmp	.LBB8_2
 .Lfunc_end8:
 	.size	posix_memalign, .Lfunc_end8-posix_memalign
@@ -648,10 +733,15 @@ aligned_alloc:
 	movq	%r14, %rdi
 	movq	%rbx, %rsi
 	callq	*%rax
-	movq	%rax, %rbx
+	movq	%rax, %r14
+	pushq	$1
+	.cfi_adjust_cfa_offset 8
+	popq	%rdx
+	.cfi_adjust_cfa_offset -8
 	movq	%rax, %rdi
+	movq	%rbx, %rsi
 	callq	record_block
-	movq	%rbx, %rax
+	movq	%r14, %rax
 	popq	%rbx
 	.cfi_def_cfa_offset 24
 	popq	%r14
@@ -691,10 +781,15 @@ memalign:
 	movq	%r14, %rdi
 	movq	%rbx, %rsi
 	callq	*%rax
-	movq	%rax, %rbx
+	movq	%rax, %r14
+	pushq	$1
+	.cfi_adjust_cfa_offset 8
+	popq	%rdx
+	.cfi_adjust_cfa_offset -8
 	movq	%rax, %rdi
+	movq	%rbx, %rsi
 	callq	record_block
-	movq	%rbx, %rax
+	movq	%r14, %rax
 	popq	%rbx
 	.cfi_def_cfa_offset 24
 	popq	%r14
@@ -731,10 +826,15 @@ valloc:
 .LBB11_2:
 	movq	%rbx, %rdi
 	callq	*%rax
-	movq	%rax, %rbx
+	movq	%rax, %r14
+	pushq	$1
+	.cfi_adjust_cfa_offset 8
+	popq	%rdx
+	.cfi_adjust_cfa_offset -8
 	movq	%rax, %rdi
+	movq	%rbx, %rsi
 	callq	record_block
-	movq	%rbx, %rax
+	movq	%r14, %rax
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 24
 	popq	%rbx
@@ -771,10 +871,15 @@ pvalloc:
 .LBB12_2:
 	movq	%rbx, %rdi
 	callq	*%rax
-	movq	%rax, %rbx
+	movq	%rax, %r14
+	pushq	$1
+	.cfi_adjust_cfa_offset 8
+	popq	%rdx
+	.cfi_adjust_cfa_offset -8
 	movq	%rax, %rdi
+	movq	%rbx, %rsi
 	callq	record_block
-	movq	%rbx, %rax
+	movq	%r14, %rax
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 24
 	popq	%rbx
@@ -890,7 +995,7 @@ ogr_account_free:
 	movb	(%r12), %al
 	testb	$1, %al
 	je	.LBB13_43
-	movb	$0, (%r12)
+	movb	$4, (%r12)
 	testb	$2, %al
 	jne	.LBB13_23
 	movq	(%r15), %r12
@@ -982,7 +1087,7 @@ ogr_account_free:
 	jne	.LBB13_43
 	jmp	.LBB13_41
 .LBB13_19:
-	movb	$0, (%r12)
+	movb	$4, (%r12)
 	testb	$2, %al
 	jne	.LBB13_30
 	movq	(%r15), %r12
@@ -1123,7 +1228,7 @@ account_block_free:
 	cmpb	$2, %al
 	jne	.LBB15_22
 .LBB15_15:
-	movb	$0, (%rsi)
+	movb	$4, (%rsi)
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
 	je	.LBB15_17
@@ -1775,6 +1880,25 @@ realloc.cold.1:
 	.size	realloc.cold.1, .Lfunc_end19-realloc.cold.1
 	.cfi_endproc
 	.p2align	4
+	.type	realloc.cold.2,@function
+realloc.cold.2:
+	.cfi_startproc
+	pushq	%rbx
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbx, -16
+	movq	%rdi, %rbx
+	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
+	callq	*(%rax)
+	movq	%rbx, %rdi
+	movq	%rax, %rsi
+	xorl	%edx, %edx
+	popq	%rbx
+	.cfi_def_cfa_offset 8
+	jmp	record_block
+.Lfunc_end20:
+	.size	realloc.cold.2, .Lfunc_end20-realloc.cold.2
+	.cfi_endproc
+	.p2align	4
 	.type	pinned_by_capture.cold.1,@function
 pinned_by_capture.cold.1:
 	.cfi_startproc
@@ -1784,27 +1908,27 @@ pinned_by_capture.cold.1:
 	shrq	$47, %rdx
 	xorl	%eax, %eax
 	orq	%rcx, %rdx
-	jne	.LBB20_4
+	jne	.LBB21_4
 	movq	%rdi, %rcx
 	shrq	$30, %rcx
 	movq	ogr_map@GOTPCREL(%rip), %rdx
 	movq	(%rdx,%rcx,8), %rcx
 	testq	%rcx, %rcx
-	je	.LBB20_4
+	je	.LBB21_4
 	movq	(%rcx), %rcx
 	testq	%rcx, %rcx
-	je	.LBB20_4
+	je	.LBB21_4
 	shrl	$4, %edi
 	andl	$67108863, %edi
 	movb	(%rcx,%rdi), %cl
 	xorl	%eax, %eax
 	testb	$3, %cl
 	setne	%al
-.LBB20_4:
+.LBB21_4:
 	movl	%eax, (%rsi)
 	retq
-.Lfunc_end20:
-	.size	pinned_by_capture.cold.1, .Lfunc_end20-pinned_by_capture.cold.1
+.Lfunc_end21:
+	.size	pinned_by_capture.cold.1, .Lfunc_end21-pinned_by_capture.cold.1
 	.cfi_endproc
 	.p2align	4
 	.type	account_block_free.cold.1,@function
@@ -1813,18 +1937,18 @@ account_block_free.cold.1:
 	movq	ogr_deferred_count@GOTPCREL(%rip), %rax
 	movl	(%rax), %ecx
 	cmpl	$65535, %ecx
-	jbe	.LBB21_1
+	jbe	.LBB22_1
 	movb	$1, %al
 	retq
-.LBB21_1:
+.LBB22_1:
 	movq	ogr_deferred_frees@GOTPCREL(%rip), %rdx
 	movq	%rdi, (%rdx,%rcx,8)
 	incl	%ecx
 	movl	%ecx, (%rax)
 	xorl	%eax, %eax
 	retq
-.Lfunc_end21:
-	.size	account_block_free.cold.1, .Lfunc_end21-account_block_free.cold.1
+.Lfunc_end22:
+	.size	account_block_free.cold.1, .Lfunc_end22-account_block_free.cold.1
 	.cfi_endproc
 	.globl	free
 	.type	free,@function

@@ -38,6 +38,9 @@
 #define OGR_ZOMBIE 2u
 #define OGR_BLOCK 2u
 #define OGR_STATE_BITS 3u
+/// State 0 with a mark: a chunk tracking has seen (freed since, or allocated by objgraph itself
+/// while suppressed), so a capture never takes it for memory from before tracking started.
+#define OGR_SEEN 4u
 // Bits 2-7: the allocation epoch (ogr_epoch modulo 64) the object was allocated in, so a check
 // can tell an object made since it began from an older one at a reused address.
 #define OGR_EPOCH_SHIFT 2
@@ -258,13 +261,14 @@ extern size_t (*ogr_real_usable_size)(void *);
 void ogr_resolve_allocator(void);
 /// 1 when the allocator underneath is glibc's (its chunk header can be read directly).
 extern int ogr_glibc_malloc;
-/// The first word of every Swift task allocator slab (the address the Concurrency runtime's
-/// `_swift_concurrency_debug_asyncTaskSlabMetadata` holds), 0 while no Concurrency runtime is
-/// found.
-extern uintptr_t ogr_task_slab_marker;
-/// Looks for the Concurrency runtime's slab marker if it is not known yet (it may be loaded
-/// after tracking starts). Call outside a capture: it may read the executable's symbols.
-void ogr_find_task_slab_marker(void);
+/// Words that mark runtime-made C heap blocks, 0 while the runtime is not found: the first word
+/// of every Swift task allocator slab (what `_swift_concurrency_debug_asyncTaskSlabMetadata`
+/// holds), a task's metadata (only for the task layout the capture knows), and the isa of a
+/// heap-copied block (`_NSConcreteMallocBlock`).
+extern uintptr_t ogr_task_slab_marker, ogr_task_metadata, ogr_malloc_block_isa;
+/// Looks for the markers not known yet (the runtimes may be loaded after tracking starts).
+/// Call outside a capture: it may read the executable's symbols.
+void ogr_find_runtime_markers(void);
 
 /// Bytes of the allocator block holding the live object `p`. With glibc, read from the chunk
 /// header just before `p` (the object's own cache line); glibc's malloc_usable_size would also

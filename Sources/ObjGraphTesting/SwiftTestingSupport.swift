@@ -92,8 +92,9 @@ public func expectNoLeaks(
 /// }
 /// ```
 ///
-/// `body` runs on the calling thread. Objects are held weakly; the check retries for about
-/// half a second. Errors thrown by `body` are rethrown after the check.
+/// `body` runs on the calling thread, never while another check measures (a leak it leaves on
+/// purpose is not blamed on a check running in parallel). Objects are held weakly; the check
+/// retries for about half a second. Errors thrown by `body` are rethrown after the check.
 ///
 /// - Parameters:
 ///   - sourceLocation: where the issue is recorded; the caller's location by default.
@@ -108,7 +109,7 @@ public func withDeallocationCheck(
             Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
         }
     }
-    try body(tracker)
+    try CheckLock.serialised { try body(tracker) }
 }
 
 /// Expects `object` to be deallocated by the end of the current test. The test must carry the

@@ -90,12 +90,21 @@ struct Report: Decodable {
     struct Cycle: Decodable { var objects: [Object]; var edges: [Edge]; var leakedObjects: Int }
     struct Chain: Decodable { var type: String; var chain: String }
     struct Exit: Decodable { var status: Int?; var signal: Int?; var description: String }
+    struct Memory: Decodable {
+        var residentBytes: Int
+        var swiftObjects: Int
+        var swiftBytes: Int
+        var nativeBlocks: Int
+        var nativeBytes: Int
+        var allocatorFreeBytes: Int?
+    }
     var types: [TypeRow]
     var growth: [GrowthRow]
     var leaks: [Leak]
     var cycles: [Cycle]
     var chains: [Chain]
     var exit: Exit?
+    var memory: Memory?
     var notes: [String]
     var leaksText: String
 

@@ -190,9 +190,12 @@ final class GraphTests: XCTestCase {
         let sizes = graph.retainedSizes()
         let members = groups[0].members
         let total = members.reduce(0) { $0 + Int(graph.snapshot.objects[$1].size) }
-        // The ring hangs off the super-root at one member, which dominates the other eight.
+        // The ring is entered at one member, which dominates the other eight. (It hangs off the
+        // super-root there, unless a stale word in a C block, such as a continuation Dispatch
+        // keeps cached, points at it: a proven cycle is a leak all the same.)
         XCTAssertEqual(members.map { sizes.perObject[$0] }.max(), total)
-        XCTAssertEqual(members.filter { sizes.immediateDominator[$0] == nil }.count, 1)
+        XCTAssertEqual(
+            members.filter { sizes.immediateDominator[$0].map { !members.contains($0) } ?? true }.count, 1)
         XCTAssertEqual(members.map { sizes.perObject[$0] }.min(), Int(graph.snapshot.objects[members[0]].size))
     }
 
@@ -214,7 +217,10 @@ final class GraphTests: XCTestCase {
         let storage = try XCTUnwrap(members.first { s.type(of: $0).shortName == "Array<Member> storage" })
         let member = try XCTUnwrap(members.first { s.type(of: $0).shortName == "Member" })
         XCTAssertEqual(graph.referents(of: team), [storage])
-        XCTAssertEqual(graph.referrers(of: storage), [team])
+        // Swift referrers only: a continuation Dispatch keeps cached for reuse may still hold a
+        // stale word equal to the storage's address.
+        XCTAssertEqual(
+            graph.referrers(of: storage).filter { s.types[Int(s.objects[$0].typeIndex)].kind != .nativeBlock }, [team])
         let chain = try XCTUnwrap(graph.findRefChain(from: team, where: { $0 == member }))
         XCTAssertEqual(chain.objects, [team, storage, member])
         XCTAssertEqual(

@@ -279,21 +279,21 @@ func capturedIssues(_ body: () async throws -> Void) async throws -> IssueLog {
         expectNoLeaks { holdAcrossAwait(count: 3, milliseconds: 1500) }
     }
 
-    @Test func sameSituationIsReportedInStrictMode() throws {
+    @Test func strictModeCountsOtherThreadsStacksButNotAsyncFrames() throws {
         let holder = StackHolder()
         let growth = capturedIssues {
             expectNoGrowth(iterations: 1, warmup: 0, concurrentTests: false) { holder.start(count: 4) }
         }
         holder.finish()
         #expect(growthDelta(of: "StackHeld", in: try #require(growth.texts.first)) == 4)
+        // The task's closure context (before it runs) or its AsyncHeld objects (after) are held
+        // by the task's own memory or its suspended frame: reachable, never reported. (Strict
+        // mode beside other suites may still report their objects, held by memory allocated
+        // before tracking started.)
         let leaks = capturedIssues {
             expectNoLeaks(concurrentTests: false) { holdAcrossAwait(count: 3, milliseconds: 1500) }
         }
-        // The task's closure context (before it runs) or its AsyncHeld objects (after): either
-        // way a new group held by something the snapshot cannot see.
-        let text = try #require(leaks.texts.first)
-        #expect(text.contains("ROOT LEAK"))
-        #expect(text.contains("not proven cycles"))
+        #expect(!leaks.texts.joined().contains("AsyncHeld"), "\(leaks.texts)")
     }
 
     @Test func checksPassWhileAnotherTaskChurnsObjects() async {

@@ -80,6 +80,15 @@ void ogr_suppress_restore(int depth);
 
 /// The `type` of a captured C heap block (a node of the graph that is not a Swift object).
 #define OGR_NATIVE_BLOCK_TYPE 0xFFFFFFFEu
+/// The `type` of a Swift task's own block (its header, first context and first slab).
+#define OGR_ASYNC_TASK_TYPE 0xFFFFFFFDu
+/// The `type` of a suspended async function's frame (a node inside its task's memory).
+#define OGR_ASYNC_FRAME_TYPE 0xFFFFFFFCu
+/// The `type` of a task allocator slab malloc'd for frames that did not fit the task's block.
+#define OGR_TASK_SLAB_TYPE 0xFFFFFFFBu
+/// The `type` of a heap-copied block (`_NSConcreteMallocBlock`): what Dispatch keeps for a
+/// closure until it runs.
+#define OGR_BLOCK_LITERAL_TYPE 0xFFFFFFFAu
 
 /// Live C heap blocks (malloc, calloc, realloc, the aligned allocators; not Swift objects) and
 /// their bytes, summed over threads. O(threads).
@@ -151,6 +160,13 @@ typedef struct {
     uint32_t reserved;
 } ogr_root;
 
+/// An async frame node (type `OGR_ASYNC_FRAME_TYPE`) and the function it resumes in.
+typedef struct ogr_frame {
+    uint32_t node;
+    uint32_t reserved;
+    uint64_t resume;
+} ogr_frame;
+
 /// Everything a capture found besides the objects. Arrays are malloc'd; release with
 /// `ogr_capture_free`.
 typedef struct {
@@ -162,6 +178,7 @@ typedef struct {
     int32_t threads_exact;                      ///< threads whose stack pointer was known exactly
     int32_t self_thread;                        ///< kernel thread id of the capturing thread
     int32_t reserved;
+    struct ogr_frame *frames; size_t frame_count;  ///< the async frame nodes, in node order
 } ogr_capture_result;
 
 /// Capture every tracked object, every reference between them and every root, with

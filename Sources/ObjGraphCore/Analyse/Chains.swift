@@ -18,8 +18,9 @@ extension ObjectGraph {
     /// The shortest chain of references from a root (or from an object matching `predicate`) to
     /// `target`: the answer to "who keeps this alive?". objgraph's `find_backref_chain`.
     ///
-    /// Breadth-first over referrers; only strong references are followed unless `strongOnly`
-    /// is false. Returns `nil` when no root or matching object is within `maxDepth` references.
+    /// Breadth-first over referrers, the shortest chain through Swift objects first: one through
+    /// a C heap block or an async frame only when there is none without. Only strong references
+    /// are followed unless `strongOnly` is false. Returns `nil` when no root or matching object is within `maxDepth` references.
     ///
     /// ```swift
     /// let graph = ObjectGraph(try ObjGraph.snapshot())
@@ -56,20 +57,47 @@ extension ObjectGraph {
         to target: ObjectID, where predicate: ((ObjectID) -> Bool)? = nil,
         maxDepth: Int = 50, strongOnly: Bool = true, using search: inout BackrefSearch
     ) -> ReferenceChain? {
+        // Heap memory from before tracking started is the root of last resort: a chain to a
+        // global, a stack or thread-local storage is looked for first.
+        if predicate == nil,
+            let chain = findBackrefChain(
+                to: target, where: nil, maxDepth: maxDepth, strongOnly: strongOnly, using: &search,
+                isStart: { self.hasPreferredRoot($0) })
+        {
+            return chain
+        }
+        return findBackrefChain(
+            to: target, where: predicate, maxDepth: maxDepth, strongOnly: strongOnly, using: &search,
+            isStart: { predicate?($0) ?? self.hasRoot($0) })
+    }
+
+    private func findBackrefChain(
+        to target: ObjectID, where predicate: ((ObjectID) -> Bool)?, maxDepth: Int, strongOnly: Bool,
+        using search: inout BackrefSearch, isStart startsChain: (ObjectID) -> Bool
+    ) -> ReferenceChain? {
         let reverse = reverseEdges()
-        var queue: [Int32] = [Int32(target)]
+        // Breadth-first, but a referrer that is not a Swift object (a C block, an async frame)
+        // waits until no chain without one is left: chains read through typed fields when they
+        // can, and a stale word in some C buffer does not win over the registry that holds an
+        // object. `discovered` lists every node touched, for the reset.
+        var queue: [Int32] = [Int32(target)], later: [Int32] = [], discovered: [Int32] = [Int32(target)]
         search.depth[target] = 0
         defer {
-            for v in queue {
+            for v in discovered {
                 search.depth[Int(v)] = -1
                 search.parentEdge[Int(v)] = -1
             }
         }
+        let native = snapshot.types.map { $0.kind == .nativeBlock }
         var head = 0
-        while head < queue.count {
+        while head < queue.count || !later.isEmpty {
+            if head == queue.count {
+                queue = later
+                later = []
+                head = 0
+            }
             let v = Int(queue[head]); head += 1
-            let isStart = predicate.map { $0(v) } ?? hasRoot(v)
-            if isStart && (v != target || predicate == nil) {
+            if startsChain(v) && (v != target || predicate == nil) {
                 return chain(from: v, parentEdge: search.parentEdge, useRoot: predicate == nil)
             }
             guard search.depth[v] < maxDepth else { continue }
@@ -78,7 +106,12 @@ extension ObjectGraph {
                 guard !strongOnly || edge.kind.isStrong, search.depth[Int(edge.from)] < 0 else { continue }
                 search.depth[Int(edge.from)] = search.depth[v] + 1
                 search.parentEdge[Int(edge.from)] = edgeIndex
-                queue.append(edge.from)
+                discovered.append(edge.from)
+                if native[Int(snapshot.objects[Int(edge.from)].typeIndex)] {
+                    later.append(edge.from)
+                } else {
+                    queue.append(edge.from)
+                }
             }
         }
         return nil
@@ -98,11 +131,18 @@ extension ObjectGraph {
         return ReferenceChain(root: root, objects: objects, edges: edges)
     }
 
-    /// The most telling root of an object: a named global before a stack slot.
+    /// The most telling root of an object: a named global before a stack slot, heap memory
+    /// from before tracking last.
     func preferredRoot(of id: ObjectID) -> HeapSnapshot.Root? {
-        roots(of: id).min { a, b in
-            (a.kind.rawValue, a.name, a.slotAddress) < (b.kind.rawValue, b.name, b.slotAddress)
+        func rank(_ kind: HeapSnapshot.RootKind) -> Int { kind == .other ? 255 : Int(kind.rawValue) }
+        return roots(of: id).min { a, b in
+            (rank(a.kind), a.name, a.slotAddress) < (rank(b.kind), b.name, b.slotAddress)
         }
+    }
+
+    /// True when a root other than heap memory from before tracking points at `id`.
+    func hasPreferredRoot(_ id: ObjectID) -> Bool {
+        rootRange(of: id).contains { snapshot.roots[Int(rootOrder[$0])].kind != .other }
     }
 
     /// The shortest chain of references from `source` to an object matching `predicate`.

@@ -68,8 +68,11 @@ extension ObjectGraph {
         let components = stronglyConnectedComponents { state[$0] & live != 0 }
         var forest = LeakForest(objectCount: 0)
         let componentCount = components.count
-        // Per component: 1 = a retain cycle, 2 = a top (no other leaked component refers to it).
-        let cyclic: UInt8 = 1, top: UInt8 = 2
+        // Per component: 1 = a retain cycle, 2 = a top (no other leaked component refers to it),
+        // 4 = has a Swift object (not only C blocks).
+        let cyclic: UInt8 = 1, top: UInt8 = 2, hasSwift: UInt8 = 4
+        let nativeType = snapshot.types.map { $0.kind == .nativeBlock }
+        let isNative = snapshot.objects.map { nativeType[Int($0.typeIndex)] }
         let kind = UnsafeMutablePointer<UInt8>.allocate(capacity: max(componentCount, 1))
         kind.initialize(repeating: 0, count: componentCount)
         defer { kind.deallocate() }
@@ -131,11 +134,20 @@ extension ObjectGraph {
                                 // retain-closed cycle is always a top: its retain counts are all explained inside
                                 // it, so a word elsewhere that holds a member's address (a stale word in a malloc
                                 // block's slack) is no reference, and must not hide the cycle inside another group.
+                                // Nor does a leaked component made only of C blocks (malloc'd memory nothing
+                                // reaches, often with stale words) hide a Swift leak inside its group: C
+                                // garbage is summarised on its own line, never mixed into the Swift groups.
                                 for v in 0..<n where state[v] & leaked != 0 { kind[Int(componentOf[v])] |= top }
+                                for v in 0..<n where state[v] & leaked != 0 && !isNative[v] {
+                                    kind[Int(componentOf[v])] |= hasSwift
+                                }
                                 for v in 0..<n where state[v] & leaked != 0 {
+                                    let from = componentOf[v]
                                     for e in Int(start[v])..<Int(start[v + 1]) {
                                         let w = Int(to[e])
-                                        if state[w] & (leaked | closed) == leaked && componentOf[w] != componentOf[v] {
+                                        if state[w] & (leaked | closed) == leaked && componentOf[w] != from
+                                            && (kind[Int(from)] & hasSwift != 0 || isNative[w])
+                                        {
                                             kind[Int(componentOf[w])] &= ~top
                                         }
                                     }
@@ -203,6 +215,7 @@ extension ObjectGraph {
                                                                         state[w] & leaked != 0 && groupOf[w] < 0
                                                                             && !(state[w] & closed != 0
                                                                                 && componentOf[w] != Int32(c))
+                                                                            && (kind[c] & hasSwift != 0 || isNative[w])
                                                                     else { continue }
                                                                     groupOf[w] = g
                                                                     add(w)
@@ -299,13 +312,14 @@ struct LeakForest {
     /// Removes the groups whose members are all C heap blocks, counting them in
     /// ``unreachableNativeBlocks`` instead.
     mutating func setAsideNativeOnlyGroups(of snapshot: HeapSnapshot) {
-        guard let native = snapshot.types.firstIndex(where: { $0.kind == .nativeBlock }).map(Int32.init) else { return }
+        let native = snapshot.types.map { $0.kind == .nativeBlock }
+        guard native.contains(true) else { return }
         var kept = LeakForest(objectCount: groupOf.count)
         kept.members.reserveCapacity(members.count)
         snapshot.objects.withUnsafeBufferPointer { objects in
             for g in 0..<count {
                 let slice = members(of: g)
-                if slice.allSatisfy({ objects[Int($0)].typeIndex == native }) {
+                if slice.allSatisfy({ native[Int(objects[Int($0)].typeIndex)] }) {
                     unreachableNativeBlocks += slice.count
                     unreachableNativeBytes += bytes[g]
                     continue

@@ -97,7 +97,7 @@ public final class ObjectGraph: Sendable {
     func hasRoot(_ id: ObjectID) -> Bool { !rootRange(of: id).isEmpty }
 
     /// Positions in `rootOrder` of the roots of `id`.
-    private func rootRange(of id: ObjectID) -> Range<Int> {
+    func rootRange(of id: ObjectID) -> Range<Int> {
         var lo = 0, hi = rootTargets.count
         while lo < hi {
             let mid = (lo + hi) / 2

@@ -1,3 +1,5 @@
+import CObjGraphRuntime
+
 /// Labels edges, interning label strings and caching per (type, offset) wherever the label
 /// cannot depend on the neighbouring words.
 ///
@@ -46,6 +48,16 @@ struct EdgeLabeller {
 
     /// The label of a word no layout explains: `+40`, conservative.
     mutating func unexplained(offset: Int) -> (Int32, HeapSnapshot.EdgeKind) { (intern("+\(offset)"), .conservative) }
+
+    /// The words of runtime structures whose meaning is known (a task's resume context, a
+    /// frame's link to its caller's frame); other words of non-Swift nodes are `+offset`.
+    mutating func nonSwift(type registryType: Int, offset: Int) -> (Int32, HeapSnapshot.EdgeKind) {
+        switch (registryType, offset) {
+        case (Int(Int32(bitPattern: OGR_ASYNC_TASK_TYPE)), 64): return (intern("resume context"), .strong)
+        case (Int(Int32(bitPattern: OGR_ASYNC_FRAME_TYPE)), 0): return (intern("caller"), .strong)
+        default: return unexplained(offset: offset)
+        }
+    }
 
     /// Takes a longer list of descriptions (types registered since), keeping what it learnt.
     mutating func add(_ longer: [TypeDescription]) {

@@ -30,6 +30,8 @@ struct RootNamer {
             let found = name ?? "global 0x\(String(root.slot, radix: 16))"
             cache[root.slot] = found
             return found
+        case Int(OGR_ROOT_OTHER.rawValue):
+            return "heap memory allocated before tracking"
         default:
             let thread = root.thread
             let who = thread == getpid() ? "main thread" : thread < 0 ? "running thread" : "thread \(thread)"

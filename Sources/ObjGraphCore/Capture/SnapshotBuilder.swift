@@ -10,11 +10,23 @@ import Glibc
 /// object memory can be read), `ogr_capture_end`, ``labelDeferred(_:)``, ``renumberTypes(_:)``
 /// and ``nameRoots(_:)``.
 struct SnapshotBuilder {
-    /// The registry type index the capture gives C heap blocks (`OGR_NATIVE_BLOCK_TYPE`).
-    static let nativeBlockType = Int(Int32(bitPattern: OGR_NATIVE_BLOCK_TYPE))
-    /// The snapshot type of C heap blocks.
-    static let nativeBlockInfo = HeapSnapshot.TypeInfo(
-        name: "malloc block", shortName: "malloc block", kind: .nativeBlock)
+    /// The registry type indices the capture gives nodes that are not Swift objects (C heap
+    /// blocks, tasks, their frames and slabs, heap-copied blocks), and their snapshot types.
+    /// Frames and blocks are renamed after their functions once the capture is over
+    /// (``nameNonSwiftNodes(_:)``).
+    static let nonSwiftTypes: [Int: HeapSnapshot.TypeInfo] = [
+        OGR_NATIVE_BLOCK_TYPE: "malloc block", OGR_ASYNC_TASK_TYPE: "async task",
+        OGR_ASYNC_FRAME_TYPE: "async frame", OGR_TASK_SLAB_TYPE: "task allocator slab",
+        OGR_BLOCK_LITERAL_TYPE: "block",
+    ].reduce(into: [:]) { types, entry in
+        types[Int(Int32(bitPattern: entry.key))] = HeapSnapshot.TypeInfo(
+            name: entry.value, shortName: entry.value, kind: .nativeBlock)
+    }
+    /// The registry type index of a heap-copied block.
+    static let blockLiteralType = Int(Int32(bitPattern: OGR_BLOCK_LITERAL_TYPE))
+
+    /// Whether a registry type index stands for a node that is not a Swift object.
+    static func isNonSwift(_ registryType: Int) -> Bool { registryType < 0 && nonSwiftTypes[registryType] != nil }
 
     let registry = TypeRegistry.shared
     /// Go through C arrays and copy, as when the record layouts disagree (for tests).
@@ -34,6 +46,9 @@ struct SnapshotBuilder {
         /// (edge, context object, word before the reference) for every reference to a closure
         /// context: the word names the closure.
         var contextCandidates: [(edge: Int, target: Int32, function: UInt64)] = []
+        /// (block, invoke function, captured function) for every heap-copied block: read while
+        /// paused, named after the capture.
+        var blockLiterals: [(object: Int, invoke: UInt64, function: UInt64)] = []
         /// Edges labelled after the capture, with the words their labels need.
         var deferred: [(edge: Int, previousWord: UInt64)] = []
         var deferredHeaders: [Int32: [UInt64]] = [:]
@@ -60,12 +75,14 @@ struct SnapshotBuilder {
         defer { ogr_capture_free(&work.capture) }
         ExitPhases.mark("capture")
         labelWhilePaused(&work)
+        readBlockLiterals(&work)
         ogr_capture_end()
         labelDeferred(&work)
         let arrayRenames = classArrayRenames(objects: work.objects, edges: work.edges, descriptions: work.descriptions)
         renumberTypes(&work)
         ExitPhases.mark("snapshot objects and edges")
         renameArrays(arrayRenames, in: &work)
+        nameNonSwiftNodes(&work)
         nameClosureContexts(
             objects: &work.objects, types: &work.types,
             candidates: work.contextCandidates.map { ($0.target, $0.function) })
@@ -118,9 +135,15 @@ struct SnapshotBuilder {
                     let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
                     let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                     let targetType = Int(objects[Int(e.to)].typeIndex)
-                    if registryType == SnapshotBuilder.nativeBlockType {
-                        // A C block's words have no layout: `+offset`, conservative.
-                        (edges[i].label, edges[i].kind) = labeller.unexplained(offset: Int(e.offset))
+                    if registryType < 0 && SnapshotBuilder.isNonSwift(registryType) {
+                        // A C block's words have no layout: `+offset`, conservative. A block's
+                        // captured Swift closure is a function pointer then its context.
+                        (edges[i].label, edges[i].kind) = labeller.nonSwift(type: registryType, offset: Int(e.offset))
+                        if registryType == SnapshotBuilder.blockLiteralType && e.offset == 40 && previousWord != 0
+                            && targetType >= 0 && targetType < described && isContext[targetType]
+                        {
+                            candidates.append((i, e.to, previousWord))
+                        }
                         continue
                     }
                     if registryType != lastType {
@@ -129,7 +152,7 @@ struct SnapshotBuilder {
                     }
                     guard
                         !lastTypeWaits && targetType < described
-                            && (targetType >= 0 || targetType == SnapshotBuilder.nativeBlockType)
+                            && (targetType >= 0 || SnapshotBuilder.isNonSwift(targetType))
                     else {
                         deferred.append((i, previousWord))
                         // Header words only where a label may need them (a type not described yet
@@ -191,15 +214,16 @@ struct SnapshotBuilder {
         let descriptions = work.descriptions
         var typeMap = [Int32](repeating: -1, count: max(descriptions.count, Int(ogr_type_count())))
         var types: [HeapSnapshot.TypeInfo] = []
-        var nativeBlockType: Int32 = -1
+        var nonSwift: [Int32: Int32] = [:]
         work.objects.withUnsafeMutableBufferPointer { objects in
             for i in objects.indices {
-                if Int(objects[i].typeIndex) == SnapshotBuilder.nativeBlockType {
-                    if nativeBlockType < 0 {
-                        nativeBlockType = Int32(types.count)
-                        types.append(SnapshotBuilder.nativeBlockInfo)
+                if objects[i].typeIndex < 0, let info = SnapshotBuilder.nonSwiftTypes[Int(objects[i].typeIndex)] {
+                    let registryType = objects[i].typeIndex
+                    if nonSwift[registryType] == nil {
+                        nonSwift[registryType] = Int32(types.count)
+                        types.append(info)
                     }
-                    objects[i].typeIndex = nativeBlockType
+                    objects[i].typeIndex = nonSwift[registryType]!
                     continue
                 }
                 let registryType = min(Int(objects[i].typeIndex), typeMap.count - 1)

@@ -80,9 +80,9 @@ public struct LeaksReport: Sendable {
         self.entries = entries.sorted {
             $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.tree < $1.tree
         }
-        let nativeType = graph.snapshot.types.firstIndex { $0.kind == .nativeBlock }.map(Int32.init) ?? -1
+        let native = graph.snapshot.types.map { $0.kind == .nativeBlock }
         leakedNativeBlocks = forest.members.reduce(0) {
-            $0 + (graph.snapshot.objects[Int($1)].typeIndex == nativeType ? 1 : 0)
+            $0 + (native[Int(graph.snapshot.objects[Int($1)].typeIndex)] ? 1 : 0)
         }
         leakedObjects = forest.members.count - leakedNativeBlocks
         leakedBytes = forest.leakedBytes

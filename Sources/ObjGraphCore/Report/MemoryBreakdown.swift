@@ -33,9 +33,11 @@ package struct MemoryBreakdown: Codable, Sendable, Equatable {
     /// bytes read now.
     package static func current(of snapshot: HeapSnapshot) -> MemoryBreakdown {
         var swift = (count: 0, bytes: 0), native = (count: 0, bytes: 0)
+        let frame = snapshot.types.map(\.isAsyncFrame)
         for object in snapshot.objects where !object.isZombie {
             if snapshot.types[Int(object.typeIndex)].kind == .nativeBlock {
-                native.count += 1
+                // A frame's bytes are its block's (the block's size leaves them out).
+                native.count += frame[Int(object.typeIndex)] ? 0 : 1
                 native.bytes += Int(object.size)
             } else {
                 swift.count += 1

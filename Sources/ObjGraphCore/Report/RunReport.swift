@@ -119,10 +119,10 @@ extension RunReport {
                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
         }
         // Swift objects only: the C heap's blocks are in the memory section.
-        let nativeType = snapshot.types.firstIndex { $0.kind == .nativeBlock }.map(Int32.init) ?? -1
+        let native = snapshot.types.map { $0.kind == .nativeBlock }
         let types = tally(
             snapshot.objects.indices.lazy.filter {
-                !snapshot.objects[$0].isZombie && snapshot.objects[$0].typeIndex != nativeType
+                !snapshot.objects[$0].isZombie && !native[Int(snapshot.objects[$0].typeIndex)]
             }
         )
         .map { TypeCount(name: $0.name, count: $0.count, bytes: $0.bytes) }

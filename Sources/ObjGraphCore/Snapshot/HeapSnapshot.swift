@@ -42,6 +42,10 @@ public struct HeapSnapshot: Sendable, Equatable {
             self.shortName = shortName
             self.kind = kind
         }
+
+        /// A suspended async function's frame: a node inside its task's memory (the block
+        /// holding it does not count its bytes), not a heap block of its own.
+        public var isAsyncFrame: Bool { kind == .nativeBlock && name.hasPrefix("async frame") }
     }
 
     /// One live heap object.
@@ -125,7 +129,8 @@ public struct HeapSnapshot: Sendable, Equatable {
         case stack = 1
         /// A register of a thread, saved when the snapshot was taken.
         case register = 2
-        /// Other memory outside the heap.
+        /// Heap memory from before tracking started (malloc chunks tracking never saw, scanned
+        /// word by word), or other memory outside the tracked heap.
         case other = 3
         /// The main thread's static thread-local storage and thread control block.
         case threadLocal = 4

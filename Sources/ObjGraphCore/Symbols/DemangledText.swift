@@ -24,6 +24,7 @@ enum DemangledText {
 
     private static let droppedPrefixes = [
         "partial apply for ", "partial apply forwarder for ", "merged ", "dispatch thunk of ",
+        "async function pointer to ",
         "method descriptor for ", "@objc ",
     ]
     private static let specializations = [
@@ -33,6 +34,14 @@ enum DemangledText {
     /// See ``Symbolizer/simplifiedFunctionName(_:)``.
     static func simplify(_ demangled: String) -> String? {
         var text = Substring(demangled)
+        // An async function's continuation: `(1) await resume partial function for f()`.
+        for kind in [" await resume partial function for ", " suspend resume partial function for "] {
+            if text.hasPrefix("("), let range = text.ranges(of: kind).first,
+                text[..<range.lowerBound].dropFirst().allSatisfy({ $0.isNumber || $0 == ")" })
+            {
+                text = text[range.upperBound...]
+            }
+        }
         var changed = true
         while changed {
             changed = false
@@ -99,6 +108,66 @@ enum DemangledText {
             i = s.index(after: i)
         }
         return out.isEmpty ? nil : out
+    }
+
+    /// A simplified function name as code calls it: parameter types become argument labels and
+    /// the generic clause before them goes, `handle(Session)` → `handle(_:)`,
+    /// `withCheckedContinuation<A>(isolation: isolated Optional<Actor>, _: (…) -> ())` →
+    /// `withCheckedContinuation(isolation:_:)`, `closure #1 in start(count: Int)` →
+    /// `closure #1 in start(count:)`. Only lists right after a name change; `(extension in M):`
+    /// and tuple types stay.
+    static func labelled(_ name: String) -> String {
+        var out = ""
+        var i = name.startIndex
+        while i < name.endIndex {
+            let c = name[i]
+            let afterName = out.last.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ">" } ?? false
+            if c == "<" && afterName {
+                let end = matchingClose(name, from: i)
+                if end < name.endIndex && name[end] == "(" {
+                    i = end  // the generic clause of a function: dropped
+                    continue
+                }
+                out += name[i..<end]
+                i = end
+                continue
+            }
+            if c == "(" && afterName && !out.hasSuffix(" in") {
+                let end = matchingClose(name, from: i)
+                let inner = String(name[name.index(after: i)..<name.index(before: end)])
+                out += "(" + topLevelParts(inner).map(label).joined() + ")"
+                i = end
+                continue
+            }
+            out.append(c)
+            i = name.index(after: i)
+        }
+        return out
+    }
+
+    /// `label: Type` → `label:`, a bare type → `_:`.
+    private static func label(_ parameter: String) -> String {
+        let trimmed = parameter.drop { $0 == " " }
+        if let colon = trimmed.firstIndex(of: ":"),
+            trimmed[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+            colon > trimmed.startIndex
+        {
+            return trimmed[..<colon] + ":"
+        }
+        return "_:"
+    }
+
+    /// `text` split at its top-level `, ` (empty text: no parts).
+    private static func topLevelParts(_ text: String) -> [String] {
+        guard !text.isEmpty else { return [] }
+        var parts: [String] = []
+        var start = text.startIndex
+        while let comma = topLevelRange(of: ", ", in: text, from: start) {
+            parts.append(String(text[start..<comma.lowerBound]))
+            start = comma.upperBound
+        }
+        parts.append(String(text[start...]))
+        return parts
     }
 
     /// Index just past the bracket that closes the one at `open` (arrows `->` do not count).
