@@ -8,6 +8,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 need_packages=()
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 pkg-config --exists libgvc 2>/dev/null || need_packages+=(libgraphviz-dev)
+# Other allocators the tests preload under `objgraph run` (jemalloc works, tcmalloc is refused).
+[ -e /usr/lib/"$(uname -m)"-linux-gnu/libjemalloc.so.2 ] || need_packages+=(libjemalloc2)
+[ -e /usr/lib/"$(uname -m)"-linux-gnu/libtcmalloc_minimal.so.4 ] || need_packages+=(libtcmalloc-minimal4)
 if ((${#need_packages[@]})); then
     say "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then

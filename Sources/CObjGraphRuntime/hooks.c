@@ -92,6 +92,14 @@ const char *ogr_sanitizer = NULL;
 
 // Not instrumented: it can run inside a sanitizer's initialisation, before its shadow memory
 // exists (an instrumented access would fault).
+/// True when `function` is code of the C library (libc.so.6).
+static int in_libc(void *function) {
+    Dl_info info;
+    if (!dladdr(function, &info) || !info.dli_fname) return 0;
+    const char *base = strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
+    return strncmp(base, "libc.so", 7) == 0;
+}
+
 OGR_NO_SANITIZE void ogr_resolve_allocator(void) {
     if (__atomic_load_n(&ogr_real_malloc, __ATOMIC_ACQUIRE) && ogr_real_free) return;
     if (__asan_init) ogr_sanitizer = "AddressSanitizer";
@@ -127,9 +135,10 @@ OGR_NO_SANITIZE void ogr_resolve_allocator(void) {
     ogr_real_free = NEXT(free, __libc_free);
     __atomic_store_n(&ogr_real_malloc, NEXT(malloc, __libc_malloc), __ATOMIC_RELEASE);
 #undef NEXT
-    // glibc's own free is __libc_free (an alias); another allocator's free is a different
-    // function, and then block sizes must come from its malloc_usable_size.
-    ogr_glibc_malloc = ogr_real_free == __libc_free && ogr_real_usable_size == malloc_usable_size;
+    // glibc's when libc.so.6 defines the free and malloc_usable_size found. (Not a comparison
+    // with __libc_free: tcmalloc defines those names too.) Another allocator's block sizes
+    // come from its own malloc_usable_size.
+    ogr_glibc_malloc = in_libc((void *)ogr_real_free) && in_libc((void *)ogr_real_usable_size);
     ogr_resolving = 0;
 }
 
@@ -403,6 +412,19 @@ int ogr_install(char *error, size_t error_len) {
     if (ogr_sanitizer && strcmp(ogr_sanitizer, "AddressSanitizer") != 0) {
         fail(error, error_len, "not supported under", ogr_sanitizer);
         goto out;
+    }
+    // Another allocator preloaded behind the agent serves the program through our hooks. Only
+    // the ones tried are accepted: jemalloc works; tcmalloc's sizes of blocks it did not hand
+    // out are garbage (a capture would read far past a block), so it, and any other, is
+    // refused rather than risked.
+    if (!ogr_sanitizer && !ogr_glibc_malloc) {
+        Dl_info allocator;
+        const char *name = dladdr((void *)ogr_real_malloc, &allocator) && allocator.dli_fname ? allocator.dli_fname : "?";
+        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+        if (strncmp(base, "libjemalloc.so", 14) != 0) {
+            fail(error, error_len, "the program's allocator is not supported (glibc's malloc and jemalloc are)", base);
+            goto out;
+        }
     }
     runtime_image image;
     uintptr_t at[SYM_COUNT];

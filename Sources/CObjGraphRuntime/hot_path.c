@@ -31,16 +31,25 @@ void ogr_free(void *p);
 /// keep some unrelated object "reachable" (a missed leak, a wrong chain). Most blocks are small
 /// and written soon after; a large slack is fresh mmap'd memory, zero already.
 #define ZEROED_BLOCK_BYTES 256
+
+/// objgraph's own memory (a snapshot's arrays hold every object's address) is marked, so it is
+/// never scanned as heap memory from before tracking.
+static inline void mark_seen(void *p) {
+    uint8_t *b = ogr_map_byte((uintptr_t)p, 1);
+    if (b && !(ogr_map_load(b) & OGR_STATE_BITS)) ogr_map_store(b, OGR_SEEN);
+}
 static inline void record_block(void *p, size_t requested, int fresh) {
     if (OGR_UNLIKELY(!p) || ((uintptr_t)p & 15)) return;   // 8-byte-aligned tiny blocks of other allocators
-    if (OGR_LIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return;
+    if (OGR_UNLIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) {
+        // Not recording (stopped for the exit report): objgraph's own memory is still marked.
+        if (atomic_load_explicit(&ogr_installed_flag, memory_order_relaxed) && ogr_tls_self && ogr_tls_self->suppress)
+            mark_seen(p);
+        return;
+    }
     ogr_thread *t = ogr_self();
     if (OGR_UNLIKELY(!t)) t = &ogr_shared_thread;
     if (t->suppress) {
-        // objgraph's own memory (a snapshot's arrays hold every object's address): marked, so
-        // it is never scanned as heap memory from before tracking.
-        uint8_t *b = ogr_map_byte((uintptr_t)p, 1);
-        if (b && !(ogr_map_load(b) & OGR_STATE_BITS)) ogr_map_store(b, OGR_SEEN);
+        mark_seen(p);
         return;
     }
     ogr_enter(t);

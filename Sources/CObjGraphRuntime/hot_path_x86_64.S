@@ -66,34 +66,39 @@ malloc:
 	.type	record_block,@function
 record_block:
 	.cfi_startproc
-	testq	%rdi, %rdi
-	je	.LBB1_32
 	pushq	%rbp
 	.cfi_def_cfa_offset 16
 	pushq	%r15
 	.cfi_def_cfa_offset 24
 	pushq	%r14
 	.cfi_def_cfa_offset 32
-	pushq	%r12
+	pushq	%r13
 	.cfi_def_cfa_offset 40
-	pushq	%rbx
+	pushq	%r12
 	.cfi_def_cfa_offset 48
-	.cfi_offset %rbx, -48
-	.cfi_offset %r12, -40
+	pushq	%rbx
+	.cfi_def_cfa_offset 56
+	pushq	%rax
+	.cfi_def_cfa_offset 64
+	.cfi_offset %rbx, -56
+	.cfi_offset %r12, -48
+	.cfi_offset %r13, -40
 	.cfi_offset %r14, -32
 	.cfi_offset %r15, -24
 	.cfi_offset %rbp, -16
+	testq	%rdi, %rdi
+	je	.LBB1_50
 	movq	%rdi, %rbx
 	testb	$15, %bl
-	jne	.LBB1_31
-	movq	ogr_recording_flag@GOTPCREL(%rip), %rax
-	movl	(%rax), %eax
-	testl	%eax, %eax
-	jne	.LBB1_3
-.LBB1_31:
+	je	.LBB1_2
+.LBB1_50:
+	addq	$8, %rsp
+	.cfi_def_cfa_offset 56
 	popq	%rbx
-	.cfi_def_cfa_offset 40
+	.cfi_def_cfa_offset 48
 	popq	%r12
+	.cfi_def_cfa_offset 40
+	popq	%r13
 	.cfi_def_cfa_offset 32
 	popq	%r14
 	.cfi_def_cfa_offset 24
@@ -101,63 +106,95 @@ record_block:
 	.cfi_def_cfa_offset 16
 	popq	%rbp
 	.cfi_def_cfa_offset 8
-	.cfi_restore %rbx
-	.cfi_restore %r12
-	.cfi_restore %r14
-	.cfi_restore %r15
-	.cfi_restore %rbp
-.LBB1_32:
 	retq
-.LBB1_3:
-	.cfi_def_cfa_offset 48
-	.cfi_offset %rbx, -48
-	.cfi_offset %rbp, -16
-	.cfi_offset %r12, -40
-	.cfi_offset %r14, -32
-	.cfi_offset %r15, -24
+.LBB1_2:
+	.cfi_def_cfa_offset 64
+	movq	ogr_recording_flag@GOTPCREL(%rip), %rax
+	movl	(%rax), %eax
+	testl	%eax, %eax
+	je	.LBB1_3
 	movl	%edx, %ebp
-	movq	%rsi, %r15
+	movq	%rsi, %r14
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
-	movq	%fs:(%rax), %r14
-	testq	%r14, %r14
-	je	.LBB1_4
-.LBB1_6:
-	cmpl	$0, 16(%r14)
-	jne	.LBB1_7
-	movq	%r14, %rdi
-	callq	ogr_enter
-	pushq	$1
-	.cfi_adjust_cfa_offset 8
-	popq	%rsi
-	.cfi_adjust_cfa_offset -8
-	movq	%rbx, %rdi
-	callq	ogr_map_byte
-	testq	%rax, %rax
-	je	.LBB1_27
-	movb	(%rax), %cl
-	testb	$3, %cl
-	jne	.LBB1_12
-.LBB1_13:
-	movq	ogr_epoch@GOTPCREL(%rip), %rcx
-	movl	(%rcx), %ecx
-	shlb	$2, %cl
-	orb	$2, %cl
-	movb	%cl, (%rax)
+	movq	%fs:(%rax), %r15
+	testq	%r15, %r15
+	je	.LBB1_7
+.LBB1_9:
+	cmpl	$0, 16(%r15)
+	je	.LBB1_18
+.LBB1_10:
+	movq	%rbx, %rax
+	shrq	$47, %rax
+	jne	.LBB1_50
 	movq	%rbx, %rax
 	shrq	$30, %rax
 	movq	ogr_map@GOTPCREL(%rip), %rcx
 	movq	(%rcx,%rax,8), %rax
+	testq	%rax, %rax
+	je	.LBB1_12
+.LBB1_13:
+	movq	(%rax), %rax
+	testq	%rax, %rax
+	je	.LBB1_50
+	shrl	$4, %ebx
+	andl	$67108863, %ebx
+	movb	(%rax,%rbx), %cl
+	testb	$3, %cl
+	jne	.LBB1_50
+	movb	$4, (%rax,%rbx)
+	jmp	.LBB1_50
+.LBB1_18:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
+	cmpq	%r12, %r15
+	je	.LBB1_17
+	incl	12(%r15)
+	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
+	cmpl	$0, (%rax)
+	je	.LBB1_21
+.LBB1_22:
+	movq	ogr_paused@GOTPCREL(%rip), %rax
+	movl	(%rax), %eax
+	testl	%eax, %eax
+	jne	.LBB1_24
+	xorl	%esi, %esi
+.LBB1_26:
+	movq	%rbx, %rax
+	shrq	$47, %rax
+	jne	.LBB1_46
+	movq	%rbx, %r12
+	shrq	$30, %r12
+	movq	ogr_map@GOTPCREL(%rip), %r13
+	movq	(%r13,%r12,8), %rax
+	testq	%rax, %rax
+	je	.LBB1_28
+.LBB1_29:
+	movq	(%rax), %rax
+	testq	%rax, %rax
+	je	.LBB1_46
+	movl	%ebx, %ecx
+	shrl	$4, %ecx
+	andl	$67108863, %ecx
+	movb	(%rax,%rcx), %dl
+	testb	$3, %dl
+	jne	.LBB1_31
+.LBB1_32:
+	movq	ogr_epoch@GOTPCREL(%rip), %rdx
+	movl	(%rdx), %edx
+	shlb	$2, %dl
+	orb	$2, %dl
+	movb	%dl, (%rax,%rcx)
+	movq	(%r13,%r12,8), %rax
 	movq	8(%rax), %rax
 	movl	%ebx, %ecx
 	shrl	$16, %ecx
 	andl	$16383, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	%dl, %dl
-	je	.LBB1_14
-.LBB1_15:
+	je	.LBB1_33
+.LBB1_34:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB1_17
+	je	.LBB1_36
 	movq	-8(%rbx), %rax
 	movq	%rax, %rcx
 	andq	$-8, %rcx
@@ -167,81 +204,135 @@ record_block:
 	shll	$3, %r12d
 	orq	$-16, %r12
 	addq	%rcx, %r12
-.LBB1_18:
+.LBB1_37:
 	testl	%ebp, %ebp
-	je	.LBB1_21
+	je	.LBB1_40
 	cmpq	$256, %r12
-	ja	.LBB1_21
+	ja	.LBB1_40
 	movq	%rbx, %rdi
+	movl	%esi, %ebx
 	xorl	%esi, %esi
 	movq	%r12, %rdx
-.LBB1_24:
+.LBB1_43:
 	callq	memset@PLT
-	jmp	.LBB1_25
-.LBB1_7:
-	pushq	$1
-	.cfi_adjust_cfa_offset 8
-	popq	%rsi
-	.cfi_adjust_cfa_offset -8
-	movq	%rbx, %rdi
-	callq	ogr_map_byte
-	testq	%rax, %rax
-	je	.LBB1_31
-	movb	(%rax), %cl
-	testb	$3, %cl
-	jne	.LBB1_31
-	movb	$4, (%rax)
-	jmp	.LBB1_31
-.LBB1_21:
+	movl	%ebx, %esi
+	jmp	.LBB1_44
+.LBB1_40:
 	movq	%r12, %rdx
-	subq	%r15, %rdx
-	jbe	.LBB1_25
+	subq	%r14, %rdx
+	jbe	.LBB1_44
 	cmpq	$256, %rdx
-	ja	.LBB1_25
-	addq	%r15, %rbx
+	ja	.LBB1_44
+	addq	%r14, %rbx
 	movq	%rbx, %rdi
+	movl	%esi, %ebx
 	xorl	%esi, %esi
-	jmp	.LBB1_24
-.LBB1_25:
-	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	je	.LBB1_26
-	incq	48(%r14)
-	addq	%r12, 56(%r14)
-.LBB1_30:
-	decl	12(%r14)
-	jmp	.LBB1_31
-.LBB1_4:
-	callq	ogr_self_slow@PLT
-	movq	%rax, %r14
+	jmp	.LBB1_43
+.LBB1_44:
+	testb	%sil, %sil
+	jne	.LBB1_45
+	incq	48(%r15)
+	addq	%r12, 56(%r15)
+.LBB1_49:
+	decl	12(%r15)
+	jmp	.LBB1_50
+.LBB1_3:
+	movq	ogr_installed_flag@GOTPCREL(%rip), %rax
+	movl	(%rax), %eax
+	testl	%eax, %eax
+	setne	%cl
+	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
+	movq	%fs:(%rax), %rax
 	testq	%rax, %rax
-	jne	.LBB1_6
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	jmp	.LBB1_6
-.LBB1_27:
-	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
-	jne	.LBB1_30
-	jmp	.LBB1_28
-.LBB1_12:
-	movq	ogr_diag@GOTPCREL(%rip), %rcx
-	lock		incq	(%rcx)
-	jmp	.LBB1_13
-.LBB1_14:
-	movb	$1, (%rax,%rcx)
-	jmp	.LBB1_15
+	setne	%dl
+	andb	%cl, %dl
+	cmpb	$1, %dl
+	jne	.LBB1_50
+	cmpl	$0, 16(%rax)
+	je	.LBB1_50
+	movq	%rbx, %rdi
+	addq	$8, %rsp
+	.cfi_def_cfa_offset 56
+	popq	%rbx
+	.cfi_def_cfa_offset 48
+	popq	%r12
+	.cfi_def_cfa_offset 40
+	popq	%r13
+	.cfi_def_cfa_offset 32
+	popq	%r14
+	.cfi_def_cfa_offset 24
+	popq	%r15
+	.cfi_def_cfa_offset 16
+	popq	%rbp
+	.cfi_def_cfa_offset 8
+	jmp	mark_seen
+.LBB1_7:
+	.cfi_def_cfa_offset 64
+	callq	ogr_self_slow@PLT
+	testq	%rax, %rax
+	jne	.LBB1_8
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
+	cmpl	$0, 16(%r12)
+	jne	.LBB1_10
 .LBB1_17:
+	movb	$1, %r13b
+	jmp	.LBB1_25
+.LBB1_12:
+	movq	%rbx, %rdi
+	callq	ogr_leaf_create@PLT
+	testq	%rax, %rax
+	je	.LBB1_50
+	jmp	.LBB1_13
+.LBB1_28:
+	movq	%rbx, %rdi
+	movl	%esi, 4(%rsp)
+	callq	ogr_leaf_create@PLT
+	movl	4(%rsp), %esi
+	testq	%rax, %rax
+	jne	.LBB1_29
+.LBB1_46:
+	testb	%sil, %sil
+	je	.LBB1_49
+	jmp	.LBB1_47
+.LBB1_21:
+	lock		orl	$0, -64(%rsp)
+	jmp	.LBB1_22
+.LBB1_24:
+	decl	12(%r15)
+	xorl	%r13d, %r13d
+	movq	%r15, %r12
+.LBB1_25:
+	movq	%r12, %rdi
+	callq	ogr_enter_slow@PLT
+	movq	%r12, %r15
+	movl	%r13d, %esi
+	jmp	.LBB1_26
+.LBB1_31:
+	movq	ogr_diag@GOTPCREL(%rip), %rdx
+	lock		incq	(%rdx)
+	jmp	.LBB1_32
+.LBB1_33:
+	movb	$1, (%rax,%rcx)
+	jmp	.LBB1_34
+.LBB1_36:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	movq	%rbx, %rdi
+	movl	%esi, %r12d
 	callq	*(%rax)
+	movl	%r12d, %esi
 	movq	%rax, %r12
-	jmp	.LBB1_18
-.LBB1_26:
+	jmp	.LBB1_37
+.LBB1_45:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		incq	48(%rax)
 	lock		addq	%r12, 56(%rax)
-.LBB1_28:
+.LBB1_47:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB1_31
+	jmp	.LBB1_50
+.LBB1_8:
+	movq	%rax, %r15
+	jmp	.LBB1_9
 .Lfunc_end1:
 	.size	record_block, .Lfunc_end1-record_block
 	.cfi_endproc
@@ -1134,46 +1225,6 @@ ogr_account_free:
 .Lfunc_end13:
 	.size	ogr_account_free, .Lfunc_end13-ogr_account_free
 	.cfi_endproc
-	.p2align	4
-	.type	ogr_map_byte,@function
-ogr_map_byte:
-	.cfi_startproc
-	pushq	%rbx
-	.cfi_def_cfa_offset 16
-	.cfi_offset %rbx, -16
-	movq	%rdi, %rax
-	shrq	$47, %rax
-	jne	.LBB14_1
-	movq	%rdi, %rbx
-	movq	%rdi, %rax
-	shrq	$30, %rax
-	movq	ogr_map@GOTPCREL(%rip), %rcx
-	movq	(%rcx,%rax,8), %rax
-	testq	%rax, %rax
-	je	.LBB14_3
-.LBB14_5:
-	shrl	$4, %ebx
-	andl	$67108863, %ebx
-	addq	(%rax), %rbx
-.LBB14_6:
-	movq	%rbx, %rax
-	popq	%rbx
-	.cfi_def_cfa_offset 8
-	retq
-.LBB14_3:
-	.cfi_def_cfa_offset 16
-	testl	%esi, %esi
-	je	.LBB14_1
-	movq	%rbx, %rdi
-	callq	ogr_leaf_create@PLT
-	testq	%rax, %rax
-	jne	.LBB14_5
-.LBB14_1:
-	xorl	%ebx, %ebx
-	jmp	.LBB14_6
-.Lfunc_end14:
-	.size	ogr_map_byte, .Lfunc_end14-ogr_map_byte
-	.cfi_endproc
 	.text
 	.p2align	4
 	.type	account_block_free,@function
@@ -1191,14 +1242,14 @@ account_block_free:
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
 	movq	%fs:(%rax), %rbx
 	testq	%rbx, %rbx
-	je	.LBB15_1
+	je	.LBB14_1
 	testq	%rbx, %rbx
-	je	.LBB15_3
-.LBB15_4:
+	je	.LBB14_3
+.LBB14_4:
 	cmpl	$1, 20(%rbx)
-	jne	.LBB15_6
-	jmp	.LBB15_5
-.LBB15_1:
+	jne	.LBB14_6
+	jmp	.LBB14_5
+.LBB14_1:
 	movq	%rdi, %rbx
 	movq	%rsi, %r14
 	callq	ogr_self_slow@PLT
@@ -1206,32 +1257,32 @@ account_block_free:
 	movq	%rbx, %rdi
 	movq	%rax, %rbx
 	testq	%rbx, %rbx
-	jne	.LBB15_4
-.LBB15_3:
+	jne	.LBB14_4
+.LBB14_3:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rbx
 	cmpl	$1, 20(%rbx)
-	je	.LBB15_5
-.LBB15_6:
+	je	.LBB14_5
+.LBB14_6:
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB15_12
+	je	.LBB14_12
 	incl	12(%rbx)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB15_9
-.LBB15_10:
+	je	.LBB14_9
+.LBB14_10:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB15_11
+	jne	.LBB14_11
 	movzbl	(%rsi), %eax
 	andb	$3, %al
 	cmpb	$2, %al
-	jne	.LBB15_22
-.LBB15_15:
+	jne	.LBB14_22
+.LBB14_15:
 	movb	$4, (%rsi)
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB15_17
+	je	.LBB14_17
 	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -1242,15 +1293,15 @@ account_block_free:
 	orq	$-16, %rax
 	addq	%rdx, %rax
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB15_19
-.LBB15_21:
+	je	.LBB14_19
+.LBB14_21:
 	decq	48(%rbx)
 	subq	%rax, 56(%rbx)
-.LBB15_22:
+.LBB14_22:
 	decl	12(%rbx)
-.LBB15_23:
+.LBB14_23:
 	xorl	%eax, %eax
-.LBB15_24:
+.LBB14_24:
 	popq	%rbx
 	.cfi_def_cfa_offset 24
 	popq	%r14
@@ -1258,7 +1309,7 @@ account_block_free:
 	popq	%r15
 	.cfi_def_cfa_offset 8
 	retq
-.LBB15_5:
+.LBB14_5:
 	.cfi_def_cfa_offset 32
 	movq	%rdi, %r14
 	movq	%rsi, %r15
@@ -1268,14 +1319,14 @@ account_block_free:
 	movl	%eax, %ecx
 	movl	$1, %eax
 	testb	$1, %cl
-	jne	.LBB15_6
-	jmp	.LBB15_24
-.LBB15_9:
+	jne	.LBB14_6
+	jmp	.LBB14_24
+.LBB14_9:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB15_10
-.LBB15_11:
+	jmp	.LBB14_10
+.LBB14_11:
 	decl	12(%rbx)
-.LBB15_12:
+.LBB14_12:
 	movq	%rdi, %r14
 	movq	%rbx, %rdi
 	movq	%rsi, %r15
@@ -1285,26 +1336,26 @@ account_block_free:
 	movzbl	(%r15), %eax
 	andb	$3, %al
 	cmpb	$2, %al
-	je	.LBB15_15
+	je	.LBB14_15
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB15_20
-	jmp	.LBB15_22
-.LBB15_17:
+	je	.LBB14_20
+	jmp	.LBB14_22
+.LBB14_17:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	callq	*(%rax)
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	jne	.LBB15_21
-.LBB15_19:
+	jne	.LBB14_21
+.LBB14_19:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
 	lock		decq	48(%rcx)
 	negq	%rax
 	lock		addq	%rax, 56(%rcx)
-.LBB15_20:
+.LBB14_20:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB15_23
-.Lfunc_end15:
-	.size	account_block_free, .Lfunc_end15-account_block_free
+	jmp	.LBB14_23
+.Lfunc_end14:
+	.size	account_block_free, .Lfunc_end14-account_block_free
 	.cfi_endproc
 	.section	.text.unlikely.,"ax",@progbits
 	.globl	ogr_alloc_hook
@@ -1341,53 +1392,53 @@ ogr_alloc_hook:
 	movq	ogr_recording_flag@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	je	.LBB16_56
+	je	.LBB15_56
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
 	movq	%fs:(%rax), %r15
 	testq	%r15, %r15
-	je	.LBB16_2
-.LBB16_4:
+	je	.LBB15_2
+.LBB15_4:
 	cmpl	$0, 16(%r15)
-	jne	.LBB16_56
+	jne	.LBB15_56
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rbp
 	cmpq	%rbp, %r15
-	je	.LBB16_6
+	je	.LBB15_6
 	incl	12(%r15)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB16_11
-.LBB16_12:
+	je	.LBB15_11
+.LBB15_12:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB16_14
+	jne	.LBB15_14
 	xorl	%r8d, %r8d
-.LBB16_16:
+.LBB15_16:
 	movq	%r14, %rax
 	shrq	$47, %rax
-	jne	.LBB16_52
+	jne	.LBB15_52
 	shrq	$30, %r14
 	movq	ogr_map@GOTPCREL(%rip), %rax
 	movq	(%rax,%r14,8), %rax
 	testq	%rax, %rax
-	je	.LBB16_18
-.LBB16_19:
+	je	.LBB15_18
+.LBB15_19:
 	movq	(%rax), %r9
 	testq	%r9, %r9
-	je	.LBB16_52
+	je	.LBB15_52
 	movl	%edi, %ebx
 	shrl	$4, %ebx
 	andl	$67108863, %ebx
 	movb	(%r9,%rbx), %al
 	testb	$1, %al
-	jne	.LBB16_21
+	jne	.LBB15_21
 	testb	$2, %al
 	movq	%r13, 32(%rsp)
 	movl	%r8d, 12(%rsp)
-	je	.LBB16_28
+	je	.LBB15_28
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB16_25
+	je	.LBB15_25
 	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -1397,23 +1448,23 @@ ogr_alloc_hook:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB16_26:
+.LBB15_26:
 	testb	%r8b, %r8b
-	jne	.LBB16_27
+	jne	.LBB15_27
 	decq	48(%r15)
 	subq	%rax, 56(%r15)
-.LBB16_31:
+.LBB15_31:
 	movl	%r12d, %r13d
 	shrl	$4, %r13d
 	andl	$63, %r13d
 	cmpq	%r12, 80(%r15,%r13,8)
-	jne	.LBB16_33
+	jne	.LBB15_33
 	movl	592(%r15,%r13,4), %ebp
-.LBB16_37:
+.LBB15_37:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
 	movq	32(%rsp), %r13
-	je	.LBB16_39
+	je	.LBB15_39
 	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -1423,24 +1474,24 @@ ogr_alloc_hook:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB16_40:
+.LBB15_40:
 	movq	24(%r15), %rdx
 	movl	%ebp, %ecx
 	movq	%rcx, %rsi
 	shlq	$4, %rsi
 	movl	12(%rsp), %r8d
 	testb	%r8b, %r8b
-	jne	.LBB16_41
+	jne	.LBB15_41
 	incq	(%rdx,%rsi)
 	addq	%rax, 8(%rdx,%rsi)
-.LBB16_43:
+.LBB15_43:
 	cmpl	$32767, %ebp
-	ja	.LBB16_48
+	ja	.LBB15_48
 	movq	ogr_largest_request@GOTPCREL(%rip), %rdx
 	movl	(%rdx,%rcx,4), %eax
 	cmpq	%rax, %r13
-	ja	.LBB16_45
-.LBB16_48:
+	ja	.LBB15_45
+.LBB15_48:
 	movq	ogr_epoch@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	shlb	$2, %al
@@ -1454,14 +1505,14 @@ ogr_alloc_hook:
 	andl	$16383, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	%dl, %dl
-	je	.LBB16_49
-.LBB16_50:
+	je	.LBB15_49
+.LBB15_50:
 	testb	%r8b, %r8b
-	jne	.LBB16_51
+	jne	.LBB15_51
 	incq	32(%r15)
-.LBB16_55:
+.LBB15_55:
 	decl	12(%r15)
-.LBB16_56:
+.LBB15_56:
 	movq	%rdi, %rax
 	addq	$40, %rsp
 	.cfi_def_cfa_offset 56
@@ -1478,88 +1529,88 @@ ogr_alloc_hook:
 	popq	%rbp
 	.cfi_def_cfa_offset 8
 	retq
-.LBB16_2:
+.LBB15_2:
 	.cfi_def_cfa_offset 96
 	movq	%rdi, %rbx
 	callq	ogr_self_slow@PLT
 	testq	%rax, %rax
-	jne	.LBB16_3
+	jne	.LBB15_3
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rbp
 	cmpl	$0, 16(%rbp)
 	movq	%rbx, %rdi
-	jne	.LBB16_56
-.LBB16_8:
+	jne	.LBB15_56
+.LBB15_8:
 	movb	$1, %al
 	movl	%eax, 12(%rsp)
-	jmp	.LBB16_15
-.LBB16_18:
+	jmp	.LBB15_15
+.LBB15_18:
 	movq	%rdi, %rbx
 	movl	%r8d, %ebp
 	callq	ogr_leaf_create@PLT
 	movl	%ebp, %r8d
 	movq	%rbx, %rdi
 	testq	%rax, %rax
-	jne	.LBB16_19
-.LBB16_52:
+	jne	.LBB15_19
+.LBB15_52:
 	testb	%r8b, %r8b
-	je	.LBB16_55
-	jmp	.LBB16_53
-.LBB16_11:
+	je	.LBB15_55
+	jmp	.LBB15_53
+.LBB15_11:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB16_12
-.LBB16_14:
+	jmp	.LBB15_12
+.LBB15_14:
 	movq	%rdi, %rbx
 	decl	12(%r15)
 	movl	$0, 12(%rsp)
 	movq	%r15, %rbp
-.LBB16_15:
+.LBB15_15:
 	movq	%rbp, %rdi
 	callq	ogr_enter_slow@PLT
 	movq	%rbp, %r15
 	movq	%rbx, %rdi
 	movl	12(%rsp), %r8d
-	jmp	.LBB16_16
-.LBB16_21:
+	jmp	.LBB15_16
+.LBB15_21:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	(%rax)
-	jmp	.LBB16_48
-.LBB16_49:
+	jmp	.LBB15_48
+.LBB15_49:
 	movb	$1, (%rax,%rcx)
-	jmp	.LBB16_50
-.LBB16_51:
+	jmp	.LBB15_50
+.LBB15_51:
 	lock		incq	32(%r15)
-.LBB16_53:
+.LBB15_53:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB16_56
-.LBB16_28:
+	jmp	.LBB15_56
+.LBB15_28:
 	testb	%r8b, %r8b
-	je	.LBB16_31
-	jmp	.LBB16_29
-.LBB16_39:
+	je	.LBB15_31
+	jmp	.LBB15_29
+.LBB15_39:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	movq	%rdi, %r12
 	movq	%r9, 16(%rsp)
 	callq	*(%rax)
 	movq	16(%rsp), %r9
 	movq	%r12, %rdi
-	jmp	.LBB16_40
-.LBB16_41:
+	jmp	.LBB15_40
+.LBB15_41:
 	lock		incq	(%rdx,%rsi)
 	lock		addq	%rax, 8(%rdx,%rsi)
-	jmp	.LBB16_43
-.LBB16_33:
+	jmp	.LBB15_43
+.LBB15_33:
 	movq	%r9, 16(%rsp)
 	movq	%rdi, 24(%rsp)
 	movq	%r12, %rdi
 	callq	ogr_type_index@PLT
 	cmpl	$-1, %eax
-	je	.LBB16_34
+	je	.LBB15_34
 	movl	%eax, %ebp
 	movq	%r12, 80(%r15,%r13,8)
 	movl	%eax, 592(%r15,%r13,4)
-	jmp	.LBB16_36
-.LBB16_25:
+	jmp	.LBB15_36
+.LBB15_25:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	movq	%rdi, %r13
 	movl	%r8d, %ebp
@@ -1568,13 +1619,13 @@ ogr_alloc_hook:
 	movq	16(%rsp), %r9
 	movl	%ebp, %r8d
 	movq	%r13, %rdi
-	jmp	.LBB16_26
-.LBB16_27:
+	jmp	.LBB15_26
+.LBB15_27:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
 	lock		decq	48(%rcx)
 	negq	%rax
 	lock		addq	%rax, 56(%rcx)
-.LBB16_29:
+.LBB15_29:
 	movq	%rdi, %r13
 	movq	%r12, %rdi
 	movq	%r9, %r12
@@ -1582,63 +1633,36 @@ ogr_alloc_hook:
 	movq	%r12, %r9
 	movq	%r13, %rdi
 	movl	%eax, %ebp
-	jmp	.LBB16_37
-.LBB16_45:
+	jmp	.LBB15_37
+.LBB15_45:
 	movl	$4294967295, %esi
 	cmpq	%rsi, %r13
 	cmovbq	%r13, %rsi
-.LBB16_46:
+.LBB15_46:
 	cmpl	%esi, %eax
-	jae	.LBB16_48
+	jae	.LBB15_48
 	lock		cmpxchgl	%esi, (%rdx,%rcx,4)
-	jne	.LBB16_46
-	jmp	.LBB16_48
-.LBB16_34:
+	jne	.LBB15_46
+	jmp	.LBB15_48
+.LBB15_34:
 	pushq	$-1
 	.cfi_adjust_cfa_offset 8
 	popq	%rbp
 	.cfi_adjust_cfa_offset -8
-.LBB16_36:
+.LBB15_36:
 	movq	24(%rsp), %rdi
 	movq	16(%rsp), %r9
-	jmp	.LBB16_37
-.LBB16_6:
+	jmp	.LBB15_37
+.LBB15_6:
 	movq	%rdi, %rbx
-	jmp	.LBB16_8
-.LBB16_3:
+	jmp	.LBB15_8
+.LBB15_3:
 	movq	%rax, %r15
 	movq	%rbx, %rdi
-	jmp	.LBB16_4
-.Lfunc_end16:
-	.size	ogr_alloc_hook, .Lfunc_end16-ogr_alloc_hook
+	jmp	.LBB15_4
+.Lfunc_end15:
+	.size	ogr_alloc_hook, .Lfunc_end15-ogr_alloc_hook
 	.cfi_endproc
-	.text
-	.p2align	4
-	.type	ogr_enter,@function
-ogr_enter:
-	.cfi_startproc
-	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rdi
-	je	ogr_enter_slow@PLT
-	incl	12(%rdi)
-	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
-	cmpl	$0, (%rax)
-	je	.LBB17_3
-.LBB17_4:
-	movq	ogr_paused@GOTPCREL(%rip), %rax
-	movl	(%rax), %eax
-	testl	%eax, %eax
-	jne	.LBB17_6
-	retq
-.LBB17_3:
-	lock		orl	$0, -64(%rsp)
-	jmp	.LBB17_4
-.LBB17_6:
-	decl	12(%rdi)
-	jmp	ogr_enter_slow@PLT
-.Lfunc_end17:
-	.size	ogr_enter, .Lfunc_end17-ogr_enter
-	.cfi_endproc
-	.section	.text.unlikely.,"ax",@progbits
 	.globl	ogr_note_zombie
 	.p2align	4
 	.type	ogr_note_zombie,@function
@@ -1646,7 +1670,7 @@ ogr_note_zombie:
 	.cfi_startproc
 	movq	%rdi, %rax
 	shrq	$47, %rax
-	jne	.LBB18_33
+	jne	.LBB16_33
 	pushq	%rbp
 	.cfi_def_cfa_offset 16
 	pushq	%r15
@@ -1673,58 +1697,58 @@ ogr_note_zombie:
 	movq	ogr_map@GOTPCREL(%rip), %rcx
 	movq	(%rcx,%rax,8), %rax
 	testq	%rax, %rax
-	je	.LBB18_32
+	je	.LBB16_32
 	movq	(%rax), %r15
 	testq	%r15, %r15
-	je	.LBB18_32
+	je	.LBB16_32
 	movl	%r14d, %r13d
 	shrl	$4, %r13d
 	andl	$67108863, %r13d
 	movb	(%r15,%r13), %al
 	andb	$3, %al
 	cmpb	$1, %al
-	jne	.LBB18_32
+	jne	.LBB16_32
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
 	movq	%fs:(%rax), %rbx
 	testq	%rbx, %rbx
-	je	.LBB18_5
-.LBB18_6:
+	je	.LBB16_5
+.LBB16_6:
 	testq	%rbx, %rbx
 	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
 	cmoveq	%r12, %rbx
 	cmpq	%r12, %rbx
-	je	.LBB18_12
+	je	.LBB16_12
 	incl	12(%rbx)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB18_9
-.LBB18_10:
+	je	.LBB16_9
+.LBB16_10:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB18_11
+	jne	.LBB16_11
 	movb	(%r15,%r13), %al
 	movl	%eax, %ecx
 	andb	$3, %cl
 	cmpb	$1, %cl
-	jne	.LBB18_31
+	jne	.LBB16_31
 	orb	$2, %al
 	movb	%al, (%r15,%r13)
 	movq	(%r14), %r15
-.LBB18_17:
+.LBB16_17:
 	movl	%r15d, %r13d
 	shrl	$4, %r13d
 	andl	$63, %r13d
 	cmpq	%r15, 80(%rbx,%r13,8)
-	jne	.LBB18_20
+	jne	.LBB16_20
 	movl	592(%rbx,%r13,4), %ebp
-.LBB18_19:
+.LBB16_19:
 	cmpl	$-1, %ebp
-	je	.LBB18_28
-.LBB18_22:
+	je	.LBB16_28
+.LBB16_22:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB18_24
+	je	.LBB16_24
 	movq	-8(%r14), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -1734,23 +1758,23 @@ ogr_note_zombie:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB18_25:
+.LBB16_25:
 	movl	%ebp, %ecx
 	shlq	$4, %rcx
 	movq	24(%rbx), %rdx
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB18_26
+	je	.LBB16_26
 	decq	(%rdx,%rcx)
 	subq	%rax, 8(%rdx,%rcx)
-.LBB18_28:
+.LBB16_28:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	16(%rax)
-.LBB18_29:
+.LBB16_29:
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	je	.LBB18_30
-.LBB18_31:
+	je	.LBB16_30
+.LBB16_31:
 	decl	12(%rbx)
-.LBB18_32:
+.LBB16_32:
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
@@ -1771,9 +1795,9 @@ ogr_note_zombie:
 	.cfi_restore %r14
 	.cfi_restore %r15
 	.cfi_restore %rbp
-.LBB18_33:
+.LBB16_33:
 	retq
-.LBB18_5:
+.LBB16_5:
 	.cfi_def_cfa_offset 64
 	.cfi_offset %rbx, -56
 	.cfi_offset %rbp, -16
@@ -1783,53 +1807,97 @@ ogr_note_zombie:
 	.cfi_offset %r15, -24
 	callq	ogr_self_slow@PLT
 	movq	%rax, %rbx
-	jmp	.LBB18_6
-.LBB18_30:
+	jmp	.LBB16_6
+.LBB16_30:
 	lock		decl	12(%r12)
-	jmp	.LBB18_32
-.LBB18_9:
+	jmp	.LBB16_32
+.LBB16_9:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB18_10
-.LBB18_11:
+	jmp	.LBB16_10
+.LBB16_11:
 	decl	12(%rbx)
-.LBB18_12:
+.LBB16_12:
 	movq	%rbx, %rdi
 	callq	ogr_enter_slow@PLT
 	movb	(%r15,%r13), %al
 	movl	%eax, %ecx
 	andb	$3, %cl
 	cmpb	$1, %cl
-	jne	.LBB18_29
+	jne	.LBB16_29
 	orb	$2, %al
 	movb	%al, (%r15,%r13)
 	movq	(%r14), %r15
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
-	jne	.LBB18_17
+	jne	.LBB16_17
 	movq	%r15, %rdi
 	callq	ogr_type_lookup@PLT
 	movl	%eax, %ebp
-	jmp	.LBB18_19
-.LBB18_20:
+	jmp	.LBB16_19
+.LBB16_20:
 	movq	%r15, %rdi
 	callq	ogr_type_lookup@PLT
 	cmpl	$-1, %eax
-	je	.LBB18_28
+	je	.LBB16_28
 	movl	%eax, %ebp
 	movq	%r15, 80(%rbx,%r13,8)
 	movl	%eax, 592(%rbx,%r13,4)
-	jmp	.LBB18_22
-.LBB18_24:
+	jmp	.LBB16_22
+.LBB16_24:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	movq	%r14, %rdi
 	callq	*(%rax)
-	jmp	.LBB18_25
-.LBB18_26:
+	jmp	.LBB16_25
+.LBB16_26:
 	lock		decq	(%rdx,%rcx)
 	negq	%rax
 	lock		addq	%rax, 8(%rdx,%rcx)
-	jmp	.LBB18_28
-.Lfunc_end18:
-	.size	ogr_note_zombie, .Lfunc_end18-ogr_note_zombie
+	jmp	.LBB16_28
+.Lfunc_end16:
+	.size	ogr_note_zombie, .Lfunc_end16-ogr_note_zombie
+	.cfi_endproc
+	.p2align	4
+	.type	mark_seen,@function
+mark_seen:
+	.cfi_startproc
+	movq	%rdi, %rax
+	shrq	$47, %rax
+	jne	.LBB17_7
+	pushq	%rbx
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbx, -16
+	movq	%rdi, %rbx
+	movq	%rdi, %rax
+	shrq	$30, %rax
+	movq	ogr_map@GOTPCREL(%rip), %rcx
+	movq	(%rcx,%rax,8), %rax
+	testq	%rax, %rax
+	je	.LBB17_2
+.LBB17_3:
+	movq	(%rax), %rax
+	testq	%rax, %rax
+	je	.LBB17_6
+	shrl	$4, %ebx
+	andl	$67108863, %ebx
+	movb	(%rax,%rbx), %cl
+	testb	$3, %cl
+	jne	.LBB17_6
+	movb	$4, (%rax,%rbx)
+.LBB17_6:
+	popq	%rbx
+	.cfi_def_cfa_offset 8
+	.cfi_restore %rbx
+.LBB17_7:
+	retq
+.LBB17_2:
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbx, -16
+	movq	%rbx, %rdi
+	callq	ogr_leaf_create@PLT
+	testq	%rax, %rax
+	jne	.LBB17_3
+	jmp	.LBB17_6
+.Lfunc_end17:
+	.size	mark_seen, .Lfunc_end17-mark_seen
 	.cfi_endproc
 	.p2align	4
 	.type	realloc.cold.1,@function
@@ -1843,7 +1911,7 @@ realloc.cold.1:
 	movq	ogr_bootstrap_count@GOTPCREL(%rip), %rcx
 	movl	(%rcx), %edx
 	testl	%edx, %edx
-	je	.LBB19_4
+	je	.LBB18_4
 	cmpl	$64, %edx
 	pushq	$64
 	.cfi_adjust_cfa_offset 8
@@ -1852,32 +1920,32 @@ realloc.cold.1:
 	cmovbl	%edx, %ecx
 	xorl	%edx, %edx
 	movq	ogr_bootstrap_blocks@GOTPCREL(%rip), %rdi
-.LBB19_2:
+.LBB18_2:
 	cmpq	%rsi, (%rdi,%rdx,8)
-	je	.LBB19_6
+	je	.LBB18_6
 	incq	%rdx
 	cmpq	%rdx, %rcx
-	jne	.LBB19_2
-.LBB19_4:
+	jne	.LBB18_2
+.LBB18_4:
 	testq	%rax, %rax
-	je	.LBB19_7
+	je	.LBB18_7
 	movw	$1, %ax
-	jmp	.LBB19_8
-.LBB19_6:
+	jmp	.LBB18_8
+.LBB18_6:
 	movq	%rsi, %rdi
 	movq	%rax, %rsi
 	callq	__libc_realloc@PLT
 	movq	%rax, (%rbx)
 	movw	$2, %ax
-	jmp	.LBB19_8
-.LBB19_7:
+	jmp	.LBB18_8
+.LBB18_7:
 	xorl	%eax, %eax
-.LBB19_8:
+.LBB18_8:
 	popq	%rbx
 	.cfi_def_cfa_offset 8
 	retq
-.Lfunc_end19:
-	.size	realloc.cold.1, .Lfunc_end19-realloc.cold.1
+.Lfunc_end18:
+	.size	realloc.cold.1, .Lfunc_end18-realloc.cold.1
 	.cfi_endproc
 	.p2align	4
 	.type	realloc.cold.2,@function
@@ -1895,8 +1963,8 @@ realloc.cold.2:
 	popq	%rbx
 	.cfi_def_cfa_offset 8
 	jmp	record_block
-.Lfunc_end20:
-	.size	realloc.cold.2, .Lfunc_end20-realloc.cold.2
+.Lfunc_end19:
+	.size	realloc.cold.2, .Lfunc_end19-realloc.cold.2
 	.cfi_endproc
 	.p2align	4
 	.type	pinned_by_capture.cold.1,@function
@@ -1908,27 +1976,27 @@ pinned_by_capture.cold.1:
 	shrq	$47, %rdx
 	xorl	%eax, %eax
 	orq	%rcx, %rdx
-	jne	.LBB21_4
+	jne	.LBB20_4
 	movq	%rdi, %rcx
 	shrq	$30, %rcx
 	movq	ogr_map@GOTPCREL(%rip), %rdx
 	movq	(%rdx,%rcx,8), %rcx
 	testq	%rcx, %rcx
-	je	.LBB21_4
+	je	.LBB20_4
 	movq	(%rcx), %rcx
 	testq	%rcx, %rcx
-	je	.LBB21_4
+	je	.LBB20_4
 	shrl	$4, %edi
 	andl	$67108863, %edi
 	movb	(%rcx,%rdi), %cl
 	xorl	%eax, %eax
 	testb	$3, %cl
 	setne	%al
-.LBB21_4:
+.LBB20_4:
 	movl	%eax, (%rsi)
 	retq
-.Lfunc_end21:
-	.size	pinned_by_capture.cold.1, .Lfunc_end21-pinned_by_capture.cold.1
+.Lfunc_end20:
+	.size	pinned_by_capture.cold.1, .Lfunc_end20-pinned_by_capture.cold.1
 	.cfi_endproc
 	.p2align	4
 	.type	account_block_free.cold.1,@function
@@ -1937,18 +2005,18 @@ account_block_free.cold.1:
 	movq	ogr_deferred_count@GOTPCREL(%rip), %rax
 	movl	(%rax), %ecx
 	cmpl	$65535, %ecx
-	jbe	.LBB22_1
+	jbe	.LBB21_1
 	movb	$1, %al
 	retq
-.LBB22_1:
+.LBB21_1:
 	movq	ogr_deferred_frees@GOTPCREL(%rip), %rdx
 	movq	%rdi, (%rdx,%rcx,8)
 	incl	%ecx
 	movl	%ecx, (%rax)
 	xorl	%eax, %eax
 	retq
-.Lfunc_end22:
-	.size	account_block_free.cold.1, .Lfunc_end22-account_block_free.cold.1
+.Lfunc_end21:
+	.size	account_block_free.cold.1, .Lfunc_end21-account_block_free.cold.1
 	.cfi_endproc
 	.globl	free
 	.type	free,@function

@@ -18,12 +18,13 @@ public func objgraphAgentStart() {
     do {
         try ObjGraph.startTracking()
     } catch {
-        var err = StandardError()
-        err.write("objgraph: tracking disabled: \(String(describing: error))\n")
+        let reason = (error as? TrackingError)?.description ?? String(describing: error)
         if let directory = settings.directory {
-            try? AtomicFile.write(
-                "\(String(describing: error))\n", to: AgentFiles(directory: directory).error,
-                durable: false)
+            // The `objgraph` command says it, in one line.
+            try? AtomicFile.write("\(reason)\n", to: AgentFiles(directory: directory).error, durable: false)
+        } else {
+            var err = StandardError()
+            err.write("objgraph: tracking disabled: \(reason)\n")
         }
         return
     }

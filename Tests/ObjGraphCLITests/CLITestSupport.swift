@@ -11,6 +11,12 @@ enum CLI {
     }()
 
     static func path(_ name: String) -> String { binDirectory + "/" + name }
+    /// The machine name in Debian's library directories (`/usr/lib/x86_64-linux-gnu`).
+    #if arch(x86_64)
+    static let machine = "x86_64"
+    #else
+    static let machine = "aarch64"
+    #endif
 
     struct Result {
         var status: Int32

@@ -97,10 +97,11 @@ final class RealProgramTests: CLITestCase {
 
 /// The Hummingbird fixture server.
 enum Server {
-    static func path() throws -> String {
+    /// A fixture of fixtures/ThirdParty, built by scripts/test into .build-thirdparty.
+    static func path(_ product: String = "hello-server") throws -> String {
         let build = (CLI.binDirectory as NSString).deletingLastPathComponent  // .build/<triple>
         let root = ((build as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-        let path = root + "/.build-thirdparty/debug/hello-server"
+        let path = root + "/.build-thirdparty/debug/" + product
         guard FileManager.default.isExecutableFile(atPath: path) else {
             struct Missing: Error, CustomStringConvertible { var description: String }
             throw Missing(

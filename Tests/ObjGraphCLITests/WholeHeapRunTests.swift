@@ -90,4 +90,62 @@ final class WholeHeapRunTests: CLITestCase {
         XCTAssertEqual(leaks(report), ["Session": 10, "Array<UInt8> storage": 10], report.leaksText)
         XCTAssertTrue(report.leaksText.contains("ROOT LEAK: <Session 0x"), report.leaksText)
     }
+
+    /// A SwiftNIO echo server on loopback (fixtures/ThirdParty): connections still open at exit
+    /// are alive, through NIO's selector and channels; each handler that kept a closure
+    /// capturing itself after its channel closed is one leaked cycle of two.
+    func testSwiftNIOEchoServerWithOpenConnectionsAndSelfCapturingHandlers() throws {
+        let json = dir + "/nio.json"
+        let result = try CLI.objgraph(["run", "--json", json, "--", try Server.path("nio-echo"), "5", "4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("nio-echo: 5 open, 4 closed on port "), result.stdout)
+        let report = try Report(path: json)
+        let leaked = leaks(report)
+        XCTAssertEqual(leaked["SessionHandler"], 4, report.leaksText)
+        XCTAssertEqual(leaked.values.reduce(0, +), 8, report.leaksText)
+        XCTAssertTrue(leaked.keys.allSatisfy { $0 == "SessionHandler" || $0.hasPrefix("closure context") }, "\(leaked)")
+        XCTAssertTrue(report.leaksText.hasPrefix("8 leaked objects for "), report.leaksText)
+        XCTAssertEqual(report.cycles.filter { $0.objects.first?.type == "SessionHandler" }.count, report.cycles.count)
+        XCTAssertTrue(
+            report.leaksText.contains("__strong onClose (closure #1 in SessionHandler.channelInactive("),
+            report.leaksText)
+        // The open connections' channels are alive: NIO's selector holds them.
+        XCTAssertGreaterThanOrEqual(report.live("SocketChannel"), 10, "5 client and 5 server channels")
+    }
+}
+
+/// Another allocator preloaded by the user (`LD_PRELOAD` is kept, behind the agent): jemalloc
+/// is tracked like glibc's malloc; tcmalloc is refused in one line, and the program runs as if
+/// objgraph were not there.
+final class OtherAllocatorTests: CLITestCase {
+    private let libraries = "/usr/lib/" + CLI.machine + "-linux-gnu/"
+
+    func testJemallocIsTrackedExactly() throws {
+        let jemalloc = libraries + "libjemalloc.so.2"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: jemalloc), "scripts/test installs libjemalloc2")
+        let json = dir + "/jemalloc.json"
+        let result = try CLI.run(
+            CLI.path("objgraph"), ["run", "--json", json, "--", CLI.path("whole-heap"), "async-mixed", "10"],
+            environment: ["LD_PRELOAD": jemalloc])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try Report(path: json)
+        XCTAssertEqual(report.leaks.map(\.type), ["Pair"], report.leaksText)
+        XCTAssertEqual(report.leaked("Pair"), 80, report.leaksText)
+        XCTAssertEqual(report.live("Session"), 10)
+        XCTAssertNil(report.memory?.allocatorFreeBytes, "glibc's free bytes do not describe jemalloc")
+    }
+
+    func testTcmallocIsRefusedInOneLine() throws {
+        let tcmalloc = libraries + "libtcmalloc_minimal.so.4"
+        try XCTSkipUnless(
+            FileManager.default.fileExists(atPath: tcmalloc), "scripts/test installs libtcmalloc-minimal4")
+        let result = try CLI.run(
+            CLI.path("objgraph"), ["run", "--", CLI.path("leaky-pairs"), "10"], environment: ["LD_PRELOAD": tcmalloc])
+        XCTAssertEqual(result.status, 125, result.stderr)
+        XCTAssertEqual(
+            result.stderr,
+            "objgraph: tracking could not start in \(CLI.path("leaky-pairs")): the program's allocator is not supported (glibc's malloc and jemalloc are): libtcmalloc_minimal.so.4\n"
+        )
+        XCTAssertTrue(result.stdout.hasPrefix("leaked 10 pairs"), result.stdout)
+    }
 }

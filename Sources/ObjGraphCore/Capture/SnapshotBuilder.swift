@@ -46,6 +46,9 @@ struct SnapshotBuilder {
         /// (edge, context object, word before the reference) for every reference to a closure
         /// context: the word names the closure.
         var contextCandidates: [(edge: Int, target: Int32, function: UInt64)] = []
+        /// The same from heap-copied blocks (a closure's function, then its context): used only
+        /// for contexts no Swift object's field names (a block may be a stale copy).
+        var blockContextCandidates: [(edge: Int, target: Int32, function: UInt64)] = []
         /// (block, invoke function, captured function) for every heap-copied block: read while
         /// paused, named after the capture.
         var blockLiterals: [(object: Int, invoke: UInt64, function: UInt64)] = []
@@ -85,7 +88,8 @@ struct SnapshotBuilder {
         nameNonSwiftNodes(&work)
         nameClosureContexts(
             objects: &work.objects, types: &work.types,
-            candidates: work.contextCandidates.map { ($0.target, $0.function) })
+            candidates: work.contextCandidates.map { ($0.target, $0.function) }
+                + work.blockContextCandidates.map { ($0.target, $0.function) })
         let (roots, unnamed) = nameRoots(work.capture)
         ExitPhases.mark("snapshot names and roots")
         var notes: [String] = []
@@ -125,6 +129,7 @@ struct SnapshotBuilder {
         let isContext = work.descriptions.map { $0.kind == .closureContext }
         var labeller = work.labeller
         var candidates = work.contextCandidates, deferred = work.deferred, headers = work.deferredHeaders
+        var blockCandidates = work.blockContextCandidates
         work.objects.withUnsafeBufferPointer { objects in
             work.edges.withUnsafeMutableBufferPointer { edges in
                 var lastType = -1, lastTypeWaits = false  // edges come grouped by object, often by type
@@ -142,7 +147,7 @@ struct SnapshotBuilder {
                         if registryType == SnapshotBuilder.blockLiteralType && e.offset == 40 && previousWord != 0
                             && targetType >= 0 && targetType < described && isContext[targetType]
                         {
-                            candidates.append((i, e.to, previousWord))
+                            blockCandidates.append((i, e.to, previousWord))
                         }
                         continue
                     }
@@ -175,6 +180,7 @@ struct SnapshotBuilder {
         }
         work.labeller = labeller
         work.contextCandidates = candidates
+        work.blockContextCandidates = blockCandidates
         work.deferred = deferred
         work.deferredHeaders = headers
     }

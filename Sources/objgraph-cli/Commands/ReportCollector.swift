@@ -19,6 +19,8 @@ struct ReportCollector {
     /// not Swift, or it allocated nothing the agent recorded. The command then exits with
     /// ``CommandError/notObservedStatus`` instead of the program's status.
     private(set) var nothingObserved = false
+    /// Set by ``collect()`` when the agent could not start tracking: its one-line reason.
+    private(set) var trackingRefused: String?
 
     init(files: AgentFiles, program: String, termination: Termination, elapsed: Double) {
         self.files = files
@@ -71,9 +73,10 @@ struct ReportCollector {
     private mutating func fromWhatWasLeft(decoder: JSONDecoder) -> RunReport {
         var notes: [String] = []
         if let data = FileManager.default.contents(atPath: files.error) {
-            let text = String(decoding: data, as: UTF8.self)
-            notes.append("agent: " + text.split(whereSeparator: \.isNewline).joined(separator: " "))
+            let text = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ")
+            notes.append("agent: " + text)
             nothingObserved = true
+            if FileManager.default.contents(atPath: files.census) == nil { trackingRefused = text }
         }
         let census = FileManager.default.contents(atPath: files.census).flatMap {
             try? decoder.decode(Census.self, from: $0)

@@ -142,6 +142,11 @@ extension ObjGraphCommand {
                 report.notes.append("no drawing was made: the program ended before its exit handlers ran")
             }
             if let json { try writeOutput { try AtomicFile.write(report.json, to: json) } }
+            if let reason = collector.trackingRefused {
+                // The agent could not start tracking: one line, not an empty report.
+                throw CommandError(
+                    "tracking could not start in \(program): \(reason)", exitCode: CommandError.notObservedStatus)
+            }
             if !quiet { printError(report.text) }
             // Last: a drawing that fails is a one-line error after the report, not instead of it.
             if let draw, let drawFrom { try drawing(from: drawFrom, growth: report.growth, to: draw) }
