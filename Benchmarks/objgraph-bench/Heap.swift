@@ -98,6 +98,21 @@ func growAFew(_ k: Int) {
     for i in 0..<k { extraLeaves.append(HeapLeaf(i)) }
 }
 
+/// N C heap blocks of 32 bytes, reachable: a malloc'd table of their pointers a global holds
+/// (what a C library keeps). Returns the table.
+nonisolated(unsafe) var cBlockTable: UnsafeMutablePointer<UnsafeMutableRawPointer?>? = nil
+
+@inline(never)
+func buildCBlocks(_ n: Int) {
+    let table = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: n)
+    for i in 0..<n {
+        let block = malloc(32)!
+        block.storeBytes(of: i, as: Int.self)
+        table[i] = block
+    }
+    cBlockTable = table
+}
+
 /// `objgraph-bench heap N`: tracked; builds the world, times the queries, prints `@` lines.
 func runHeap(_ arguments: [String]) -> Int32 {
     guard let n = arguments.first.flatMap({ Int($0) }) else { print("usage: heap N"); return 2 }
@@ -211,6 +226,20 @@ func runHeap(_ arguments: [String]) -> Int32 {
             ? "none" : others.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
     report("rss", residentBytes())
     withExtendedLifetime(snapshot) {}
+    snapshot = nil
+    graph = nil
+
+    // As many C heap blocks again (a C library's table of them): the whole heap in the snapshot.
+    buildCBlocks(n)
+    var withBlocks: HeapSnapshot? = nil
+    let blocksTime = medianTime(reps: small ? 5 : 3) {
+        withBlocks = nil
+        withBlocks = try! ObjGraph.snapshot(includeOwnStack: false)
+    }
+    report("snapshot_with_blocks", blocksTime)
+    report("snapshot_with_blocks_nodes", withBlocks!.objects.count)
+    let blockGraph = ObjectGraph(withBlocks!)
+    report("leaked_with_blocks", blockGraph.leakingObjects().reduce(0) { $0 + $1.members.count })
     return 0
 }
 
@@ -241,6 +270,13 @@ func runMemory(_ arguments: [String]) -> Int32 {
                 print("\(kb) kB  \(header)")
             }
         }
+    }
+    if arguments.contains("--blocks") {
+        // The same number of C heap blocks on top: memory per tracked block.
+        let beforeBlocks = residentBytes()
+        buildCBlocks(n)
+        report("rss_delta_blocks", residentBytes() - beforeBlocks)
+        report("blocks", n)
     }
     if tracked {
         let rows = ObjGraph.census(shortNames: true)

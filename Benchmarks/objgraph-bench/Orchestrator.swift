@@ -1,5 +1,6 @@
 // `objgraph-bench all ...`: runs every measurement in child processes, side by side, and prints
 // the tables and the summary. scripts/bench builds the programs and calls this.
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,12 +16,15 @@ struct Options {
     var fixture: String?
     var asanFixture: String?
     var asanUnavailable: String?
+    /// fixtures/whole-heap, plain and built with ASan + LeakSanitizer: section 7.
+    var wholeHeap: String?
+    var asanWholeHeap: String?
     var python: String?
     var pythonUnavailable: String?
     var valgrind = "valgrind"
     var valgrindUnavailable: String?
     var machine: [String] = []
-    var only: Set<Int> = [1, 2, 4, 5, 6]
+    var only: Set<Int> = [1, 2, 4, 5, 6, 7]
 
     init(_ arguments: [String]) {
         var i = 0
@@ -40,6 +44,8 @@ struct Options {
             case "--fixture": fixture = value()
             case "--asan-fixture": asanFixture = value()
             case "--asan-unavailable": asanUnavailable = value()
+            case "--whole-heap": wholeHeap = value()
+            case "--asan-whole-heap": asanWholeHeap = value()
             case "--python": python = value()
             case "--python-unavailable": pythonUnavailable = value()
             case "--valgrind": valgrind = value()
@@ -93,6 +99,7 @@ final class Orchestrator {
         if options.only.contains(4) { memory() }
         if options.only.contains(5) { leakTools() }
         if options.only.contains(6) { python() }
+        if options.only.contains(7) { asyncLeaks() }
         print("")
         print("  load average at end: \(loadAverage())")
         summary()
@@ -215,6 +222,7 @@ final class Orchestrator {
             ("first growth() (names every type)", "growth_first"),
             ("C capture only (ogr_capture)", "capture_c"),
             ("ObjGraph.snapshot()", "snapshot"),
+            ("snapshot() with N C heap blocks more", "snapshot_with_blocks"),
             ("ObjectGraph(snapshot) index", "index"),
             ("graph.findBackrefChain(to:)", "chain_search"),
             ("ObjGraph.findBackrefChain(to:) end to end", "chain_end_to_end"),
@@ -230,6 +238,8 @@ final class Orchestrator {
         var facts = Table(["sanity"] + sizes.map { "N = \(count($0))" })
         for (label, key) in [
             ("objects in snapshot", "snapshot_objects"), ("edges", "snapshot_edges"),
+            ("nodes with the C blocks", "snapshot_with_blocks_nodes"),
+            ("leaked with the C blocks / expected", "leaked_with_blocks"),
             ("roots", "snapshot_roots"), ("types registered", "types"),
             ("types for the ~1000-type row", "types_many"),
             ("chain length (refs)", "chain_length"),
@@ -242,7 +252,9 @@ final class Orchestrator {
                     + sizes.map { n -> String in
                         let v = results[n]?[key] ?? "n/a"
                         if key == "cycles_found" { return "\(v) / \(results[n]?["cycles_expected"] ?? "?")" }
-                        if key == "leaked_objects" { return "\(v) / \(results[n]?["leaked_expected"] ?? "?")" }
+                        if key == "leaked_objects" || key == "leaked_with_blocks" {
+                            return "\(v) / \(results[n]?["leaked_expected"] ?? "?")"
+                        }
                         if key == "rss" { return Double(v).map { fixed($0 / 1048576, 0) } ?? v }
                         return v
                     })
@@ -284,6 +296,11 @@ final class Orchestrator {
                 Verdict(
                     target: "snapshot() of \(count(largest)) objects < 300 ms", measured: ms(snap),
                     pass: snap.isFinite ? snap < 0.3 : nil))
+            let both = value(largest, "snapshot_with_blocks")
+            verdicts.append(
+                Verdict(
+                    target: "snapshot() of \(count(largest)) objects + \(count(largest)) C blocks < 400 ms",
+                    measured: ms(both), pass: both.isFinite ? both < 0.4 : nil))
         } else {
             notes.append("heap targets are defined at 1M objects; run with --sizes including 1000000")
         }
@@ -295,11 +312,15 @@ final class Orchestrator {
         let n = options.memorySize
         heading("4. Memory per tracked object (RSS growth while building \(count(n)) objects)")
         flush()
-        var u: [Double] = [], t: [Double] = []
+        var u: [Double] = [], t: [Double] = [], ub: [Double] = [], tb: [Double] = []
         var objects = n, liveBytes = 0, liveObjects = 0
         for rep in 0..<options.memoryReps {
             for isTracked in (rep % 2 == 0 ? [false, true] : [true, false]) {
-                let (result, values) = child(["mem", String(n)] + (isTracked ? ["--tracked"] : []), tag: "mem")
+                let (result, values) = child(
+                    ["mem", String(n), "--blocks"] + (isTracked ? ["--tracked"] : []), tag: "mem")
+                if let blocks = values["rss_delta_blocks"].flatMap(Double.init) {
+                    if isTracked { tb.append(blocks) } else { ub.append(blocks) }
+                }
                 guard let delta = values["rss_delta"].flatMap(Double.init) else {
                     print(
                         "  mem FAILED (\(result.statusText)): \(values["error"] ?? String(result.output.suffix(300)))")
@@ -332,6 +353,14 @@ final class Orchestrator {
             Verdict(
                 target: "memory per tracked object <= 24 bytes", measured: fixed(perObject, 2) + " B",
                 pass: perObject.isFinite ? perObject <= 24 : nil))
+        let perBlock = (median(tb) - median(ub)) / Double(n)
+        print(
+            "  \(count(n)) C heap blocks of 32 bytes on top: RSS growth untracked \(fixed(median(ub) / 1048576, 2)) MiB, tracked \(fixed(median(tb) / 1048576, 2)) MiB: \(fixed(perBlock, 2)) bytes per tracked block"
+        )
+        verdicts.append(
+            Verdict(
+                target: "memory per tracked C block <= 4 bytes", measured: fixed(perBlock, 2) + " B",
+                pass: perBlock.isFinite ? perBlock <= 4 : nil))
         flush()
     }
 
@@ -489,6 +518,72 @@ final class Orchestrator {
             )
         }
         flush()
+    }
+
+    // MARK: 7. Async, Dispatch and C-held objects: objgraph run beside LeakSanitizer
+
+    func asyncLeaks() {
+        heading("7. The whole heap: fixtures/whole-heap under objgraph run and under LeakSanitizer")
+        print("  Each mode leaves exactly the leaks its comment says (fixtures/whole-heap/main.swift);")
+        print("  everything else is alive: held by suspended async frames, C buffers, pending Dispatch blocks.")
+        flush()
+        guard let program = options.wholeHeap, let objgraph = options.objgraph else {
+            print("  n/a: --whole-heap and --objgraph not given")
+            return
+        }
+        let modes: [(mode: String, n: Int, expected: Int)] = [
+            ("async-frames", 50, 0), ("unmanaged-buffer", 40, 0), ("dispatch-pending", 30, 0),
+            ("async-mixed", 30, 80), ("actor-closure", 10, 10), ("c-struct-cycle", 10, 10),
+            ("dropped-unmanaged", 10, 20),
+        ]
+        var table = Table(
+            ["mode", "expected", "objgraph run", "types named", "time", "LeakSanitizer", "time"],
+            leftAligned: [0, 3])
+        var exact = 0
+        for (mode, n, expected) in modes {
+            let json = "\(directory)/whole-heap-\(mode).json"
+            let run = runChild(
+                [objgraph, "run", "--quiet", "--json", json, "--", program, mode, String(n)],
+                outputPath: outputPath("whole-heap-\(mode)"))
+            let text = readFile(json) ?? ""
+            let leaked = firstNumber(text, before: " leaked objects")
+            let types = leakTypes(json: text)
+            if leaked == expected { exact += 1 }
+            var lsan = "not built", lsanTime = "n/a"
+            if let asan = options.asanWholeHeap {
+                let result = runChild(
+                    [asan, mode, String(n)], environment: ["ASAN_OPTIONS": "detect_leaks=1"],
+                    outputPath: outputPath("whole-heap-asan-\(mode)"))
+                let summary = result.output.split(separator: "\n").first { $0.contains("SUMMARY: AddressSanitizer") }
+                lsan =
+                    summary.flatMap { firstNumber(String($0), before: " allocation(s)") }.map { "\($0) allocations" }
+                    ?? (result.output.contains("ERROR: LeakSanitizer") ? "leaks (no summary)" : "0 allocations")
+                lsanTime = ms(result.seconds)
+            }
+            table.add([
+                "\(mode) \(n)", "\(expected)", leaked.map { "\($0) objects" } ?? "no report (\(run.statusText))",
+                types.isEmpty ? "-" : types, ms(run.seconds), lsan, lsanTime,
+            ])
+        }
+        print(table.render())
+        print("  LeakSanitizer counts allocations with no type; a leaked Swift object is one allocation.")
+        verdicts.append(
+            Verdict(
+                target: "whole-heap fixtures: leaks exact, no false ones (\(modes.count) modes)",
+                measured: "\(exact)/\(modes.count) exact", pass: exact == modes.count))
+        flush()
+    }
+
+    /// `Pair x80, Session x10` from a run report's JSON `leaks` rows.
+    private func leakTypes(json: String) -> String {
+        guard let data = json.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let rows = object["leaks"] as? [[String: Any]]
+        else { return "" }
+        return rows.compactMap { row in
+            guard let type = row["type"] as? String, let count = row["count"] as? Int else { return nil }
+            return "\(type) x\(count)"
+        }.joined(separator: ", ")
     }
 
     // MARK: 6. Python objgraph

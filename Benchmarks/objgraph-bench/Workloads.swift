@@ -5,6 +5,7 @@
 // Results reach global sinks or a printed checksum so the optimizer can neither drop the
 // allocations nor promote the objects to the stack.
 import CObjGraphRuntime
+import Foundation
 import ObjGraph
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +23,7 @@ let workloads: [Workload] = [
     Workload(name: "retain-field", what: "30M stores of class refs into a field", run: retainField),
     Workload(name: "retain-array", what: "20k copies of a 1024-ref array (20M retain+release)", run: retainArray),
     Workload(name: "mixed", what: "150k requests: dict, strings, arrays, closure, LRU", run: mixed),
+    Workload(name: "c-alloc", what: "40k JSONEncoder encodes to Data + 2M malloc'd buffers", run: cAlloc),
 ]
 
 // MARK: - Allocation-heavy
@@ -193,6 +195,37 @@ func mixed() -> Int {
         let response = handle(request)
         cache.put(i % 4096, response)
         sum &+= response.bytes &+ response.text.utf8.count
+    }
+    return sum
+}
+
+// MARK: - C-allocation-heavy
+
+/// What a server encodes per request.
+struct Item: Codable {
+    var id: Int
+    var name: String
+    var tags: [String]
+    var price: Double
+}
+
+/// Mostly C heap traffic: Foundation's encoder and Data buffers, and raw buffers of varied
+/// sizes (a C library's or a parser's scratch memory), every one a tracked block.
+func cAlloc() -> Int {
+    let encoder = JSONEncoder()
+    var sum = 0
+    let items = (0..<8).map { Item(id: $0, name: "item \($0)", tags: ["a", "b\($0)"], price: Double($0) * 1.5) }
+    for i in 0..<40_000 {
+        var batch = items
+        batch[i % 8].id = i
+        if let data = try? encoder.encode(batch) { sum &+= data.count &+ Int(data[data.count / 2]) }
+    }
+    for i in 0..<2_000_000 {
+        let size = 16 + (i % 61) * 8
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        buffer.storeBytes(of: i, as: Int.self)
+        sum &+= buffer.load(as: Int.self) &+ size
+        buffer.deallocate()
     }
     return sum
 }

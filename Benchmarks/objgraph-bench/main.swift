@@ -3,7 +3,7 @@
 //   objgraph-bench all [options]            every measurement, in child processes, then a summary
 //   objgraph-bench workload NAME [--tracked] one workload, timed (prints `@ seconds ...`)
 //   objgraph-bench heap N                    growth/snapshot/chain/cycles/leaks on N live objects
-//   objgraph-bench mem N [--tracked]         RSS growth while building N objects
+//   objgraph-bench mem N [--blocks] [--tracked]         RSS growth while building N objects
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,12 +20,13 @@ default:
         """
         usage: objgraph-bench all [--reps N] [--sizes 10000,100000,1000000] [--objgraph PATH] [--fixture PATH]
                                   [--asan-fixture PATH | --asan-unavailable REASON]
+                                  [--whole-heap PATH] [--asan-whole-heap PATH]
                                   [--python PATH | --python-unavailable REASON] [--pairs N] [--leak-reps ROUNDS]
                                   [--machine TEXT]
-                                  [--only 1,2,4,5,6] (sections)
+                                  [--only 1,2,4,5,6,7] (sections)
                objgraph-bench workload \(workloads.map(\.name).joined(separator: "|")) [--tracked]
                objgraph-bench heap N
-               objgraph-bench mem N [--tracked]
+               objgraph-bench mem N [--blocks] [--tracked]
         """)
     status = 2
 }

@@ -25,9 +25,10 @@ let screens = graph.leakingObjects().filter { group in
 }
 print(LeaksReport(graph: graph, groups: screens).text, terminator: "")
 
-print("--- retained sizes (dominator tree), top 3 types:")
+print("--- retained sizes (dominator tree), top 3 Swift types:")
 let retained = graph.retainedSizes()
-let top = graph.snapshot.types.indices.sorted { retained.perType[$0] > retained.perType[$1] }.prefix(3)
+let top = graph.snapshot.types.indices.filter { graph.snapshot.types[$0].kind != .nativeBlock }
+    .sorted { retained.perType[$0] > retained.perType[$1] }.prefix(3)
 for index in top { print("  \(graph.snapshot.types[index].shortName): \(retained.perType[index]) bytes") }
 
 try ObjGraph.showBackrefs([Session.registry[1]], to: "/tmp/objgraph-example-session.svg")
