@@ -263,6 +263,9 @@ final class Orchestrator {
         print(facts.render())
         if let sample = results[sizes.last ?? 0]?["show_growth_sample"] { print("  showGrowth sample row: \(sample)") }
         if let root = results[sizes.last ?? 0]?["chain_root"] { print("  chain root: \(root)") }
+        if let types = results[sizes.last ?? 0]?["leaked_with_blocks_types"] {
+            print("  leaked with the C blocks: \(types)")
+        }
         if let others = results[sizes.last ?? 0]?["leaked_other_types"] {
             print("  reported as leaked besides the planted Pairs: \(others)")
             print("  (the benchmark's own local arrays of timings: snapshots here use includeOwnStack: false)")

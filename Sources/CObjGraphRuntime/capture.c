@@ -807,6 +807,32 @@ OGR_NO_SANITIZE static uintptr_t walk_chunks(vec *roots, uintptr_t c, uintptr_t 
     return c;
 }
 
+// Chunks made after tracking started are tracked, freed (marked) or glibc's own bookkeeping:
+// only the heap that existed when tracking started can hold memory from before. Its extent is
+// noted then: the main arena's break, and each thread arena heap's size in use. (With the agent,
+// that is a few kilobytes; the library started in a test may find megabytes.)
+#define MAX_HEAPS_AT_START 64
+static uintptr_t main_heap_end_at_start;
+static struct { uintptr_t start, used; } heaps_at_start[MAX_HEAPS_AT_START];
+static size_t heap_count_at_start;
+
+void ogr_note_heap_at_start(void) {
+    if (!ogr_glibc_malloc) return;
+    main_heap_end_at_start = (uintptr_t)sbrk(0);
+    mapping *maps = NULL;
+    size_t nmaps = read_maps(&maps);
+    for (size_t i = 0; i < nmaps && heap_count_at_start < MAX_HEAPS_AT_START; i++) {
+        const mapping *m = &maps[i];
+        if (!m->anonymous_rw || m->guard_below || m->start % ARENA_HEAP_BYTES || m->end - m->start < 64) continue;
+        const uintptr_t *words = (const uintptr_t *)m->start;
+        if (words[2] > m->end - m->start || (words[0] % ARENA_HEAP_BYTES) != HEAP_INFO_BYTES) continue;
+        heaps_at_start[heap_count_at_start].start = m->start;
+        heaps_at_start[heap_count_at_start].used = words[2];
+        heap_count_at_start++;
+    }
+    free(maps);
+}
+
 /// The heap memory glibc's arenas and mmap'd chunks hold that tracking never saw, as roots.
 OGR_NO_SANITIZE static void scan_untracked_heap(vec *roots) {
     if (!ogr_glibc_malloc) return;
@@ -816,7 +842,9 @@ OGR_NO_SANITIZE static void scan_untracked_heap(vec *roots) {
         mapping *m = &maps[i];
         size_t length = m->end - m->start;
         if (m->heap) {
-            walk_chunks(roots, m->start, m->end);   // the main arena: chunks from the start of [heap]
+            // The main arena: chunks from the start of [heap], up to its break at start.
+            uintptr_t end = main_heap_end_at_start > m->start && main_heap_end_at_start < m->end ? main_heap_end_at_start : m->end;
+            walk_chunks(roots, m->start, end);
             continue;
         }
         if (!m->anonymous_rw || m->guard_below || length < 64) continue;
@@ -833,13 +861,17 @@ OGR_NO_SANITIZE static void scan_untracked_heap(vec *roots) {
         // offset is found by walking: the right one reaches the heap's top chunk exactly.
         uintptr_t arena = words[0], used = words[2];
         if (used > length || used < 64 || (arena % ARENA_HEAP_BYTES) != HEAP_INFO_BYTES) continue;
+        size_t k = 0;
+        while (k < heap_count_at_start && heaps_at_start[k].start != m->start) k++;
+        if (k == heap_count_at_start) continue;   // made since tracking started
         uintptr_t limit = m->start + used, from = m->start + HEAP_INFO_BYTES, first = 0;
+        uintptr_t old_end = m->start + heaps_at_start[k].used;
         uintptr_t to = arena == from ? m->start + MAX_ARENA_HEADER : from + 16;
         for (uintptr_t c = from; !first && c < to; c += 16) {
             uintptr_t top = walk_chunks(NULL, c, limit);
             if (top > c && top + (*(const size_t *)(top + 8) & ~(size_t)7) == limit) first = c;
         }
-        if (first) walk_chunks(roots, first, limit);
+        if (first) walk_chunks(roots, first, old_end < limit ? old_end : limit);
     }
     free(maps);
 }

@@ -477,6 +477,7 @@ int ogr_install(char *error, size_t error_len) {
     // Before the hook goes in, so no allocation ever sees the flag at 0 and sets it to 1.
     unswizzle_refcounting(&at[SYM_RETAIN_]);
     ogr_previous_alloc = __atomic_load_n(alloc_pointer, __ATOMIC_ACQUIRE);
+    ogr_note_heap_at_start();
     atomic_store(&ogr_installed_flag, 1);
     atomic_store(&ogr_recording_flag, 1);
     __atomic_store_n(alloc_pointer, ogr_alloc_hook, __ATOMIC_RELEASE);

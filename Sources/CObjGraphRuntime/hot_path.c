@@ -52,6 +52,9 @@ static inline void record_block(void *p, size_t requested, int fresh) {
         mark_seen(p);
         return;
     }
+    // A Swift object's block: the allocation hook records it (it is no C block, and its
+    // fields are initialised by its type, so there are no stale words to clear).
+    if (t->swift_alloc) return;
     ogr_enter(t);
     uint8_t *b = ogr_map_byte((uintptr_t)p, 1);
     if (OGR_LIKELY(b)) {
@@ -278,7 +281,10 @@ static inline void note_request_size(uint32_t type, size_t size) {
 }
 
 void *ogr_alloc_hook(const void *metadata, size_t size, size_t align_mask) {
+    ogr_thread *self = ogr_tls_self;
+    if (OGR_LIKELY(self)) self->swift_alloc = 1;
     void *object = ogr_previous_alloc(metadata, size, align_mask);
+    if (OGR_LIKELY(self)) self->swift_alloc = 0;
     if (OGR_UNLIKELY(!atomic_load_explicit(&ogr_recording_flag, memory_order_relaxed))) return object;
     ogr_thread *t = ogr_self();
     if (OGR_UNLIKELY(!t)) t = &ogr_shared_thread;

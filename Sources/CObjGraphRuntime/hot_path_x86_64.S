@@ -87,11 +87,11 @@ record_block:
 	.cfi_offset %r15, -24
 	.cfi_offset %rbp, -16
 	testq	%rdi, %rdi
-	je	.LBB1_50
+	je	.LBB1_48
 	movq	%rdi, %rbx
 	testb	$15, %bl
 	je	.LBB1_2
-.LBB1_50:
+.LBB1_48:
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
@@ -114,18 +114,17 @@ record_block:
 	testl	%eax, %eax
 	je	.LBB1_3
 	movl	%edx, %ebp
-	movq	%rsi, %r14
+	movq	%rsi, %r15
 	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
-	movq	%fs:(%rax), %r15
-	testq	%r15, %r15
+	movq	%fs:(%rax), %r14
+	testq	%r14, %r14
 	je	.LBB1_7
 .LBB1_9:
-	cmpl	$0, 16(%r15)
-	je	.LBB1_18
-.LBB1_10:
+	cmpl	$0, 16(%r14)
+	je	.LBB1_16
 	movq	%rbx, %rax
 	shrq	$47, %rax
-	jne	.LBB1_50
+	jne	.LBB1_48
 	movq	%rbx, %rax
 	shrq	$30, %rax
 	movq	ogr_map@GOTPCREL(%rip), %rcx
@@ -135,49 +134,49 @@ record_block:
 .LBB1_13:
 	movq	(%rax), %rax
 	testq	%rax, %rax
-	je	.LBB1_50
+	je	.LBB1_48
 	shrl	$4, %ebx
 	andl	$67108863, %ebx
 	movb	(%rax,%rbx), %cl
 	testb	$3, %cl
-	jne	.LBB1_50
+	jne	.LBB1_48
 	movb	$4, (%rax,%rbx)
-	jmp	.LBB1_50
-.LBB1_18:
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
-	cmpq	%r12, %r15
-	je	.LBB1_17
-	incl	12(%r15)
+	jmp	.LBB1_48
+.LBB1_16:
+	cmpl	$0, 24(%r14)
+	jne	.LBB1_48
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	je	.LBB1_23
+	incl	12(%r14)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB1_21
-.LBB1_22:
+	je	.LBB1_20
+.LBB1_21:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB1_24
-	xorl	%esi, %esi
-.LBB1_26:
+	jne	.LBB1_22
+.LBB1_24:
 	movq	%rbx, %rax
 	shrq	$47, %rax
-	jne	.LBB1_46
+	jne	.LBB1_44
 	movq	%rbx, %r12
 	shrq	$30, %r12
 	movq	ogr_map@GOTPCREL(%rip), %r13
 	movq	(%r13,%r12,8), %rax
 	testq	%rax, %rax
-	je	.LBB1_28
-.LBB1_29:
+	je	.LBB1_26
+.LBB1_27:
 	movq	(%rax), %rax
 	testq	%rax, %rax
-	je	.LBB1_46
+	je	.LBB1_44
 	movl	%ebx, %ecx
 	shrl	$4, %ecx
 	andl	$67108863, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	$3, %dl
-	jne	.LBB1_31
-.LBB1_32:
+	jne	.LBB1_29
+.LBB1_30:
 	movq	ogr_epoch@GOTPCREL(%rip), %rdx
 	movl	(%rdx), %edx
 	shlb	$2, %dl
@@ -190,11 +189,11 @@ record_block:
 	andl	$16383, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	%dl, %dl
-	je	.LBB1_33
-.LBB1_34:
+	je	.LBB1_31
+.LBB1_32:
 	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB1_36
+	je	.LBB1_34
 	movq	-8(%rbx), %rax
 	movq	%rax, %rcx
 	andq	$-8, %rcx
@@ -204,38 +203,35 @@ record_block:
 	shll	$3, %r12d
 	orq	$-16, %r12
 	addq	%rcx, %r12
-.LBB1_37:
+.LBB1_35:
 	testl	%ebp, %ebp
-	je	.LBB1_40
+	je	.LBB1_38
 	cmpq	$256, %r12
-	ja	.LBB1_40
+	ja	.LBB1_38
 	movq	%rbx, %rdi
-	movl	%esi, %ebx
 	xorl	%esi, %esi
 	movq	%r12, %rdx
-.LBB1_43:
+.LBB1_41:
 	callq	memset@PLT
-	movl	%ebx, %esi
-	jmp	.LBB1_44
-.LBB1_40:
+	jmp	.LBB1_42
+.LBB1_38:
 	movq	%r12, %rdx
-	subq	%r14, %rdx
-	jbe	.LBB1_44
+	subq	%r15, %rdx
+	jbe	.LBB1_42
 	cmpq	$256, %rdx
-	ja	.LBB1_44
-	addq	%r14, %rbx
+	ja	.LBB1_42
+	addq	%r15, %rbx
 	movq	%rbx, %rdi
-	movl	%esi, %ebx
 	xorl	%esi, %esi
-	jmp	.LBB1_43
-.LBB1_44:
-	testb	%sil, %sil
-	jne	.LBB1_45
-	incq	48(%r15)
-	addq	%r12, 56(%r15)
-.LBB1_49:
-	decl	12(%r15)
-	jmp	.LBB1_50
+	jmp	.LBB1_41
+.LBB1_42:
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	je	.LBB1_43
+	incq	56(%r14)
+	addq	%r12, 64(%r14)
+.LBB1_47:
+	decl	12(%r14)
+	jmp	.LBB1_48
 .LBB1_3:
 	movq	ogr_installed_flag@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
@@ -247,9 +243,9 @@ record_block:
 	setne	%dl
 	andb	%cl, %dl
 	cmpb	$1, %dl
-	jne	.LBB1_50
+	jne	.LBB1_48
 	cmpl	$0, 16(%rax)
-	je	.LBB1_50
+	je	.LBB1_48
 	movq	%rbx, %rdi
 	addq	$8, %rsp
 	.cfi_def_cfa_offset 56
@@ -269,70 +265,56 @@ record_block:
 .LBB1_7:
 	.cfi_def_cfa_offset 64
 	callq	ogr_self_slow@PLT
+	movq	%rax, %r14
 	testq	%rax, %rax
-	jne	.LBB1_8
-	movq	ogr_shared_thread@GOTPCREL(%rip), %r12
-	cmpl	$0, 16(%r12)
-	jne	.LBB1_10
-.LBB1_17:
-	movb	$1, %r13b
-	jmp	.LBB1_25
+	jne	.LBB1_9
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	jmp	.LBB1_9
 .LBB1_12:
 	movq	%rbx, %rdi
 	callq	ogr_leaf_create@PLT
 	testq	%rax, %rax
-	je	.LBB1_50
+	je	.LBB1_48
 	jmp	.LBB1_13
-.LBB1_28:
-	movq	%rbx, %rdi
-	movl	%esi, 4(%rsp)
-	callq	ogr_leaf_create@PLT
-	movl	4(%rsp), %esi
-	testq	%rax, %rax
-	jne	.LBB1_29
-.LBB1_46:
-	testb	%sil, %sil
-	je	.LBB1_49
-	jmp	.LBB1_47
-.LBB1_21:
+.LBB1_20:
 	lock		orl	$0, -64(%rsp)
-	jmp	.LBB1_22
-.LBB1_24:
-	decl	12(%r15)
-	xorl	%r13d, %r13d
-	movq	%r15, %r12
-.LBB1_25:
-	movq	%r12, %rdi
+	jmp	.LBB1_21
+.LBB1_22:
+	decl	12(%r14)
+.LBB1_23:
+	movq	%r14, %rdi
 	callq	ogr_enter_slow@PLT
-	movq	%r12, %r15
-	movl	%r13d, %esi
-	jmp	.LBB1_26
-.LBB1_31:
+	jmp	.LBB1_24
+.LBB1_26:
+	movq	%rbx, %rdi
+	callq	ogr_leaf_create@PLT
+	testq	%rax, %rax
+	jne	.LBB1_27
+.LBB1_44:
+	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
+	jne	.LBB1_47
+	jmp	.LBB1_45
+.LBB1_29:
 	movq	ogr_diag@GOTPCREL(%rip), %rdx
 	lock		incq	(%rdx)
-	jmp	.LBB1_32
-.LBB1_33:
+	jmp	.LBB1_30
+.LBB1_31:
 	movb	$1, (%rax,%rcx)
-	jmp	.LBB1_34
-.LBB1_36:
+	jmp	.LBB1_32
+.LBB1_34:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
 	movq	%rbx, %rdi
-	movl	%esi, %r12d
 	callq	*(%rax)
-	movl	%r12d, %esi
 	movq	%rax, %r12
-	jmp	.LBB1_37
+	jmp	.LBB1_35
+.LBB1_43:
+	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
+	lock		incq	56(%rax)
+	lock		addq	%r12, 64(%rax)
 .LBB1_45:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
-	lock		incq	48(%rax)
-	lock		addq	%r12, 56(%rax)
-.LBB1_47:
-	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB1_50
-.LBB1_8:
-	movq	%rax, %r15
-	jmp	.LBB1_9
+	jmp	.LBB1_48
 .Lfunc_end1:
 	.size	record_block, .Lfunc_end1-record_block
 	.cfi_endproc
@@ -1094,9 +1076,9 @@ ogr_account_free:
 	movl	%r12d, %r13d
 	shrl	$4, %r13d
 	andl	$63, %r13d
-	cmpq	%r12, 80(%r14,%r13,8)
+	cmpq	%r12, 88(%r14,%r13,8)
 	jne	.LBB13_31
-	movl	592(%r14,%r13,4), %ebp
+	movl	600(%r14,%r13,4), %ebp
 .LBB13_28:
 	cmpl	$-1, %ebp
 	je	.LBB13_29
@@ -1116,13 +1098,13 @@ ogr_account_free:
 .LBB13_36:
 	movl	%ebp, %ecx
 	shlq	$4, %rcx
-	movq	24(%r14), %rdx
+	movq	32(%r14), %rdx
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
 	je	.LBB13_37
 	decq	(%rdx,%rcx)
 	subq	%rax, 8(%rdx,%rcx)
 .LBB13_23:
-	leaq	40(%r14), %rax
+	leaq	48(%r14), %rax
 .LBB13_24:
 	incq	(%rax)
 .LBB13_43:
@@ -1194,14 +1176,14 @@ ogr_account_free:
 	cmpl	$-1, %eax
 	je	.LBB13_29
 	movl	%eax, %ebp
-	movq	%r12, 80(%r14,%r13,8)
-	movl	%eax, 592(%r14,%r13,4)
+	movq	%r12, 88(%r14,%r13,8)
+	movl	%eax, 600(%r14,%r13,4)
 	jmp	.LBB13_33
 .LBB13_29:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	8(%rax)
 .LBB13_30:
-	leaq	40(%r14), %rax
+	leaq	48(%r14), %rax
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %r14
 	jne	.LBB13_24
 	jmp	.LBB13_38
@@ -1215,7 +1197,7 @@ ogr_account_free:
 	negq	%rax
 	lock		addq	%rax, 8(%rdx,%rcx)
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
-	addq	$40, %rax
+	addq	$48, %rax
 .LBB13_38:
 	lock		incq	(%rax)
 .LBB13_41:
@@ -1295,8 +1277,8 @@ account_block_free:
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
 	je	.LBB14_19
 .LBB14_21:
-	decq	48(%rbx)
-	subq	%rax, 56(%rbx)
+	decq	56(%rbx)
+	subq	%rax, 64(%rbx)
 .LBB14_22:
 	decl	12(%rbx)
 .LBB14_23:
@@ -1347,9 +1329,9 @@ account_block_free:
 	jne	.LBB14_21
 .LBB14_19:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
-	lock		decq	48(%rcx)
+	lock		decq	56(%rcx)
 	negq	%rax
-	lock		addq	%rax, 56(%rcx)
+	lock		addq	%rax, 64(%rcx)
 .LBB14_20:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
@@ -1375,70 +1357,77 @@ ogr_alloc_hook:
 	.cfi_def_cfa_offset 48
 	pushq	%rbx
 	.cfi_def_cfa_offset 56
-	subq	$40, %rsp
-	.cfi_def_cfa_offset 96
+	subq	$24, %rsp
+	.cfi_def_cfa_offset 80
 	.cfi_offset %rbx, -56
 	.cfi_offset %r12, -48
 	.cfi_offset %r13, -40
 	.cfi_offset %r14, -32
 	.cfi_offset %r15, -24
 	.cfi_offset %rbp, -16
-	movq	%rsi, %r13
-	movq	%rdi, %r12
+	movq	%rsi, %r12
+	movq	%rdi, %rbp
+	movq	ogr_tls_self@GOTTPOFF(%rip), %rbx
+	movq	%fs:(%rbx), %r15
+	testq	%r15, %r15
+	je	.LBB15_1
+	movl	$1, 24(%r15)
 	movq	ogr_previous_alloc@GOTPCREL(%rip), %rax
+	movq	%rbp, %rdi
+	movq	%r12, %rsi
 	callq	*(%rax)
-	movq	%rax, %r14
 	movq	%rax, %rdi
+	andl	$0, 24(%r15)
+.LBB15_3:
 	movq	ogr_recording_flag@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	je	.LBB15_56
-	movq	ogr_tls_self@GOTTPOFF(%rip), %rax
-	movq	%fs:(%rax), %r15
+	je	.LBB15_59
+	movq	%fs:(%rbx), %r15
 	testq	%r15, %r15
-	je	.LBB15_2
-.LBB15_4:
+	je	.LBB15_5
+.LBB15_7:
 	cmpl	$0, 16(%r15)
-	jne	.LBB15_56
-	movq	ogr_shared_thread@GOTPCREL(%rip), %rbp
-	cmpq	%rbp, %r15
-	je	.LBB15_6
+	jne	.LBB15_59
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r13
+	cmpq	%r13, %r15
+	je	.LBB15_9
 	incl	12(%r15)
 	movq	ogr_use_membarrier@GOTPCREL(%rip), %rax
 	cmpl	$0, (%rax)
-	je	.LBB15_11
-.LBB15_12:
+	je	.LBB15_14
+.LBB15_15:
 	movq	ogr_paused@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	testl	%eax, %eax
-	jne	.LBB15_14
-	xorl	%r8d, %r8d
-.LBB15_16:
-	movq	%r14, %rax
+	jne	.LBB15_17
+	xorl	%r13d, %r13d
+.LBB15_19:
+	movq	%rdi, %rax
 	shrq	$47, %rax
-	jne	.LBB15_52
+	jne	.LBB15_55
+	movq	%rdi, %r14
 	shrq	$30, %r14
 	movq	ogr_map@GOTPCREL(%rip), %rax
 	movq	(%rax,%r14,8), %rax
 	testq	%rax, %rax
-	je	.LBB15_18
-.LBB15_19:
-	movq	(%rax), %r9
-	testq	%r9, %r9
-	je	.LBB15_52
+	je	.LBB15_21
+.LBB15_22:
+	movq	(%rax), %r8
+	testq	%r8, %r8
+	je	.LBB15_55
 	movl	%edi, %ebx
 	shrl	$4, %ebx
 	andl	$67108863, %ebx
-	movb	(%r9,%rbx), %al
+	movb	(%r8,%rbx), %al
 	testb	$1, %al
-	jne	.LBB15_21
+	jne	.LBB15_24
 	testb	$2, %al
-	movq	%r13, 32(%rsp)
-	movl	%r8d, 12(%rsp)
+	movq	%r14, 16(%rsp)
+	je	.LBB15_31
+	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
+	cmpl	$0, (%rax)
 	je	.LBB15_28
-	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
-	cmpl	$0, (%rax)
-	je	.LBB15_25
 	movq	-8(%rdi), %rcx
 	movq	%rcx, %rdx
 	andq	$-8, %rdx
@@ -1448,55 +1437,58 @@ ogr_alloc_hook:
 	shll	$3, %eax
 	orq	$-16, %rax
 	addq	%rdx, %rax
-.LBB15_26:
-	testb	%r8b, %r8b
-	jne	.LBB15_27
-	decq	48(%r15)
-	subq	%rax, 56(%r15)
-.LBB15_31:
-	movl	%r12d, %r13d
-	shrl	$4, %r13d
-	andl	$63, %r13d
-	cmpq	%r12, 80(%r15,%r13,8)
-	jne	.LBB15_33
-	movl	592(%r15,%r13,4), %ebp
-.LBB15_37:
-	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
-	cmpl	$0, (%rax)
-	movq	32(%rsp), %r13
-	je	.LBB15_39
-	movq	-8(%rdi), %rcx
-	movq	%rcx, %rdx
-	andq	$-8, %rdx
-	xorl	%eax, %eax
-	testb	$2, %cl
-	sete	%al
-	shll	$3, %eax
-	orq	$-16, %rax
-	addq	%rdx, %rax
+.LBB15_29:
+	testb	%r13b, %r13b
+	jne	.LBB15_30
+	decq	56(%r15)
+	subq	%rax, 64(%r15)
+.LBB15_34:
+	movl	%r13d, %r14d
+	movq	%r12, %r13
+	movl	%ebp, %r12d
+	shrl	$4, %r12d
+	andl	$63, %r12d
+	cmpq	%rbp, 88(%r15,%r12,8)
+	jne	.LBB15_36
+	movl	600(%r15,%r12,4), %ebp
+	movq	%r13, %r12
+	movl	%r14d, %r13d
 .LBB15_40:
-	movq	24(%r15), %rdx
+	movq	ogr_glibc_malloc@GOTPCREL(%rip), %rax
+	cmpl	$0, (%rax)
+	je	.LBB15_42
+	movq	-8(%rdi), %rcx
+	movq	%rcx, %rdx
+	andq	$-8, %rdx
+	xorl	%eax, %eax
+	testb	$2, %cl
+	sete	%al
+	shll	$3, %eax
+	orq	$-16, %rax
+	addq	%rdx, %rax
+.LBB15_43:
+	movq	32(%r15), %rdx
 	movl	%ebp, %ecx
 	movq	%rcx, %rsi
 	shlq	$4, %rsi
-	movl	12(%rsp), %r8d
-	testb	%r8b, %r8b
-	jne	.LBB15_41
+	testb	%r13b, %r13b
+	movq	16(%rsp), %r14
+	jne	.LBB15_44
 	incq	(%rdx,%rsi)
 	addq	%rax, 8(%rdx,%rsi)
-.LBB15_43:
+.LBB15_46:
 	cmpl	$32767, %ebp
-	ja	.LBB15_48
+	ja	.LBB15_51
 	movq	ogr_largest_request@GOTPCREL(%rip), %rdx
 	movl	(%rdx,%rcx,4), %eax
-	cmpq	%rax, %r13
-	ja	.LBB15_45
-.LBB15_48:
+	cmpq	%rax, %r12
+	ja	.LBB15_48
+.LBB15_51:
 	movq	ogr_epoch@GOTPCREL(%rip), %rax
 	movl	(%rax), %eax
 	shlb	$2, %al
 	incb	%al
-	movb	%al, (%r9,%rbx)
+	movb	%al, (%r8,%rbx)
 	movq	ogr_map@GOTPCREL(%rip), %rax
 	movq	(%rax,%r14,8), %rax
 	movq	8(%rax), %rax
@@ -1505,16 +1497,16 @@ ogr_alloc_hook:
 	andl	$16383, %ecx
 	movb	(%rax,%rcx), %dl
 	testb	%dl, %dl
-	je	.LBB15_49
-.LBB15_50:
-	testb	%r8b, %r8b
-	jne	.LBB15_51
-	incq	32(%r15)
-.LBB15_55:
+	je	.LBB15_52
+.LBB15_53:
+	testb	%r13b, %r13b
+	jne	.LBB15_54
+	incq	40(%r15)
+.LBB15_58:
 	decl	12(%r15)
-.LBB15_56:
+.LBB15_59:
 	movq	%rdi, %rax
-	addq	$40, %rsp
+	addq	$24, %rsp
 	.cfi_def_cfa_offset 56
 	popq	%rbx
 	.cfi_def_cfa_offset 48
@@ -1529,137 +1521,142 @@ ogr_alloc_hook:
 	popq	%rbp
 	.cfi_def_cfa_offset 8
 	retq
-.LBB15_2:
-	.cfi_def_cfa_offset 96
-	movq	%rdi, %rbx
+.LBB15_1:
+	.cfi_def_cfa_offset 80
+	movq	ogr_previous_alloc@GOTPCREL(%rip), %rax
+	movq	%rbp, %rdi
+	movq	%r12, %rsi
+	callq	*(%rax)
+	movq	%rax, %rdi
+	jmp	.LBB15_3
+.LBB15_5:
+	movq	%rdi, %r14
 	callq	ogr_self_slow@PLT
 	testq	%rax, %rax
-	jne	.LBB15_3
-	movq	ogr_shared_thread@GOTPCREL(%rip), %rbp
-	cmpl	$0, 16(%rbp)
-	movq	%rbx, %rdi
-	jne	.LBB15_56
-.LBB15_8:
-	movb	$1, %al
-	movl	%eax, 12(%rsp)
-	jmp	.LBB15_15
-.LBB15_18:
+	jne	.LBB15_6
+	movq	ogr_shared_thread@GOTPCREL(%rip), %r13
+	cmpl	$0, 16(%r13)
+	movq	%r14, %rdi
+	jne	.LBB15_59
+.LBB15_11:
+	movb	$1, %bl
+	jmp	.LBB15_18
+.LBB15_21:
 	movq	%rdi, %rbx
-	movl	%r8d, %ebp
 	callq	ogr_leaf_create@PLT
-	movl	%ebp, %r8d
 	movq	%rbx, %rdi
 	testq	%rax, %rax
-	jne	.LBB15_19
-.LBB15_52:
-	testb	%r8b, %r8b
-	je	.LBB15_55
-	jmp	.LBB15_53
-.LBB15_11:
-	lock		orl	$0, -64(%rsp)
-	jmp	.LBB15_12
+	jne	.LBB15_22
+.LBB15_55:
+	testb	%r13b, %r13b
+	je	.LBB15_58
+	jmp	.LBB15_56
 .LBB15_14:
-	movq	%rdi, %rbx
+	lock		orl	$0, -64(%rsp)
+	jmp	.LBB15_15
+.LBB15_17:
+	movq	%rdi, %r14
 	decl	12(%r15)
-	movl	$0, 12(%rsp)
-	movq	%r15, %rbp
-.LBB15_15:
-	movq	%rbp, %rdi
+	xorl	%ebx, %ebx
+	movq	%r15, %r13
+.LBB15_18:
+	movq	%r13, %rdi
 	callq	ogr_enter_slow@PLT
-	movq	%rbp, %r15
-	movq	%rbx, %rdi
-	movl	12(%rsp), %r8d
-	jmp	.LBB15_16
-.LBB15_21:
+	movq	%r13, %r15
+	movl	%ebx, %r13d
+	movq	%r14, %rdi
+	jmp	.LBB15_19
+.LBB15_24:
 	movq	ogr_diag@GOTPCREL(%rip), %rax
 	lock		incq	(%rax)
-	jmp	.LBB15_48
-.LBB15_49:
+	jmp	.LBB15_51
+.LBB15_52:
 	movb	$1, (%rax,%rcx)
-	jmp	.LBB15_50
-.LBB15_51:
-	lock		incq	32(%r15)
-.LBB15_53:
+	jmp	.LBB15_53
+.LBB15_54:
+	lock		incq	40(%r15)
+.LBB15_56:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rax
 	lock		decl	12(%rax)
-	jmp	.LBB15_56
-.LBB15_28:
-	testb	%r8b, %r8b
-	je	.LBB15_31
-	jmp	.LBB15_29
-.LBB15_39:
+	jmp	.LBB15_59
+.LBB15_31:
+	testb	%r13b, %r13b
+	je	.LBB15_34
+	jmp	.LBB15_32
+.LBB15_42:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
-	movq	%rdi, %r12
-	movq	%r9, 16(%rsp)
+	movq	%rdi, %r14
+	movq	%r8, (%rsp)
 	callq	*(%rax)
-	movq	16(%rsp), %r9
-	movq	%r12, %rdi
-	jmp	.LBB15_40
-.LBB15_41:
+	movq	(%rsp), %r8
+	movq	%r14, %rdi
+	jmp	.LBB15_43
+.LBB15_44:
 	lock		incq	(%rdx,%rsi)
 	lock		addq	%rax, 8(%rdx,%rsi)
-	jmp	.LBB15_43
-.LBB15_33:
-	movq	%r9, 16(%rsp)
-	movq	%rdi, 24(%rsp)
-	movq	%r12, %rdi
+	jmp	.LBB15_46
+.LBB15_36:
+	movq	%r8, (%rsp)
+	movq	%rdi, 8(%rsp)
+	movq	%rbp, %rdi
 	callq	ogr_type_index@PLT
 	cmpl	$-1, %eax
-	je	.LBB15_34
+	je	.LBB15_37
+	movq	%rbp, %rcx
 	movl	%eax, %ebp
-	movq	%r12, 80(%r15,%r13,8)
-	movl	%eax, 592(%r15,%r13,4)
-	jmp	.LBB15_36
-.LBB15_25:
+	movq	%rcx, 88(%r15,%r12,8)
+	movl	%eax, 600(%r15,%r12,4)
+	jmp	.LBB15_39
+.LBB15_28:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax
-	movq	%rdi, %r13
-	movl	%r8d, %ebp
-	movq	%r9, 16(%rsp)
+	movq	%rdi, %r14
+	movq	%r8, (%rsp)
 	callq	*(%rax)
-	movq	16(%rsp), %r9
-	movl	%ebp, %r8d
-	movq	%r13, %rdi
-	jmp	.LBB15_26
-.LBB15_27:
+	movq	(%rsp), %r8
+	movq	%r14, %rdi
+	jmp	.LBB15_29
+.LBB15_30:
 	movq	ogr_shared_thread@GOTPCREL(%rip), %rcx
-	lock		decq	48(%rcx)
+	lock		decq	56(%rcx)
 	negq	%rax
-	lock		addq	%rax, 56(%rcx)
-.LBB15_29:
-	movq	%rdi, %r13
-	movq	%r12, %rdi
-	movq	%r9, %r12
+	lock		addq	%rax, 64(%rcx)
+.LBB15_32:
+	movq	%rdi, %r14
+	movq	%rbp, %rdi
+	movq	%r8, %rbp
 	callq	ogr_type_index@PLT
-	movq	%r12, %r9
-	movq	%r13, %rdi
+	movq	%rbp, %r8
+	movq	%r14, %rdi
 	movl	%eax, %ebp
-	jmp	.LBB15_37
-.LBB15_45:
+	jmp	.LBB15_40
+.LBB15_48:
 	movl	$4294967295, %esi
-	cmpq	%rsi, %r13
-	cmovbq	%r13, %rsi
-.LBB15_46:
+	cmpq	%rsi, %r12
+	cmovbq	%r12, %rsi
+.LBB15_49:
 	cmpl	%esi, %eax
-	jae	.LBB15_48
+	jae	.LBB15_51
 	lock		cmpxchgl	%esi, (%rdx,%rcx,4)
-	jne	.LBB15_46
-	jmp	.LBB15_48
-.LBB15_34:
+	jne	.LBB15_49
+	jmp	.LBB15_51
+.LBB15_37:
 	pushq	$-1
 	.cfi_adjust_cfa_offset 8
 	popq	%rbp
 	.cfi_adjust_cfa_offset -8
-.LBB15_36:
-	movq	24(%rsp), %rdi
-	movq	16(%rsp), %r9
-	jmp	.LBB15_37
+.LBB15_39:
+	movq	%r13, %r12
+	movl	%r14d, %r13d
+	movq	8(%rsp), %rdi
+	movq	(%rsp), %r8
+	jmp	.LBB15_40
+.LBB15_9:
+	movq	%rdi, %r14
+	jmp	.LBB15_11
 .LBB15_6:
-	movq	%rdi, %rbx
-	jmp	.LBB15_8
-.LBB15_3:
 	movq	%rax, %r15
-	movq	%rbx, %rdi
-	jmp	.LBB15_4
+	movq	%r14, %rdi
+	jmp	.LBB15_7
 .Lfunc_end15:
 	.size	ogr_alloc_hook, .Lfunc_end15-ogr_alloc_hook
 	.cfi_endproc
@@ -1739,9 +1736,9 @@ ogr_note_zombie:
 	movl	%r15d, %r13d
 	shrl	$4, %r13d
 	andl	$63, %r13d
-	cmpq	%r15, 80(%rbx,%r13,8)
+	cmpq	%r15, 88(%rbx,%r13,8)
 	jne	.LBB16_20
-	movl	592(%rbx,%r13,4), %ebp
+	movl	600(%rbx,%r13,4), %ebp
 .LBB16_19:
 	cmpl	$-1, %ebp
 	je	.LBB16_28
@@ -1761,7 +1758,7 @@ ogr_note_zombie:
 .LBB16_25:
 	movl	%ebp, %ecx
 	shlq	$4, %rcx
-	movq	24(%rbx), %rdx
+	movq	32(%rbx), %rdx
 	cmpq	ogr_shared_thread@GOTPCREL(%rip), %rbx
 	je	.LBB16_26
 	decq	(%rdx,%rcx)
@@ -1839,8 +1836,8 @@ ogr_note_zombie:
 	cmpl	$-1, %eax
 	je	.LBB16_28
 	movl	%eax, %ebp
-	movq	%r15, 80(%rbx,%r13,8)
-	movl	%eax, 592(%rbx,%r13,4)
+	movq	%r15, 88(%rbx,%r13,8)
+	movl	%eax, 600(%rbx,%r13,4)
 	jmp	.LBB16_22
 .LBB16_24:
 	movq	ogr_real_usable_size@GOTPCREL(%rip), %rax

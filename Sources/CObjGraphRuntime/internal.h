@@ -114,6 +114,7 @@ typedef struct ogr_thread {
     _Atomic uint32_t in_op;      // >0 while recording an allocation or a tracked free
     int suppress;                // >0: do not record this thread's allocations
     int pauser;                  // this thread is running a capture
+    int swift_alloc;             // inside the allocation hook: the block malloc hands out is a Swift object
     int64_t *counters;           // [OGR_MAX_TYPES][2]: live count, live bytes; written by owner only
     uint64_t recorded, freed;    // diagnostics, written by owner only (atomically for the shared block)
     int64_t blocks, block_bytes; // live C heap blocks (not Swift objects) and their bytes, same rules
@@ -269,6 +270,9 @@ extern uintptr_t ogr_task_slab_marker, ogr_task_metadata, ogr_malloc_block_isa;
 /// Looks for the markers not known yet (the runtimes may be loaded after tracking starts).
 /// Call outside a capture: it may read the executable's symbols.
 void ogr_find_runtime_markers(void);
+/// Notes the extent of glibc's heap when tracking starts (capture.c): only that part can hold
+/// memory from before tracking.
+void ogr_note_heap_at_start(void);
 
 /// Bytes of the allocator block holding the live object `p`. With glibc, read from the chunk
 /// header just before `p` (the object's own cache line); glibc's malloc_usable_size would also

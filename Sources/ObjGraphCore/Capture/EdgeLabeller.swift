@@ -47,7 +47,10 @@ struct EdgeLabeller {
     mutating func wantsHeader(type: Int) -> Bool { plan(type).wantsHeader }
 
     /// The label of a word no layout explains: `+40`, conservative.
-    mutating func unexplained(offset: Int) -> (Int32, HeapSnapshot.EdgeKind) { (intern("+\(offset)"), .conservative) }
+    mutating func unexplained(offset: Int) -> (Int32, HeapSnapshot.EdgeKind) {
+        // Computed, not interned: a C buffer of a million pointers has a million offsets.
+        offset % 8 == 0 ? (HeapSnapshot.offsetLabel(offset), .conservative) : (intern("+\(offset)"), .conservative)
+    }
 
     /// The words of runtime structures whose meaning is known (a task's resume context, a
     /// frame's link to its caller's frame); other words of non-Swift nodes are `+offset`.

@@ -25,8 +25,15 @@ struct SnapshotBuilder {
     /// The registry type index of a heap-copied block.
     static let blockLiteralType = Int(Int32(bitPattern: OGR_BLOCK_LITERAL_TYPE))
 
-    /// Whether a registry type index stands for a node that is not a Swift object.
-    static func isNonSwift(_ registryType: Int) -> Bool { registryType < 0 && nonSwiftTypes[registryType] != nil }
+    /// The registry type indices of nodes that are not Swift objects (`OGR_BLOCK_LITERAL_TYPE`
+    /// ... `OGR_NATIVE_BLOCK_TYPE`, consecutive).
+    static let nonSwiftRange =
+        Int(Int32(bitPattern: OGR_BLOCK_LITERAL_TYPE))...Int(Int32(bitPattern: OGR_NATIVE_BLOCK_TYPE))
+
+    /// Whether a registry type index stands for a node that is not a Swift object. On every
+    /// edge: a range check, not a dictionary lookup.
+    @inline(__always)
+    static func isNonSwift(_ registryType: Int) -> Bool { nonSwiftRange.contains(registryType) }
 
     let registry = TypeRegistry.shared
     /// Go through C arrays and copy, as when the record layouts disagree (for tests).
@@ -138,19 +145,20 @@ struct SnapshotBuilder {
                     let from = objects[Int(e.from)]
                     let registryType = Int(from.typeIndex)
                     let word = UnsafeRawPointer(bitPattern: UInt(from.address) + UInt(e.offset))!
-                    let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                     let targetType = Int(objects[Int(e.to)].typeIndex)
                     if registryType < 0 && SnapshotBuilder.isNonSwift(registryType) {
                         // A C block's words have no layout: `+offset`, conservative. A block's
                         // captured Swift closure is a function pointer then its context.
                         (edges[i].label, edges[i].kind) = labeller.nonSwift(type: registryType, offset: Int(e.offset))
-                        if registryType == SnapshotBuilder.blockLiteralType && e.offset == 40 && previousWord != 0
+                        if registryType == SnapshotBuilder.blockLiteralType && e.offset == 40
                             && targetType >= 0 && targetType < described && isContext[targetType]
                         {
-                            blockCandidates.append((i, e.to, previousWord))
+                            let function = word.load(fromByteOffset: -8, as: UInt64.self)
+                            if function != 0 { blockCandidates.append((i, e.to, function)) }
                         }
                         continue
                     }
+                    let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                     if registryType != lastType {
                         lastType = registryType
                         lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
@@ -220,24 +228,25 @@ struct SnapshotBuilder {
         let descriptions = work.descriptions
         var typeMap = [Int32](repeating: -1, count: max(descriptions.count, Int(ogr_type_count())))
         var types: [HeapSnapshot.TypeInfo] = []
-        var nonSwift: [Int32: Int32] = [:]
+        var nonSwift = [Int32](repeating: -1, count: SnapshotBuilder.nonSwiftRange.count)
         work.objects.withUnsafeMutableBufferPointer { objects in
             for i in objects.indices {
-                if objects[i].typeIndex < 0, let info = SnapshotBuilder.nonSwiftTypes[Int(objects[i].typeIndex)] {
-                    let registryType = objects[i].typeIndex
-                    if nonSwift[registryType] == nil {
-                        nonSwift[registryType] = Int32(types.count)
-                        types.append(info)
+                let registryType = Int(objects[i].typeIndex)
+                if SnapshotBuilder.isNonSwift(registryType) {
+                    let slot = registryType - SnapshotBuilder.nonSwiftRange.lowerBound
+                    if nonSwift[slot] < 0 {
+                        nonSwift[slot] = Int32(types.count)
+                        types.append(SnapshotBuilder.nonSwiftTypes[registryType]!)
                     }
-                    objects[i].typeIndex = nonSwift[registryType]!
+                    objects[i].typeIndex = nonSwift[slot]
                     continue
                 }
-                let registryType = min(Int(objects[i].typeIndex), typeMap.count - 1)
-                var type = typeMap[registryType]
+                let swiftType = min(registryType, typeMap.count - 1)
+                var type = typeMap[swiftType]
                 if type < 0 {
                     type = Int32(types.count)
-                    typeMap[registryType] = type
-                    let d = registryType < descriptions.count ? descriptions[registryType] : TypeDescription.overflow
+                    typeMap[swiftType] = type
+                    let d = swiftType < descriptions.count ? descriptions[swiftType] : TypeDescription.overflow
                     types.append(d.typeInfo)
                 }
                 objects[i].typeIndex = type

@@ -321,6 +321,7 @@ struct ShapeKeys {
         }
 
         private mutating func labelID(_ label: Int32) -> Int32 {
+            if label <= HeapSnapshot.firstOffsetLabel { return label }  // `+offset`: that word
             if label < 0 { return -1 }  // `[i]`: any array slot
             let known = labelIDs[Int(label)]
             if known != -2 { return known }

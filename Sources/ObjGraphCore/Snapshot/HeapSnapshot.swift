@@ -183,8 +183,19 @@ public struct HeapSnapshot: Sendable, Equatable {
     public func type(of id: ObjectID) -> TypeInfo { types[Int(objects[id].typeIndex)] }
 
     /// The label text of an edge.
-    public func label(of edge: Edge) -> String {
-        edge.label < 0 ? "[\(-(Int(edge.label) + 1))]" : labels[Int(edge.label)]
+    public func label(of edge: Edge) -> String { HeapSnapshot.label(edge.label, labels) }
+
+    /// Labels below this stand for a word of a C block (or an unexplained word) at an offset:
+    /// `+offset`, computed like array slots' `[i]` rather than stored once per offset.
+    static let firstOffsetLabel: Int32 = -(1 << 30) - 1
+
+    /// The label `+offset` for a word at `offset` (a multiple of 8).
+    static func offsetLabel(_ offset: Int) -> Int32 { firstOffsetLabel - Int32(truncatingIfNeeded: offset / 8) }
+
+    static func label(_ label: Int32, _ labels: [String]) -> String {
+        if label >= 0 { return labels[Int(label)] }
+        if label <= firstOffsetLabel { return "+\((Int(firstOffsetLabel) - Int(label)) * 8)" }
+        return "[\(-(Int(label) + 1))]"
     }
 
     /// The object at `address`, if the snapshot has one that starts there.
