@@ -12,7 +12,7 @@ import Testing
         if let path = ProcessInfo.processInfo.environment["OBJGRAPH_README_OUTPUT"],
             let handle = FileHandle(forWritingAtPath: path)
                 ?? {
-                    FileManager.default.createFile(atPath: path, contents: nil)
+                    _ = FileManager.default.createFile(atPath: path, contents: nil)
                     return FileHandle(forWritingAtPath: path)
                 }()
         {
