@@ -10,7 +10,7 @@ import PackageDescription
 
 let fixtureNames = [
     "leaky-pairs", "leaky-closures", "leaky-registry", "leaky-threads", "leaky-zoo", "growing-cache",
-    "fixed-zoo", "crashy", "generic-closure", "whole-heap",
+    "fixed-zoo", "crashy", "generic-closure", "whole-heap", "report-shapes",
 ]
 
 let package = Package(

@@ -1,6 +1,7 @@
 // `objgraph-bench all ...`: runs every measurement in child processes, side by side, and prints
 // the tables and the summary. scripts/bench builds the programs and calls this.
 import Foundation
+import ObjGraphCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,12 +20,15 @@ struct Options {
     /// fixtures/whole-heap, plain and built with ASan + LeakSanitizer: section 7.
     var wholeHeap: String?
     var asanWholeHeap: String?
+    /// fixtures/report-shapes (big leaked structures) and a large real binary: section 8.
+    var reportShapes: String?
+    var bigProgram = "swift-package"
     var python: String?
     var pythonUnavailable: String?
     var valgrind = "valgrind"
     var valgrindUnavailable: String?
     var machine: [String] = []
-    var only: Set<Int> = [1, 2, 4, 5, 6, 7]
+    var only: Set<Int> = [1, 2, 4, 5, 6, 7, 8]
 
     init(_ arguments: [String]) {
         var i = 0
@@ -46,6 +50,8 @@ struct Options {
             case "--asan-unavailable": asanUnavailable = value()
             case "--whole-heap": wholeHeap = value()
             case "--asan-whole-heap": asanWholeHeap = value()
+            case "--report-shapes": reportShapes = value()
+            case "--big-program": bigProgram = value()
             case "--python": python = value()
             case "--python-unavailable": pythonUnavailable = value()
             case "--valgrind": valgrind = value()
@@ -100,6 +106,7 @@ final class Orchestrator {
         if options.only.contains(5) { leakTools() }
         if options.only.contains(6) { python() }
         if options.only.contains(7) { asyncLeaks() }
+        if options.only.contains(8) { bigReports() }
         print("")
         print("  load average at end: \(loadAverage())")
         summary()
@@ -433,7 +440,7 @@ final class Orchestrator {
             ) { out in
                 phases =
                     out.split(separator: "\n").last { $0.hasPrefix("objgraph: exit phases") }.map(String.init) ?? ""
-                let report = readFile(agentDirectory + "/report.txt") ?? ""
+                let report = readFile(agentDirectory + "/report.json") ?? ""  // its leaksText
                 return (
                     "-", firstNumber(report, before: " leaked objects").map { "\($0) leaked objects" } ?? "no report"
                 )
@@ -536,7 +543,7 @@ final class Orchestrator {
         }
         let modes: [(mode: String, n: Int, expected: Int)] = [
             ("async-frames", 50, 0), ("unmanaged-buffer", 40, 0), ("dispatch-pending", 30, 0),
-            ("async-mixed", 30, 80), ("actor-closure", 10, 10), ("c-struct-cycle", 10, 10),
+            ("async-mixed", 30, 80), ("actor-closure", 10, 10), ("c-struct-cycle", 10, 20),
             ("dropped-unmanaged", 10, 20),
         ]
         var table = Table(
@@ -549,8 +556,9 @@ final class Orchestrator {
                 [objgraph, "run", "--quiet", "--json", json, "--", program, mode, String(n)],
                 outputPath: outputPath("whole-heap-\(mode)"))
             let text = readFile(json) ?? ""
-            let leaked = firstNumber(text, before: " leaked objects")
-            let types = leakTypes(json: text)
+            let rows = leakRows(json: text)
+            let leaked = rows.map { $0.reduce(0) { $0 + $1.count } }
+            let types = (rows ?? []).map { "\($0.type) x\($0.count)" }.joined(separator: ", ")
             if leaked == expected { exact += 1 }
             var lsan = "not built", lsanTime = "n/a"
             if let asan = options.asanWholeHeap {
@@ -569,7 +577,8 @@ final class Orchestrator {
             ])
         }
         print(table.render())
-        print("  LeakSanitizer counts allocations with no type; a leaked Swift object is one allocation.")
+        print("  Counts are allocations: Swift objects and C heap blocks (c-struct-cycle: 10 objects, 10 malloc'd")
+        print("  structs). LeakSanitizer counts allocations with no type; a leaked Swift object is one allocation.")
         verdicts.append(
             Verdict(
                 target: "whole-heap fixtures: leaks exact, no false ones (\(modes.count) modes)",
@@ -577,16 +586,95 @@ final class Orchestrator {
         flush()
     }
 
-    /// `Pair x80, Session x10` from a run report's JSON `leaks` rows.
-    private func leakTypes(json: String) -> String {
+    /// The `leaks` rows (type and count) of a run report's JSON; nil when there is no report.
+    private func leakRows(json: String) -> [(type: String, count: Int)]? {
         guard let data = json.data(using: .utf8),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let rows = object["leaks"] as? [[String: Any]]
-        else { return "" }
+        else { return nil }
         return rows.compactMap { row in
             guard let type = row["type"] as? String, let count = row["count"] as? Int else { return nil }
-            return "\(type) x\(count)"
-        }.joined(separator: ", ")
+            return (type, count)
+        }
+    }
+
+    // MARK: 8. Big leaked structures, a big real binary
+
+    func bigReports() {
+        heading("8. Reports on big structures and a big binary")
+        print("  One leaked ring and one doubly linked list (fixtures/report-shapes) under objgraph run, then")
+        print("  objgraph leaks on the saved snapshot: the text cuts each structure at 40 lines, the JSON lists")
+        print("  1,000 objects of a cycle; both should grow with the heap's size, not its square.")
+        flush()
+        guard let program = options.reportShapes, let objgraph = options.objgraph else {
+            print("  n/a: --report-shapes and --objgraph not given")
+            return
+        }
+        var table = Table(
+            ["structure", "objgraph run", "report", "JSON", "objgraph leaks", "leaks output", "--full output"],
+            leftAligned: [0])
+        var largest = 0
+        for shape in ["ring", "list"] {
+            for n in [10_000, 100_000] {
+                let json = "\(directory)/\(shape)-\(n).json", snapshot = "\(directory)/\(shape)-\(n).ogs"
+                let run = runChild(
+                    [objgraph, "run", "--json", json, "--snapshot", snapshot, "--", program, shape, String(n)],
+                    outputPath: outputPath("shape-\(shape)-\(n)"))
+                let leaks = runChild([objgraph, "leaks", snapshot], outputPath: outputPath("leaks-\(shape)-\(n)"))
+                let full = runChild(
+                    [objgraph, "leaks", "--full", snapshot], outputPath: outputPath("full-\(shape)-\(n)"))
+                let sizes = [run.output.utf8.count, fileSize(json), leaks.output.utf8.count]
+                largest = max(largest, sizes.max()!)
+                table.add([
+                    "\(shape) of \(count(n))", run.exitStatus == 0 ? ms(run.seconds) : run.statusText,
+                    TextTable.bytes(sizes[0]), TextTable.bytes(sizes[1]), ms(leaks.seconds), TextTable.bytes(sizes[2]),
+                    "\(TextTable.bytes(full.output.utf8.count)) in \(ms(full.seconds))",
+                ])
+            }
+        }
+        print(table.render())
+        verdicts.append(
+            Verdict(
+                target: "report, JSON, leaks text of a 100k ring/list < 1 MiB", measured: TextTable.bytes(largest),
+                pass: largest < 1 << 20))
+        flush()
+
+        // A big real binary: exit analysis proportional to what the report needs.
+        print("")
+        print("  \(options.bigProgram) --version, plain and under objgraph run, taking turns (\(options.reps) each):")
+        var plain: [Double] = [], tracked: [Double] = [], leaked = "no report"
+        for rep in 0..<options.reps {
+            let json = "\(directory)/big-program.json"
+            for isTracked in rep % 2 == 0 ? [false, true] : [true, false] {
+                if isTracked {
+                    let result = runChild(
+                        [objgraph, "run", "--quiet", "--json", json, "--", options.bigProgram, "--version"],
+                        outputPath: outputPath("big-tracked"))
+                    if result.exitStatus == 0 { tracked.append(result.seconds) }
+                    if let text = readFile(json), let n = firstNumber(text, before: " leaked objects") {
+                        leaked = "\(n) leaked objects"
+                    }
+                } else {
+                    let result = runChild([options.bigProgram, "--version"], outputPath: outputPath("big-plain"))
+                    if result.exitStatus == 0 { plain.append(result.seconds) }
+                }
+            }
+        }
+        guard !plain.isEmpty, !tracked.isEmpty else {
+            print("  n/a: \(options.bigProgram) did not run")
+            return
+        }
+        let ratio = median(tracked) / median(plain)
+        print("  plain \(ms(median(plain))), under objgraph run \(ms(median(tracked))): \(fixed(ratio, 2))x; \(leaked)")
+        verdicts.append(
+            Verdict(
+                target: "objgraph run -- \(options.bigProgram) --version <= 1.30x", measured: "\(fixed(ratio, 2))x",
+                pass: ratio <= 1.3))
+        verdicts.append(
+            Verdict(
+                target: "\(options.bigProgram) --version: no leak reported", measured: leaked,
+                pass: leaked == "0 leaked objects"))
+        flush()
     }
 
     // MARK: 6. Python objgraph

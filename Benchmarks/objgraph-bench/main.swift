@@ -21,9 +21,10 @@ default:
         usage: objgraph-bench all [--reps N] [--sizes 10000,100000,1000000] [--objgraph PATH] [--fixture PATH]
                                   [--asan-fixture PATH | --asan-unavailable REASON]
                                   [--whole-heap PATH] [--asan-whole-heap PATH]
+                                  [--report-shapes PATH] [--big-program NAME]
                                   [--python PATH | --python-unavailable REASON] [--pairs N] [--leak-reps ROUNDS]
                                   [--machine TEXT]
-                                  [--only 1,2,4,5,6,7] (sections)
+                                  [--only 1,2,4,5,6,7,8] (sections)
                objgraph-bench workload \(workloads.map(\.name).joined(separator: "|")) [--tracked]
                objgraph-bench heap N
                objgraph-bench mem N [--blocks] [--tracked]

@@ -231,7 +231,21 @@ OGR_NO_SANITIZE static uintptr_t block_start(uintptr_t address) {
     if (!leaf || !ranks[top]) return 0;
     size_t offset = (address & ((1ul << OGR_CHUNK_SHIFT) - 1)) >> 4;
     size_t lowest = offset > INTERIOR_GRANULES ? offset - INTERIOR_GRANULES : 0;
+    // Words into memory with no tracked block near (heap from before tracking, big untracked
+    // regions) are common in data segments: skip 64 KiB with no block by its summary byte,
+    // and empty map bytes eight at a time.
+    size_t shift = OGR_SUMMARY_SHIFT - 4;
+    if (!__atomic_load_n(&leaf->summary[offset >> shift], __ATOMIC_RELAXED)
+        && (lowest >> shift == offset >> shift
+            || !__atomic_load_n(&leaf->summary[lowest >> shift], __ATOMIC_RELAXED)))
+        return 0;
+    const uint64_t states = 0x0101010101010101ull * OGR_STATE_BITS;
     for (size_t o = offset + 1; o-- > lowest;) {
+        if ((o & 7) == 7 && o >= lowest + 7) {
+            uint64_t eight;
+            memcpy(&eight, &leaf->bytes[o - 7], 8);
+            if (!(eight & states)) { o -= 7; continue; }
+        }
         uint8_t state = leaf->bytes[o] & OGR_STATE_BITS;
         if (!state) continue;
         if (state != OGR_BLOCK) return 0;   // a Swift object comes first: only exact pointers count for those
@@ -596,11 +610,26 @@ OGR_NO_SANITIZE static void scan_resident(image_scan *scan, uintptr_t from, uint
 OGR_NO_SANITIZE static int scan_image(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     image_scan *scan = data;
+    // The RELRO part of the writable segment (.data.rel.ro, the GOT: Swift metadata and
+    // conformance records in a big program) is made read-only right after relocation, before
+    // any of the program's code runs: it cannot hold a pointer to a heap block. Skipped.
+    uintptr_t relro_start = 0, relro_end = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_GNU_RELRO) continue;
+        relro_start = info->dlpi_addr + ph->p_vaddr;
+        relro_end = (relro_start + ph->p_memsz) & ~(uintptr_t)4095;   // mprotect covers whole pages only
+    }
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        scan_resident(scan, start, start + ph->p_memsz);
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+        if (relro_end > relro_start && relro_start < end && relro_end > start) {
+            if (relro_start > start) scan_resident(scan, start, relro_start);
+            if (relro_end < end) scan_resident(scan, relro_end, end);
+        } else {
+            scan_resident(scan, start, end);
+        }
     }
     return 0;
 }

@@ -103,7 +103,9 @@ final class Agent: @unchecked Sendable {
         let rows = tables.growth(limit: 20)
         let elapsed = TextTable.fixed(MonotonicClock.now() - startTime, 1)
         var text = "objgraph: growth at \(elapsed) s\(reason.map { " (\($0))" } ?? "")\n"
-        text += rows.isEmpty ? "   (no growth)\n" : TextTable.growth(rows)
+        text +=
+            rows.isEmpty
+            ? "   (no growth)\n" : TextTable.growth(rows, nameWidth: settings.wide ? nil : TextTable.nameWidth)
         var err = StandardError()
         err.write(text)
     }
@@ -120,17 +122,22 @@ final class Agent: @unchecked Sendable {
     /// The report from a snapshot taken now. At exit, the exiting thread's stack counts only
     /// from `stackFloor` up (the frames of the function that called `exit()`), or not at all
     /// when `main` returned (then only the C library's startup frames and stale words are left).
+    ///
+    /// Globals are named only where the report shows them (its chains); the snapshot file, when
+    /// one is asked for, names them all (``finish(stackFloor:)``).
     func makeReport(atExit: Bool = false, stackFloor: UInt? = nil) throws -> (RunReport, HeapSnapshot) {
         let snapshot =
-            try stackFloor.map { try ObjGraph.snapshot(ownStackAbove: $0) }
-            ?? ObjGraph.snapshot(includeOwnStack: !atExit)
+            atExit
+            ? try ObjGraph.snapshot(ownStackAbove: stackFloor, namingGlobals: false)
+            : try ObjGraph.snapshot(includeOwnStack: true)
         let graph = ObjectGraph(snapshot)
         ExitPhases.mark("index")
         let memory = MemoryBreakdown.current(of: snapshot)
         let report = RunReport(
             graph: graph, growth: sinceStart.growth(limit: nil), top: settings.top,
-            maxCycles: settings.maxCycles, program: program,
-            duration: MonotonicClock.now() - startTime, tracking: trackingStatus, memory: memory)
+            maxCycles: settings.maxCycles, full: settings.full, program: program,
+            duration: MonotonicClock.now() - startTime, tracking: trackingStatus, memory: memory,
+            rootNames: ObjGraph.nameRoots)
         return (report, snapshot)
     }
 
@@ -140,6 +147,7 @@ final class Agent: @unchecked Sendable {
         ogr_agent_exit_handler_started()
         ObjGraph.stopTracking()
         ogr_suppress_begin()
+        files?.markExitStarted()  // after the two lines above: its path is a String the program's counts must not see
         // For the test that the command blames the agent, not the program, for the agent's own
         // failures: nothing else sets it. (After the two lines above: even reading the
         // environment allocates in a debug build, and the program's counts must not see it.)
@@ -153,12 +161,15 @@ final class Agent: @unchecked Sendable {
             if let profile { var err = StandardError(); err.write(profile.summary) }
         }
         do {
-            let (report, snapshot) = try makeReport(atExit: true, stackFloor: stackFloor)
+            var (report, snapshot) = try makeReport(atExit: true, stackFloor: stackFloor)
             // The report file is handed to the `objgraph` command, which reads it at once:
             // atomic, but not worth an fsync.
             if let files { try AtomicFile.write(report.json, to: files.report, durable: false) }
             ExitPhases.mark("report files")
-            if let file = settings.snapshotPath { try snapshot.write(to: file) }
+            if let file = settings.snapshotPath {
+                ObjGraph.nameGlobalRoots(in: &snapshot)
+                try snapshot.write(to: file)
+            }
             if let orphanReportPath {
                 try AtomicFile.write(report.text, to: orphanReportPath)
                 var err = StandardError()

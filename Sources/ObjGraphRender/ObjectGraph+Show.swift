@@ -103,8 +103,10 @@ extension ObjectGraph {
         try showCycles(cycles.map(\.members), shortNames: shortNames, to: path)
     }
 
-    /// Draws leak groups (from `leakingObjects()`): each group's members, its cycle closed, in a
-    /// red cluster, and writes the drawing to `path`. Every group is drawn as leaked.
+    /// Draws leak groups (from `leakingObjects()`) as ``LeaksReport`` groups them: identical
+    /// structures once, with how many there are, each in a red cluster, big structures cut at
+    /// `maxNodesPerStructure` objects (the rest counted by type in one grey node); writes the
+    /// drawing to `path`. See ``GraphDrawing/leaks(_:in:maxStructures:maxNodesPerStructure:shortNames:)``.
     ///
     /// ```swift
     /// try graph.showLeaks(graph.leakingObjects(), to: "/tmp/leaks.svg")
@@ -112,10 +114,19 @@ extension ObjectGraph {
     ///
     /// - Parameters:
     ///   - groups: the leak groups.
+    ///   - maxStructures: the most distinct structures drawn.
+    ///   - maxNodesPerStructure: the most objects drawn of one structure.
     ///   - shortNames: `Session` rather than `Fixtures.Session`.
     ///   - path: where to write; the extension chooses the format.
-    public func showLeaks(_ groups: [LeakGroup], shortNames: Bool = true, to path: String) throws {
-        try showCycles(groups.map(\.members), isLeaked: { _ in true }, shortNames: shortNames, to: path)
+    public func showLeaks(
+        _ groups: [LeakGroup], maxStructures: Int = 20, maxNodesPerStructure: Int = 40, shortNames: Bool = true,
+        to path: String
+    ) throws {
+        let report = LeaksReport(graph: self, groups: groups, shortNames: shortNames, lineLimit: 0)
+        try GraphDrawing.leaks(
+            report, in: self, maxStructures: maxStructures, maxNodesPerStructure: maxNodesPerStructure,
+            shortNames: shortNames
+        ).write(to: path)
     }
 }
 

@@ -93,7 +93,12 @@ struct Report: Decodable {
     struct Leak: Decodable { var type: String; var count: Int; var bytes: Int }
     struct Object: Decodable { var type: String; var address: String }
     struct Edge: Decodable { var from: Int; var to: Int; var label: String }
-    struct Cycle: Decodable { var objects: [Object]; var edges: [Edge]; var leakedObjects: Int }
+    struct Cycle: Decodable {
+        var objects: [Object]
+        var objectsOmitted: Int?
+        var edges: [Edge]
+        var leakedObjects: Int
+    }
     struct Chain: Decodable { var type: String; var chain: String }
     struct Exit: Decodable { var status: Int?; var signal: Int?; var description: String }
     struct Memory: Decodable {

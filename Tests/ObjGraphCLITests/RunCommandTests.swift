@@ -47,15 +47,18 @@ final class RunCommandTests: CLITestCase {
     }
 
     /// --svg: the command draws the leaked cycles from the program's final snapshot (the
-    /// program itself loads no Graphviz); a program that never reaches its exit handlers gets
-    /// a note instead of a drawing.
+    /// program itself loads no Graphviz), 30 identical cycles once with their count as the text
+    /// merges them; a program that never reaches its exit handlers gets a note instead of a
+    /// drawing.
     func testSVGOfLeakedCycles() throws {
         let svg = dir + "/pairs.svg"
         let result = try CLI.objgraph(["run", "--svg", svg, "--", CLI.path("leaky-pairs"), "30"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("<?xml"), String(text.prefix(80)))
-        XCTAssertEqual(text.components(separatedBy: "leaked cycle ").count - 1, 20, "at most 20 cycles are drawn")
+        XCTAssertEqual(text.components(separatedBy: "leaked cycle ").count - 1, 1, "one drawing per structure")
+        XCTAssertTrue(text.contains("30 instances · 2 objects each"), text)
+        XCTAssertEqual(text.components(separatedBy: ">Pair<").count - 1, 2, "the structure's two objects")
         XCTAssertTrue(text.contains(">Pair<"), "node labels name the type")
         XCTAssertTrue(text.contains("> partner </text>"), "edges are labelled with the field")
 
@@ -183,6 +186,10 @@ final class RunCommandTests: CLITestCase {
         XCTAssertEqual(result.status, 128 + 4, "SIGILL from a Swift trap: \(result.stderr)")
         XCTAssertEqual(report.exit?.signal, 4)
         XCTAssertEqual(report.live("Pair"), 40, "counters saved by the crash handler")
+        // Named from the saved metadata as normal reports name them (not `__StringStorage`).
+        XCTAssertEqual(report.live("String storage"), 1, "\(report.types)")
+        XCTAssertFalse(
+            report.types.contains { $0.name.hasPrefix("__") || $0.name.hasPrefix("type #") }, "\(report.types)")
         XCTAssertTrue(
             report.notes.contains { $0.contains("was killed by signal 4 (SIGILL)") && $0.contains("no leak analysis") },
             "\(report.notes)")

@@ -34,6 +34,27 @@ final class GraphTests: XCTestCase {
         return (cycle.members.map { s.type(of: $0).shortName }, cycle.edges.map { s.label(of: $0) })
     }
 
+    /// A word of a Swift object that is scanned conservatively (an array element's enum
+    /// payload) and happens to equal the object's own address is a self-edge, but not a
+    /// retain: a static that holds the object keeps it alive, not "leaked in a cycle of one"
+    /// (seen on swift-package's `Array<NameSpecification.Element>` storage).
+    func testAWordEqualToItsOwnAddressDoesNotMakeAHeldObjectALeak() throws {
+        var elements = [SelfAddressElement(base: .number(0)), SelfAddressElement(base: .number(1))]
+        let storage = elements.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress!) } - 32
+        elements[0].base = .number(Int(bitPattern: storage))
+        GraphTests.held = elements
+        elements = []  // the static is the only holder: strong count 1
+        defer { GraphTests.held = [] }
+        let graph = ObjectGraph(try ObjGraph.snapshot(includeOwnStack: false))
+        let id = try XCTUnwrap(graph.snapshot.objects.firstIndex { $0.address == UInt64(storage) })
+        let selfEdges = graph.outgoing(id).filter { Int($0.to) == id }
+        XCTAssertEqual(selfEdges.map(\.kind), [.conservative], "the payload word is a conservative self-edge")
+        XCTAssertFalse(graph.leakingObjects().contains { $0.members.contains(id) })
+        XCTAssertEqual(graph.findBackrefChain(to: id)?.root?.name, "static ObjGraphCoreTests.GraphTests.held")
+    }
+
+    nonisolated(unsafe) static var held: [SelfAddressElement] = []
+
     /// malloc hands a freed block to the next object of the same size: the allocation epoch
     /// (advanced by every capture) tells the new object from the old one at that address.
     func testAllocationEpochTellsAReusedAddressApart() throws {
@@ -266,4 +287,12 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(found, [2, 2, 1, nil])
         XCTAssertEqual(found, names.map { name in graph.objects(ofType: name).last { reachable[$0] } })
     }
+}
+
+struct SelfAddressElement {
+    enum Base {
+        case number(Int)
+        case object(AnyObject)
+    }
+    var base: Base
 }

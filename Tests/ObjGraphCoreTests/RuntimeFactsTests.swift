@@ -34,6 +34,23 @@ final class RuntimeFactsTests: XCTestCase {
         try ObjGraph.startTracking()
     }
 
+    /// Section 12: every image's RELRO part (`PT_GNU_RELRO`, whole pages) is read-only by the
+    /// time the program's code runs, so the capture skips it: it cannot hold a heap pointer.
+    func testRelroIsReadOnlyBeforeAnyOfTheProgramsCodeRuns() throws {
+        let ranges = SymbolImage.all().images.compactMap(\.relro).map {
+            (start: $0.lowerBound, end: $0.upperBound & ~4095)
+        }
+        XCTAssertGreaterThan(ranges.count, 3, "libc, libswiftCore and others have RELRO")
+        let maps = try XCTUnwrap(MemoryMap.current()).regions
+        for range in ranges where range.end > range.start {
+            let covering = maps.filter { $0.start < UInt64(range.end) && $0.end > UInt64(range.start) }
+            XCTAssertFalse(covering.isEmpty)
+            for region in covering {
+                XCTAssertFalse(region.isWritable, "RELRO 0x\(String(range.start, radix: 16)) is in a writable mapping")
+            }
+        }
+    }
+
     /// Section 1: libswiftCore exports the writable hook pointers and the swizzling flag.
     func testHookPointersAreExported() throws {
         for name in [

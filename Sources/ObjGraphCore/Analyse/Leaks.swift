@@ -101,11 +101,16 @@ extension ObjectGraph {
                                     }
                                     kind[c] = cyclic
                                     for m in first..<end { inside[Int(componentMembers[m])] = 0 }
+                                    // A Swift object's conservatively scanned word that equals its own address
+                                    // (an enum payload's bit pattern) is no evidence of a retain: it must not
+                                    // close a "cycle" of one object that a real root (a static) holds.
                                     for m in first..<end {
                                         let v = Int(componentMembers[m])
-                                        for e in Int(start[v])..<Int(start[v + 1])
-                                        where componentOf[Int(to[e])] == Int32(c) {
-                                            inside[Int(to[e])] += 1
+                                        for edge in outgoing(v)
+                                        where edge.kind.isStrong && componentOf[Int(edge.to)] == Int32(c)
+                                            && !(edge.kind == .conservative && Int(edge.to) == v && !isNative[v])
+                                        {
+                                            inside[Int(edge.to)] += 1
                                         }
                                     }
                                     var isClosed = true

@@ -101,14 +101,22 @@ public enum SnapshotDiff {
     /// The rows as an aligned table: `TYPE  #NEW  #DELETED  #DELTA  SIZE DELTA`, names left-aligned,
     /// numbers right-aligned, deltas signed (`+200`, `-3`, `0`), sizes in bytes, then a `TOTAL`
     /// line summing the rows given. Empty when there are no rows.
-    public static func table(_ rows: [Row]) -> String {
+    ///
+    /// - Parameter nameWidth: the widest a type name is printed: longer ones are cut in their
+    ///   middle (`Envelope<VeryLong…>>`); nil prints them whole.
+    public static func table(_ rows: [Row], nameWidth: Int? = nil) -> String {
         guard !rows.isEmpty else { return "" }
         let total = rows.reduce(into: (added: 0, deleted: 0, delta: 0, size: 0)) {
             $0.added += $1.added; $0.deleted += $1.deleted; $0.delta += $1.delta; $0.size += $1.sizeDelta
         }
         let lines =
             [["TYPE", "#NEW", "#DELETED", "#DELTA", "SIZE DELTA"]]
-            + rows.map { [$0.name, String($0.added), String($0.deleted), signed($0.delta), signed($0.sizeDelta)] }
+            + rows.map {
+                [
+                    TextTable.name($0.name, width: nameWidth), String($0.added), String($0.deleted), signed($0.delta),
+                    signed($0.sizeDelta),
+                ]
+            }
             + [["TOTAL", String(total.added), String(total.deleted), signed(total.delta), signed(total.size)]]
         let widths = (0..<5).map { column in lines.map { $0[column].count }.max()! }
         return lines.map { cells in

@@ -63,8 +63,19 @@ struct EdgeLabeller {
     }
 
     /// Takes a longer list of descriptions (types registered since), keeping what it learnt.
+    /// Types described since (undescribed placeholders replaced) are planned afresh.
     mutating func add(_ longer: [TypeDescription]) {
-        guard longer.count > descriptions.count else { return }
+        var replaced = false
+        for i in 0..<min(descriptions.count, longer.count)
+        where descriptions[i].isUndescribed && !longer[i].isUndescribed {
+            plans[i] = nil
+            replaced = true
+        }
+        if replaced {
+            slots = [Slot](repeating: Slot(), count: slots.count)
+            last = Slot()
+        }
+        guard longer.count >= descriptions.count else { return }
         plans += [Plan?](repeating: nil, count: longer.count - descriptions.count)
         descriptions = longer
     }

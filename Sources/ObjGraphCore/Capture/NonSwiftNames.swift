@@ -37,6 +37,8 @@ extension SnapshotBuilder {
                 name: "\(prefix) \(name)", shortName: "\(prefix) \(TypeCatalog.shortName(name))", kind: .nativeBlock)
         }
         let frames = UnsafeBufferPointer(start: work.capture.frames, count: work.capture.frame_count)
+        registry.symbolizer.prefetch(
+            frames.map { UInt($0.resume) } + work.blockLiterals.flatMap { [UInt($0.invoke), UInt($0.function)] })
         for frame in frames where Int(frame.node) < work.objects.count {
             guard let name = functionName(frame.resume) else {
                 // A reabstraction thunk's frame (between a task's closure and the closure).

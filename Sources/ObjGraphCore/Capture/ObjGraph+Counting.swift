@@ -117,7 +117,7 @@ extension ObjGraph {
         shortNames: Bool, filter: ((String) -> Bool)? = nil,
         includeNativeBlocks: Bool = false
     ) -> [TypeCount] {
-        let descriptions = TypeRegistry.shared.descriptions()
+        let descriptions = TypeRegistry.shared.descriptionsOfLiveTypes()
         let n = descriptions.count  // types past a slot still being published wait for the next call
         var counts = [Int64](repeating: 0, count: n)
         var bytes = [Int64](repeating: 0, count: n)

@@ -33,12 +33,42 @@ extension ObjGraph {
     /// up, and not below: the agent's exit handler passes the address of a local of the
     /// handler called by `exit()`, so the program's frames above its `exit()` call stay roots
     /// while the handler's own frames do not.
-    package static func snapshot(ownStackAbove floor: UInt) throws -> HeapSnapshot {
+    ///
+    /// With `namingGlobals` false, global roots keep empty names until
+    /// ``nameGlobalRoots(in:only:)`` names the ones wanted (the agent's report names only the
+    /// roots of its chains).
+    package static func snapshot(ownStackAbove floor: UInt?, namingGlobals: Bool = true) throws -> HeapSnapshot {
         guard ogr_is_installed() != 0 else {
             throw TrackingError("tracking is not started: call ObjGraph.startTracking() first")
         }
         ogr_scrub_stack()
+        var builder = SnapshotBuilder()
+        builder.namingGlobals = namingGlobals
+        guard let floor else { return untracked { builder.build(flags: OGR_CAPTURE_SKIP_OWN_STACK) } }
         ogr_set_own_stack_floor(floor)
-        return untracked { SnapshotBuilder().build(flags: OGR_CAPTURE_OWN_STACK_FROM_FLOOR) }
+        return untracked { builder.build(flags: OGR_CAPTURE_OWN_STACK_FROM_FLOOR) }
+    }
+
+    /// The names of `roots`, naming the global roots left unnamed by
+    /// ``snapshot(ownStackAbove:namingGlobals:)`` (other roots keep their names), all in one
+    /// pass over the symbol tables. Only in the process the snapshot was taken in.
+    package static func nameRoots(_ roots: [HeapSnapshot.Root]) -> [String] {
+        var snapshot = HeapSnapshot(types: [], objects: [], edges: [], labels: [], roots: roots)
+        nameGlobalRoots(in: &snapshot)
+        return snapshot.roots.map(\.name)
+    }
+
+    /// Names the global roots of `snapshot` left unnamed by
+    /// ``snapshot(ownStackAbove:namingGlobals:)``, all of them or those at the indices `only`.
+    /// Only in the process the snapshot was taken in (the symbols are this process's).
+    package static func nameGlobalRoots(in snapshot: inout HeapSnapshot, only: Set<Int>? = nil) {
+        let indices = (only.map { Array($0) } ?? Array(snapshot.roots.indices)).filter {
+            snapshot.roots.indices.contains($0) && snapshot.roots[$0].kind == .global && snapshot.roots[$0].name.isEmpty
+        }
+        guard !indices.isEmpty else { return }
+        let symbolizer = TypeRegistry.shared.symbolizer
+        symbolizer.prefetch(indices.map { UInt(snapshot.roots[$0].slotAddress) })
+        var namer = RootNamer(symbolizer: symbolizer, selfThread: 0)
+        for i in indices { snapshot.roots[i].name = namer.globalName(snapshot.roots[i].slotAddress) }
     }
 }

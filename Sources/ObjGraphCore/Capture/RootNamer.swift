@@ -16,20 +16,23 @@ struct RootNamer {
         self.selfThread = selfThread
     }
 
+    /// The name of the global whose storage holds `slot`: its symbol, else its image and offset.
+    mutating func globalName(_ slot: UInt64) -> String {
+        if let known = cache[slot] { return known }
+        var name = symbolizer.symbol(containing: UInt(slot)).map { Symbolizer.rootName(fromDemangled: $0.demangled) }
+        if name == nil, let (image, offset, stripped) = symbolizer.imageOffset(of: UInt(slot)) {
+            if stripped { imagesWithoutSymbols.insert(image) }
+            name = "global in \(image)+0x\(String(offset, radix: 16))"
+        }
+        let found = name ?? "global 0x\(String(slot, radix: 16))"
+        cache[slot] = found
+        return found
+    }
+
     mutating func name(_ root: ogr_root) -> String {
         switch Int(root.kind) {
         case Int(OGR_ROOT_GLOBAL.rawValue):
-            if let known = cache[root.slot] { return known }
-            var name = symbolizer.symbol(containing: UInt(root.slot)).map {
-                Symbolizer.rootName(fromDemangled: $0.demangled)
-            }
-            if name == nil, let (image, offset, stripped) = symbolizer.imageOffset(of: UInt(root.slot)) {
-                if stripped { imagesWithoutSymbols.insert(image) }
-                name = "global in \(image)+0x\(String(offset, radix: 16))"
-            }
-            let found = name ?? "global 0x\(String(root.slot, radix: 16))"
-            cache[root.slot] = found
-            return found
+            return globalName(root.slot)
         case Int(OGR_ROOT_OTHER.rawValue):
             return "heap memory allocated before tracking"
         default:

@@ -41,6 +41,11 @@ struct SnapshotBuilder {
     /// Take only this many registry types as described before the capture, as if the rest
     /// had been registered while it ran (for tests of that path).
     var describedBeforeCapture: Int? = nil
+    /// Name global roots after their symbols now. Off, they are left with empty names for
+    /// ``ObjGraph/nameGlobalRoots(in:only:)`` to fill in for the roots a report shows: in a big
+    /// program (swift-package: 450,000 symbols) looking up every global costs more than the
+    /// rest of the exit analysis.
+    var namingGlobals = true
 
     /// What the steps hand each other. Objects' `typeIndex` holds registry type indices until
     /// ``renumberTypes(_:)``.
@@ -76,7 +81,7 @@ struct SnapshotBuilder {
         // Every type known now is described before the capture: while it holds frees off, no
         // Swift runtime work (reflection, metadata lookups) is done, since a paused thread
         // could be holding a runtime lock that work would need.
-        var descriptions = registry.descriptions()
+        var descriptions = registry.descriptionsOfLiveTypes()
         if let known = describedBeforeCapture { descriptions = Array(descriptions.prefix(known)) }
         var work = Work(descriptions: descriptions)
         guard captureRecords(flags: flags, into: &work) else {
@@ -91,12 +96,16 @@ struct SnapshotBuilder {
         let arrayRenames = classArrayRenames(objects: work.objects, edges: work.edges, descriptions: work.descriptions)
         renumberTypes(&work)
         ExitPhases.mark("snapshot objects and edges")
+        let registryTypes = work.objects.map(\.typeIndex)
+        let typesBeforeRenaming = work.types.count
         renameArrays(arrayRenames, in: &work)
         nameNonSwiftNodes(&work)
         nameClosureContexts(
             objects: &work.objects, types: &work.types,
             candidates: work.contextCandidates.map { ($0.target, $0.function) }
                 + work.blockContextCandidates.map { ($0.target, $0.function) })
+        let renamedTypes = SnapshotBuilder.renamedTypes(
+            before: registryTypes, after: work.objects, types: work.types, typesBeforeRenaming: typesBeforeRenaming)
         let (roots, unnamed) = nameRoots(work.capture)
         ExitPhases.mark("snapshot names and roots")
         var notes: [String] = []
@@ -111,9 +120,36 @@ struct SnapshotBuilder {
                 "\(inexact) of \(work.capture.threads_seen) threads were running during the capture; their whole stacks were scanned"
             )
         }
-        return HeapSnapshot(
+        var snapshot = HeapSnapshot(
             types: work.types, objects: work.objects, edges: work.edges, labels: work.labeller.labels,
             roots: roots, timestamp: WallClock.now(), notes: notes)
+        snapshot.renamedTypes = renamedTypes
+        return snapshot
+    }
+
+    /// The Swift types every object of which the renaming steps gave one new name: old name ->
+    /// new name, short and full (``HeapSnapshot/renamedTypes``).
+    static func renamedTypes(
+        before: [Int32], after: [HeapSnapshot.Object], types: [HeapSnapshot.TypeInfo], typesBeforeRenaming: Int
+    ) -> [String: String] {
+        var renamedTo = [Int32](repeating: -1, count: typesBeforeRenaming)  // -2: kept or split
+        for (old, object) in zip(before, after) where old >= 0 && Int(old) < typesBeforeRenaming {
+            let new = object.typeIndex
+            let o = Int(old)
+            if new == old || types[o].kind == .nativeBlock {
+                renamedTo[o] = -2
+            } else if renamedTo[o] == -1 {
+                renamedTo[o] = new
+            } else if renamedTo[o] != new {
+                renamedTo[o] = -2
+            }
+        }
+        var names: [String: String] = [:]
+        for (o, new) in renamedTo.enumerated() where new >= 0 {
+            names[types[o].name] = types[Int(new)].name
+            names[types[o].shortName] = types[Int(new)].shortName  // short names win where both are one text
+        }
+        return names
     }
 
     /// Runs the capture up to its last step: the world stays paused (frees held off) until the
@@ -133,6 +169,7 @@ struct SnapshotBuilder {
     /// words they need for ``labelDeferred(_:)``.
     func labelWhilePaused(_ work: inout Work) {
         let described = work.descriptions.count
+        let ready = work.descriptions.map { !$0.isUndescribed }
         let isContext = work.descriptions.map { $0.kind == .closureContext }
         var labeller = work.labeller
         var candidates = work.contextCandidates, deferred = work.deferred, headers = work.deferredHeaders
@@ -151,7 +188,7 @@ struct SnapshotBuilder {
                         // captured Swift closure is a function pointer then its context.
                         (edges[i].label, edges[i].kind) = labeller.nonSwift(type: registryType, offset: Int(e.offset))
                         if registryType == SnapshotBuilder.blockLiteralType && e.offset == 40
-                            && targetType >= 0 && targetType < described && isContext[targetType]
+                            && targetType >= 0 && targetType < described && ready[targetType] && isContext[targetType]
                         {
                             let function = word.load(fromByteOffset: -8, as: UInt64.self)
                             if function != 0 { blockCandidates.append((i, e.to, function)) }
@@ -161,17 +198,20 @@ struct SnapshotBuilder {
                     let previousWord = word.load(fromByteOffset: -8, as: UInt64.self)
                     if registryType != lastType {
                         lastType = registryType
-                        lastTypeWaits = registryType >= described || labeller.usesPreviousWord(type: registryType)
+                        lastTypeWaits =
+                            registryType >= described || !ready[registryType]
+                            || labeller.usesPreviousWord(type: registryType)
                     }
                     guard
                         !lastTypeWaits && targetType < described
-                            && (targetType >= 0 || SnapshotBuilder.isNonSwift(targetType))
+                            && (targetType >= 0 ? ready[targetType] : SnapshotBuilder.isNonSwift(targetType))
                     else {
                         deferred.append((i, previousWord))
                         // Header words only where a label may need them (a type not described yet
                         // may be dictionary or set storage).
                         if headers[e.from] == nil
-                            && (registryType >= described || labeller.wantsHeader(type: registryType))
+                            && (registryType >= described || !ready[registryType]
+                                || labeller.wantsHeader(type: registryType))
                         {
                             headers[e.from] = SnapshotBuilder.headerWords(of: from)
                         }
@@ -197,13 +237,23 @@ struct SnapshotBuilder {
     /// since the descriptions were taken (by other threads just before the capture, or by the
     /// capture for objects of types never counted) are described first.
     func labelDeferred(_ work: inout Work) {
-        if Int(ogr_type_count()) > work.descriptions.count { work.descriptions = registry.descriptions() }
+        // Types with objects in the capture that were not described (registered or first
+        // allocated since the descriptions were taken) are described now.
+        var missing = Set<Int>()
+        for object in work.objects where object.typeIndex >= 0 {
+            let t = Int(object.typeIndex)
+            if t >= work.descriptions.count || work.descriptions[t].isUndescribed { missing.insert(t) }
+        }
+        if !missing.isEmpty { work.descriptions = registry.descriptions { missing.contains($0) } }
         guard !work.deferred.isEmpty else { return }
         work.labeller.add(work.descriptions)
         for (i, previousWord) in work.deferred {
             let e = work.edges[i]
             let registryType = Int(work.objects[Int(e.from)].typeIndex)
-            guard registryType >= 0 && registryType < work.descriptions.count else {
+            guard
+                registryType >= 0 && registryType < work.descriptions.count
+                    && !work.descriptions[registryType].isUndescribed
+            else {
                 // Still not described (its metadata was not published yet): a bare offset.
                 (work.edges[i].label, work.edges[i].kind) = work.labeller.unexplained(offset: Int(e.offset))
                 continue
@@ -260,11 +310,17 @@ struct SnapshotBuilder {
     /// returns the images whose globals no symbol named.
     func nameRoots(_ capture: ogr_capture_result) -> ([HeapSnapshot.Root], unnamed: Set<String>) {
         let roots = UnsafeBufferPointer(start: capture.roots, count: capture.root_count)
+        let globals = roots.lazy.filter { Int($0.kind) == Int(OGR_ROOT_GLOBAL.rawValue) }.map { UInt($0.slot) }
+        if namingGlobals { registry.symbolizer.prefetch(Array(globals)) }
         var rootNames = RootNamer(symbolizer: registry.symbolizer, selfThread: capture.self_thread)
         let named = roots.map { r in
             HeapSnapshot.Root(
-                kind: HeapSnapshot.RootKind(rawValue: UInt8(r.kind)) ?? .other, name: rootNames.name(r),
+                kind: HeapSnapshot.RootKind(rawValue: UInt8(r.kind)) ?? .other,
+                name: !namingGlobals && Int(r.kind) == Int(OGR_ROOT_GLOBAL.rawValue) ? "" : rootNames.name(r),
                 slotAddress: r.slot, target: Int32(r.to))
+        }
+        if !namingGlobals, let stripped = registry.symbolizer.strippedMainProgram(among: Array(globals)) {
+            return (named, [stripped])
         }
         return (named, rootNames.imagesWithoutSymbols)
     }

@@ -11,31 +11,49 @@ final class TypeRegistry: Sendable {
 
     let symbolizer = Symbolizer()
     let catalog: TypeCatalog
-    private let described = Mutex<[TypeDescription]>([])
+    /// One entry per published registry type; nil until the type is described.
+    private let described = Mutex<[TypeDescription?]>([])
 
     private init() { catalog = TypeCatalog(symbolizer: symbolizer) }
 
     /// Descriptions of registry types `0 ..< ogr_type_count()`, extending the cache as needed.
-    func descriptions() -> [TypeDescription] {
+    ///
+    /// - Parameter needed: which types to describe now (nil: all). Describing a type reads its
+    ///   metadata through the runtime (fields, closure captures): a big program registers
+    ///   hundreds of types of which a few have live objects at exit, so the snapshot and the
+    ///   census describe only the types with live objects. The others are
+    ///   ``TypeDescription/undescribed`` until needed; the heap walk scans their objects whole.
+    func descriptions(needed: ((Int) -> Bool)? = nil) -> [TypeDescription] {
         let count = Int(ogr_type_count())
         return described.withLock { cache in
             if cache.count < count {
                 for index in cache.count..<count {
-                    let metadata = UInt(ogr_type_metadata(UInt32(index)))
                     // A type is counted a moment before its metadata slot is written: stop at
                     // such a slot and pick it up on the next call.
-                    if metadata == 0 && index < Int(OGR_MAX_TYPES) - 1 { break }
-                    let description =
-                        metadata == 0
-                        ? TypeDescription.overflow
-                        : catalog.describe(metadata: metadata)
-                    cache.append(description)
-                    let plan = ScanPlan(description, metadata: metadata)
-                    ogr_set_scan_plan(UInt32(index), plan.mode.rawValue, plan.a, plan.b)
+                    if ogr_type_metadata(UInt32(index)) == 0 && index < Int(OGR_MAX_TYPES) - 1 { break }
+                    cache.append(nil)
                 }
             }
-            return cache
+            for index in cache.indices where cache[index] == nil && needed?(index) ?? true {
+                let metadata = UInt(ogr_type_metadata(UInt32(index)))
+                let description = metadata == 0 ? TypeDescription.overflow : catalog.describe(metadata: metadata)
+                cache[index] = description
+                let plan = ScanPlan(description, metadata: metadata)
+                ogr_set_scan_plan(UInt32(index), plan.mode.rawValue, plan.a, plan.b)
+            }
+            return cache.map { $0 ?? .undescribed }
         }
+    }
+
+    /// Descriptions of the types with live objects now (and of every type already described).
+    func descriptionsOfLiveTypes() -> [TypeDescription] {
+        let n = Int(ogr_type_count())
+        var counts = [Int64](repeating: 0, count: n)
+        var bytes = [Int64](repeating: 0, count: n)
+        counts.withUnsafeMutableBufferPointer { c in
+            bytes.withUnsafeMutableBufferPointer { b in ogr_all_totals(c.baseAddress, b.baseAddress, UInt32(n)) }
+        }
+        return descriptions { $0 >= n || counts[$0] > 0 }
     }
 }
 

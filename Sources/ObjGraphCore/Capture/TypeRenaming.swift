@@ -49,6 +49,7 @@ extension SnapshotBuilder {
         candidates: [(target: Int32, function: UInt64)]
     ) {
         guard !candidates.isEmpty else { return }
+        registry.symbolizer.prefetch(Array(Set(candidates.map { UInt($0.function) })))
         var functionNames: [UInt64: String?] = [:]
         var renamed = TypeRenamer()
         var done = Set<Int32>()

@@ -16,8 +16,10 @@ public struct LeaksReport: Sendable {
         /// Objects and bytes over all instances.
         public var objects: Int
         public var bytes: Int
-        /// The tree text of `example`.
+        /// The tree text of `example`, cut after the line limit (the rest summarised by type).
         public var tree: String
+        /// Whether `tree` was cut at the line limit.
+        public var isCut: Bool
     }
 
     public var entries: [Entry]
@@ -32,17 +34,29 @@ public struct LeaksReport: Sendable {
     public var unreachableNativeBlocks: Int
     public var unreachableNativeBytes: Int
 
+    /// The most lines one structure's tree printed (nil: no limit).
+    public var lineLimit: Int?
+
     /// Builds the report for `graph`'s ``ObjectGraph/leakingObjects()``.
-    public init(graph: ObjectGraph, shortNames: Bool = true) {
-        self.init(graph: graph, forest: graph.leakForest(), shortNames: shortNames)
+    ///
+    /// - Parameter lineLimit: the most lines each structure's tree prints; the objects left out
+    ///   are counted by type on one line. `nil` prints every structure whole.
+    public init(graph: ObjectGraph, shortNames: Bool = true, lineLimit: Int? = LeaksReport.defaultLineLimit) {
+        self.init(graph: graph, forest: graph.leakForest(), shortNames: shortNames, lineLimit: lineLimit)
     }
 
     /// Builds the report for some of `graph`'s leak groups.
-    public init(graph: ObjectGraph, groups: [LeakGroup], shortNames: Bool = true) {
-        self.init(graph: graph, forest: LeakForest(groups: groups, objectCount: graph.count), shortNames: shortNames)
+    public init(
+        graph: ObjectGraph, groups: [LeakGroup], shortNames: Bool = true,
+        lineLimit: Int? = LeaksReport.defaultLineLimit
+    ) {
+        self.init(
+            graph: graph, forest: LeakForest(groups: groups, objectCount: graph.count), shortNames: shortNames,
+            lineLimit: lineLimit)
     }
 
-    init(graph: ObjectGraph, forest: LeakForest, shortNames: Bool) {
+    init(graph: ObjectGraph, forest: LeakForest, shortNames: Bool, lineLimit: Int?) {
+        self.lineLimit = lineLimit
         // Shapes by a hash of their key; keys of equal hash are compared in full. Leaks are
         // usually many instances of a few shapes, so the last shape seen is tried first.
         var entryOf: [UInt64: [Int]] = [:]
@@ -70,10 +84,11 @@ public struct LeaksReport: Sendable {
                     entryOf[shapes.hash, default: []].append(entries.count)
                     keys.append(Array(shapes.key))
                     let example = graph.group(g, of: forest)
+                    let tree = LeaksReport.tree(of: example, in: graph, shortNames: shortNames, lineLimit: lineLimit)
                     entries.append(
                         Entry(
                             instances: 1, example: example, objects: objects, bytes: forest.bytes[g],
-                            tree: LeaksReport.tree(of: example, in: graph, shortNames: shortNames)))
+                            tree: tree.text, isCut: tree.isCut))
                 }
             }
         }
@@ -107,6 +122,9 @@ public struct LeaksReport: Sendable {
             }
             out += entry.tree
         }
+        if let lineLimit, entries.contains(where: \.isCut) {
+            out += "\n(structures cut at \(lineLimit) lines, the rest counted by type: --full prints them whole)\n"
+        }
         if unreachableNativeBlocks > 0 {
             out +=
                 "\nalso \(unreachableNativeBlocks) non-Swift heap block\(unreachableNativeBlocks == 1 ? "" : "s"), "
@@ -132,35 +150,58 @@ public struct LeaksReport: Sendable {
         return out
     }
 
-    /// One group as a `leaks`-style tree.
-    static func tree(of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool) -> String {
+    /// Lines one structure's tree prints by default; the objects left over are summarised by
+    /// type on one line, so a leaked ring of 100,000 nodes costs a few lines, not gigabytes.
+    public static let defaultLineLimit = 40
+    /// Deeper than this many levels, lines stop moving right and show their depth instead:
+    /// the text of a long chain grows linearly with its length, not quadratically.
+    static let maxIndentLevels = 12
+
+    /// One group as a `leaks`-style tree of at most `lineLimit` lines after the first (nil: all).
+    static func tree(
+        of group: LeakGroup, in graph: ObjectGraph, shortNames: Bool, lineLimit: Int?
+    ) -> (text: String, isCut: Bool) {
         let snapshot = graph.snapshot
         let members = Set(group.members)
-        func describe(_ id: Int) -> String {
+        func name(_ id: Int) -> String {
             let type = snapshot.type(of: id)
-            let name = shortNames ? type.shortName : type.name
-            let object = snapshot.objects[id]
-            return "<\(name) 0x\(String(object.address, radix: 16))> [\(object.size)]"
+            return shortNames ? type.shortName : type.name
         }
+        func describe(_ id: Int) -> String {
+            let object = snapshot.objects[id]
+            return "<\(name(id)) 0x\(String(object.address, radix: 16))> [\(object.size)]"
+        }
+        let limit = lineLimit ?? Int.max
+        // When the tree will be cut, the cycle's own edges go first so its spine is what shows.
+        let spineFirst = lineLimit != nil && group.members.count >= limit ? group.cycle.map { Set($0.members) } : nil
         let top = group.tops[0]
-        func inGroup(_ id: Int) -> [HeapSnapshot.Edge] { graph.outgoing(id).filter { members.contains(Int($0.to)) } }
+        func inGroup(_ id: Int) -> [HeapSnapshot.Edge] {
+            let edges = graph.outgoing(id).filter { members.contains(Int($0.to)) }
+            guard let spine = spineFirst else { return edges }
+            return edges.filter { spine.contains(Int($0.to)) } + edges.filter { !spine.contains(Int($0.to)) }
+        }
         var out = "    \(group.members.count) (\(group.bytes) bytes) "
         out += group.cycle != nil ? "ROOT CYCLE: " : "ROOT LEAK: "
         out += describe(top) + "\n"
         var printed: Set<Int> = [top]
+        var lines = 0
         // Depth-first, edges in offset order, each child expanded right under its line. An edge
         // to an object already printed closes a cycle (or joins a shared object) and stops there.
         var work: [(edges: [HeapSnapshot.Edge], next: Int)] = [(inGroup(top), 0)]
-        while !work.isEmpty {
+        while !work.isEmpty && lines < limit {
             let depth = work.count
             let frame = work.count - 1
             guard work[frame].next < work[frame].edges.count else { work.removeLast(); continue }
             let edge = work[frame].edges[work[frame].next]
             work[frame].next += 1
             let target = Int(edge.to)
-            let indent = String(repeating: "   ", count: depth + 1)
+            let indent =
+                depth < maxIndentLevels
+                ? String(repeating: "   ", count: depth + 1)
+                : String(repeating: "   ", count: maxIndentLevels + 1) + "(depth \(depth)) "
             let prefix = edge.kind == .strong ? "__strong " : edge.kind == .conservative ? "" : "__unowned "
             let label = prefix + snapshot.label(of: edge)
+            lines += 1
             if printed.contains(target) {
                 let backTo = group.cycle?.members.contains(target) == true ? "CYCLE BACK TO " : "SHARED "
                 out += "\(indent)\(label) --> \(backTo)\(describe(target))\n"
@@ -170,7 +211,32 @@ public struct LeaksReport: Sendable {
                 work.append((inGroup(target), 0))
             }
         }
-        return out
+        let rest = group.members.filter { !printed.contains($0) }
+        if !rest.isEmpty {
+            out += "      ... \(rest.count) more object\(rest.count == 1 ? "" : "s") in this structure: "
+            out += TypeTally.summary(of: rest.map(name)) + "\n"
+            return (out, true)
+        }
+        if work.contains(where: { $0.next < $0.edges.count }) {
+            out += "      ... more references between these objects\n"
+            return (out, true)
+        }
+        return (out, false)
+    }
+}
+
+/// Counts of names, most common first: `4795 XCTestSuite, 1205 XCTestSuiteRun, and 3 more types`.
+package enum TypeTally {
+    package static func summary(of names: [String], types: Int = 4) -> String {
+        var counts: [String: Int] = [:]
+        for name in names { counts[name, default: 0] += 1 }
+        let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        var text = sorted.prefix(types).map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        if sorted.count > types {
+            let more = sorted.count - types
+            text += ", and \(more) more type\(more == 1 ? "" : "s")"
+        }
+        return text
     }
 }
 

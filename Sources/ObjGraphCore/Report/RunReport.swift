@@ -25,7 +25,10 @@ package struct RunReport: Codable, Sendable, Equatable {
     }
 
     package struct Cycle: Codable, Sendable, Equatable {
+        /// The cycle's objects, at most ``RunReport/maxCycleObjects`` of them unless the report is full.
         package var objects: [CycleObject]
+        /// Objects of the cycle left out of `objects` (nil in reports of older agents).
+        package var objectsOmitted: Int?
         package var edges: [CycleEdge]
         /// Leaked objects held by the cycle, the cycle's members included.
         package var leakedObjects: Int
@@ -91,14 +94,33 @@ package struct RunReport: Codable, Sendable, Equatable {
 }
 
 extension RunReport {
+    /// The most objects of one cycle the JSON lists unless the report is full (a leaked ring of
+    /// 100,000 nodes is one cycle).
+    package static let maxCycleObjects = 1000
+
     /// Builds the report from a final snapshot. `growth` is the growth since the program started;
     /// `top` bounds the number of chains and cycles listed.
     package init(
-        graph: ObjectGraph, growth: [GrowthRow], top: Int = AgentSettings.defaultTop,
-        maxCycles: Int = AgentSettings.defaultMaxCycles, program: String, duration: Double,
-        tracking: TrackingStatus? = nil, memory: MemoryBreakdown? = nil
+        graph: ObjectGraph, growth allGrowth: [GrowthRow], top: Int = AgentSettings.defaultTop,
+        maxCycles: Int = AgentSettings.defaultMaxCycles, full: Bool = false, program: String, duration: Double,
+        tracking: TrackingStatus? = nil, memory: MemoryBreakdown? = nil,
+        rootNames: (([HeapSnapshot.Root]) -> [String])? = nil
     ) {
         let snapshot = graph.snapshot
+        // The counters name a closure context by its captures; the snapshot by its closure:
+        // the growth table takes the snapshot's name where all the type's objects got one.
+        var growth: [GrowthRow] = []
+        var rowOf: [String: Int] = [:]
+        for var row in allGrowth {
+            if let name = snapshot.renamedTypes[row.name] { row.name = name }
+            if let r = rowOf[row.name] {
+                growth[r].count += row.count; growth[r].delta += row.delta
+                growth[r].bytes += row.bytes; growth[r].bytesDelta += row.bytesDelta
+            } else {
+                rowOf[row.name] = growth.count
+                growth.append(row)
+            }
+        }
         // Tallies by type index first (no string work per object), then merged by short name.
         func tally<IDs: Sequence>(_ ids: IDs) -> [(name: String, count: Int, bytes: Int)]
         where IDs.Element: BinaryInteger {
@@ -137,7 +159,8 @@ extension RunReport {
         for g in 0..<forest.count where forest.isCycle[g] {
             cycleGroups += 1
             guard cycles.count < maxCycles else { continue }
-            let members = forest.tops(of: g).map(Int.init)
+            let all = forest.tops(of: g)
+            let members = (full ? all[...] : all.prefix(RunReport.maxCycleObjects)).map(Int.init)
             let index = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, $0) })
             cycles.append(
                 Cycle(
@@ -146,6 +169,7 @@ extension RunReport {
                             type: snapshot.type(of: $0).shortName,
                             address: "0x" + String(snapshot.objects[$0].address, radix: 16))
                     },
+                    objectsOmitted: all.count - members.count,
                     edges: graph.cycleEdges(members).map {
                         CycleEdge(from: index[Int($0.from)]!, to: index[Int($0.to)]!, label: snapshot.label(of: $0))
                     },
@@ -154,26 +178,93 @@ extension RunReport {
         let omitted = cycleGroups - cycles.count
         ExitPhases.mark("cycle list")
 
-        // A chain for one surviving, reachable instance (the last in address order) of each of
-        // the fastest-growing types.
+        // Who holds each of the fastest-growing types: a chain for one reachable instance (the
+        // last in address order), unless the growth is in the leaks. An unrelated instance held
+        // by a static must not stand for growth that sits in leaked cycles.
         let rows = Array(growth.prefix(top))
         var chains: [Chain] = []
         if !rows.isEmpty {
-            let found = graph.lastReachableInstances(ofTypes: rows.map(\.name), reachable: graph.reachableFromRoots())
+            let reachable = graph.reachableFromRoots()
+            let instances = graph.lastReachableInstances(ofTypes: rows.map(\.name), reachable: reachable)
+            let inLeaks = RunReport.leakedInstances(of: rows.map(\.name), in: graph, forest: forest)
             var search = ObjectGraph.BackrefSearch(count: graph.count)
+            var found = instances.map { $0.flatMap { graph.findBackrefChain(to: $0, using: &search) } }
+            // Roots captured without names (the agent names only those its chains show), all at once.
+            let unnamed = found.indices.filter { found[$0]?.root?.name.isEmpty == true }
+            if let rootNames, !unnamed.isEmpty {
+                for (i, name) in zip(unnamed, rootNames(unnamed.map { found[$0]!.root! })) {
+                    found[i]!.root!.name = name
+                }
+            }
             for (r, row) in rows.enumerated() {
-                guard let id = found[r], let chain = graph.findBackrefChain(to: id, using: &search) else { continue }
-                chains.append(Chain(type: row.name, chain: ChainText.line(chain, in: snapshot)))
+                let leaked = inLeaks.counts[r], live = inLeaks.live[r]
+                let held = live - leaked
+                let place = inLeaks.allInCycles[r] ? "in leaked cycles" : "leaked"
+                let chain = found[r]
+                if leaked > 0 && (chain == nil || held <= max(0, row.count - row.delta)) {
+                    // Every new instance can be a leaked one: the reachable ones (if any) are
+                    // no more than there were at the start.
+                    let new = min(row.delta, leaked)
+                    chains.append(
+                        Chain(
+                            type: row.name, chain: "none reachable: all \(new) new instances are \(place) (see Leaks)"))
+                } else if let chain {
+                    var text = ChainText.line(chain, in: snapshot)
+                    if leaked >= held {
+                        text =
+                            "\(leaked) of the \(live) instances are \(place) (see Leaks); "
+                            + "\(held) reachable, e.g. \(text)"
+                    } else if leaked > 0 {
+                        text += " (and \(leaked) more \(place), see Leaks)"
+                    }
+                    chains.append(Chain(type: row.name, chain: text))
+                }
             }
         }
 
         ExitPhases.mark("chains")
-        let leaksText = LeaksReport(graph: graph, forest: forest, shortNames: true).text
+        let leaksText = LeaksReport(
+            graph: graph, forest: forest, shortNames: true, lineLimit: full ? nil : LeaksReport.defaultLineLimit
+        ).text
         ExitPhases.mark("leak text")
         self.init(
             program: program, durationSeconds: duration, types: types,
             growth: growth, leaks: leaks, cycles: cycles, cyclesOmitted: omitted, chains: chains,
             leaksText: leaksText, exit: nil, notes: snapshot.notes, tracking: tracking, memory: memory)
+    }
+
+    /// How many objects of each of the types `names` (full or short names) are live, how many
+    /// are in the leak forest's groups, and whether all those groups are cycles.
+    static func leakedInstances(
+        of names: [String], in graph: ObjectGraph, forest: LeakForest
+    ) -> (live: [Int], counts: [Int], allInCycles: [Bool]) {
+        let rowsOfType = rowsByType(names, in: graph.snapshot)
+        var live = [Int](repeating: 0, count: names.count)
+        for object in graph.snapshot.objects where !object.isZombie {
+            for r in rowsOfType[Int(object.typeIndex)] { live[r] += 1 }
+        }
+        var counts = [Int](repeating: 0, count: names.count)
+        var allInCycles = [Bool](repeating: true, count: names.count)
+        for g in 0..<forest.count {
+            for id in forest.members(of: g) {
+                for r in rowsOfType[Int(graph.snapshot.objects[Int(id)].typeIndex)] {
+                    counts[r] += 1
+                    if !forest.isCycle[g] { allInCycles[r] = false }
+                }
+            }
+        }
+        return (live, counts, allInCycles)
+    }
+
+    /// For each type index, the rows of `names` it answers to.
+    private static func rowsByType(_ names: [String], in snapshot: HeapSnapshot) -> [[Int]] {
+        var rows = [[Int]](repeating: [], count: snapshot.types.count)
+        for (r, name) in names.enumerated() {
+            for (t, type) in snapshot.types.enumerated() where type.name == name || type.shortName == name {
+                rows[t].append(r)
+            }
+        }
+        return rows
     }
 
     /// The report as JSON, written without Foundation.
@@ -202,6 +293,7 @@ extension RunReport {
                 w.beginObject(); w.field("type", o.type); w.field("address", o.address); w.endObject()
             }
             w.endArray()
+            if let omitted = c.objectsOmitted { w.field("objectsOmitted", omitted) }
             w.key("edges"); w.beginArray()
             for e in c.edges {
                 w.beginObject(); w.field("from", e.from); w.field("to", e.to); w.field("label", e.label); w.endObject()
@@ -238,18 +330,22 @@ extension RunReport {
         return w.text + "\n"
     }
 
-    /// The human-readable report `objgraph run` prints.
-    package var text: String {
+    /// The human-readable report `objgraph run` prints, type names cut at
+    /// ``TextTable/nameWidth`` in its tables.
+    package var text: String { text(nameWidth: TextTable.nameWidth) }
+
+    /// The report with table names cut at `nameWidth` characters (nil: whole, `--wide`).
+    package func text(nameWidth: Int?) -> String {
         var out = "objgraph: \(program)"
         if let exit { out += " \(exit.description)" }
         out += " after \(TextTable.fixed(durationSeconds, 2)) s\n"
         let liveCount = types.reduce(0) { $0 + $1.count }, liveBytes = types.reduce(0) { $0 + $1.bytes }
         out += "\nLive objects: \(liveCount) in \(types.count) types (\(TextTable.bytes(liveBytes)))\n"
-        out += TextTable.census(Array(types.prefix(15)))
+        out += TextTable.census(Array(types.prefix(15)), nameWidth: nameWidth)
         if types.count > 15 { out += "   ... \(types.count - 15) more types\n" }
         if let memory { out += "\n" + memory.text }
         out += "\nGrowth since start:\n"
-        out += growth.isEmpty ? "   (none)\n" : TextTable.growth(Array(growth.prefix(15)))
+        out += growth.isEmpty ? "   (none)\n" : TextTable.growth(Array(growth.prefix(15)), nameWidth: nameWidth)
         out += "\nLeaks:\n" + (leaksText.isEmpty ? "   (not analysed)\n" : leaksText)
         if !cycles.isEmpty && cyclesOmitted > 0 {
             out += "   (\(cyclesOmitted) more cycles omitted from the JSON report)\n"

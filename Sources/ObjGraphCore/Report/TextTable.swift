@@ -3,38 +3,62 @@ import Glibc
 #endif
 
 /// Plain-text tables in the formats objgraph and Apple's `heap` print.
+///
+/// Every table names types through ``name(_:width:)``: a long generic name is cut in its
+/// middle at `nameWidth` characters (the command's `--wide` and JSON keep it whole), so one
+/// name does not pad a whole column to hundreds of characters.
 package enum TextTable {
+    /// The widest a type name is printed in a table by default.
+    package static let nameWidth = 64
+
+    /// `name` cut in its middle to at most `width` characters (nil: whole):
+    /// `Envelope<VeryLongGeneric…String, Int>>>`.
+    package static func name(_ name: String, width: Int?) -> String {
+        guard let width, width >= 8, name.count > width else { return name }
+        let head = (width - 1) / 2, tail = width - 1 - head
+        return String(name.prefix(head)) + "…" + String(name.suffix(tail))
+    }
+
     /// objgraph's `show_growth`: `'%-*s%9d %+9d'` per row.
-    package static func growth(_ rows: [GrowthRow]) -> String {
-        guard let width = rows.map(\.name.count).max() else { return "" }
+    package static func growth(_ rows: [GrowthRow], nameWidth: Int? = nil) -> String {
+        let names = rows.map { name($0.name, width: nameWidth) }
+        guard let width = names.map(\.count).max() else { return "" }
         var text = ""
-        for row in rows {
+        for (row, name) in zip(rows, names) {
             text +=
-                pad(row.name, width) + leftPad(String(row.count), 9) + " "
+                pad(name, width) + leftPad(String(row.count), 9) + " "
                 + leftPad((row.delta >= 0 ? "+" : "") + String(row.delta), 9) + "\n"
         }
         return text
     }
 
     /// objgraph's `show_most_common_types`: `'%-*s %i'` per row.
-    package static func mostCommonTypes(_ rows: [TypeCount]) -> String {
-        guard let width = rows.map(\.name.count).max() else { return "" }
-        return rows.map { pad($0.name, width) + " " + String($0.count) + "\n" }.joined()
+    package static func mostCommonTypes(_ rows: [TypeCount], nameWidth: Int? = nil) -> String {
+        let names = rows.map { name($0.name, width: nameWidth) }
+        guard let width = names.map(\.count).max() else { return "" }
+        return zip(rows, names).map { pad($1, width) + " " + String($0.count) + "\n" }.joined()
     }
 
-    /// A census like Apple's `heap`: `COUNT BYTES AVG CLASS_NAME`, largest bytes first.
-    package static func census(_ rows: [TypeCount]) -> String {
+    /// A census like Apple's `heap`: `COUNT BYTES AVG CLASS_NAME`, largest bytes first. The
+    /// number columns widen to their largest value (a 10 MB object never runs into its
+    /// neighbour).
+    package static func census(_ rows: [TypeCount], nameWidth: Int? = nil) -> String {
         let sorted = rows.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
-        var text = "   COUNT      BYTES       AVG   CLASS_NAME\n"
-        for row in sorted {
-            let average = row.count > 0 ? Double(row.bytes) / Double(row.count) : 0
-            text +=
-                leftPad(String(row.count), 8) + leftPad(String(row.bytes), 11)
-                + leftPad(fixed(average, 1), 10) + "   " + row.name + "\n"
-        }
         let count = rows.reduce(0) { $0 + $1.count }, bytes = rows.reduce(0) { $0 + $1.bytes }
-        text += leftPad(String(count), 8) + leftPad(String(bytes), 11) + "             TOTAL\n"
-        return text
+        let cells = sorted.map { row -> [String] in
+            let average = row.count > 0 ? Double(row.bytes) / Double(row.count) : 0
+            return [String(row.count), String(row.bytes), fixed(average, 1), name(row.name, width: nameWidth)]
+        }
+        let total = [String(count), String(bytes), "", "TOTAL"]
+        var widths = [8, 10, 9]
+        for line in cells + [total] {
+            for c in 0..<3 { widths[c] = max(widths[c], line[c].count) }
+        }
+        func line(_ cells: [String]) -> String {
+            leftPad(cells[0], widths[0]) + " " + leftPad(cells[1], widths[1]) + " " + leftPad(cells[2], widths[2])
+                + "   " + cells[3] + "\n"
+        }
+        return line(["COUNT", "BYTES", "AVG", "CLASS_NAME"]) + cells.map(line).joined() + line(total)
     }
 
     static func pad(_ s: String, _ width: Int) -> String {

@@ -22,6 +22,10 @@ package struct AgentSettings: Sendable, Equatable {
         case top = "OBJGRAPH_TOP"
         /// How many leaked cycles report.json lists in full.
         case maxCycles = "OBJGRAPH_MAX_CYCLES"
+        /// Leak structures printed whole and cycles listed with every object (no line or size cap).
+        case full = "OBJGRAPH_FULL"
+        /// Type names printed whole in the growth tables (not cut at ``TextTable/nameWidth``).
+        case wide = "OBJGRAPH_WIDE"
         /// The command's process id: when it is gone, the agent saves its report elsewhere and
         /// stops the program (no orphan lives on).
         case parent = "OBJGRAPH_PARENT_PID"
@@ -39,6 +43,8 @@ package struct AgentSettings: Sendable, Equatable {
     package var snapshotPath: String?
     package var top = AgentSettings.defaultTop
     package var maxCycles = AgentSettings.defaultMaxCycles
+    package var full = false
+    package var wide = false
     package var parent: Int32?
     package var profile = false
     package var profileCPU = false
@@ -56,6 +62,8 @@ package struct AgentSettings: Sendable, Equatable {
         snapshotPath = value(.snapshot)
         top = value(.top).flatMap(Int.init).map { max(0, $0) } ?? AgentSettings.defaultTop
         maxCycles = value(.maxCycles).flatMap(Int.init).map { max(0, $0) } ?? AgentSettings.defaultMaxCycles
+        full = value(.full) != nil
+        wide = value(.wide) != nil
         parent = value(.parent).flatMap { Int32($0) }
         profile = value(.profile) != nil
         profileCPU = value(.profileCPU) != nil
@@ -76,6 +84,8 @@ package struct AgentSettings: Sendable, Equatable {
         if let directory { env[Variable.directory.rawValue] = directory }
         if interval > 0 { env[Variable.interval.rawValue] = String(interval) }
         if let snapshotPath { env[Variable.snapshot.rawValue] = snapshotPath }
+        if full { env[Variable.full.rawValue] = "1" }
+        if wide { env[Variable.wide.rawValue] = "1" }
         if let parent { env[Variable.parent.rawValue] = String(parent) }
         if profile { env[Variable.profile.rawValue] = "1" }
         if profileCPU { env[Variable.profileCPU.rawValue] = "1" }
@@ -102,6 +112,15 @@ package struct AgentFiles: Sendable {
     package var crash: String { directory + "/crash.bin" }
     /// One line: why the agent could not track or report.
     package var error: String { directory + "/error.txt" }
+    /// Empty; made when the agent's exit handler starts, so a program killed during the final
+    /// report (SIGKILL leaves no crash file) is told from one killed before it.
+    package var exitStarted: String { directory + "/exit-started" }
+
+    /// Makes the ``exitStarted`` marker (no Foundation, no allocation worth counting).
+    package func markExitStarted() {
+        let fd = open(exitStarted, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+    }
 }
 
 /// How tracking went, as the agent saw it: enough for the command to tell "nothing happened"

@@ -165,6 +165,11 @@ public struct HeapSnapshot: Sendable, Equatable {
     public var timestamp: Double
     /// Free-form notes about the capture (`process exited with status 3`, `thread 4 did not answer`).
     public var notes: [String]
+    /// Registry type names (the names the counters and growth tables use) whose every object
+    /// the capture renamed to one more precise name: `closure context (2 captures)` →
+    /// `closure context of closure #1 in Screen.bind()`, `Array<AnyObject> storage` →
+    /// `Array<Session> storage`. Short and full names both. Not saved in snapshot files.
+    package var renamedTypes: [String: String] = [:]
 
     public init(
         types: [TypeInfo], objects: [Object], edges: [Edge], labels: [String], roots: [Root],

@@ -31,7 +31,7 @@ package struct OfflineTypeNames {
         else { return nil }
         let demangled = Symbolizer.demangle(table.name(at: index))
         for prefix in ["full type metadata for ", "type metadata for "] where demangled.hasPrefix(prefix) {
-            let name = TypeNames.clean(String(demangled.dropFirst(prefix.count)))
+            let name = TypeNames.readable(TypeNames.clean(String(demangled.dropFirst(prefix.count))))
             return (name, TypeNames.shortName(name))
         }
         return nil

@@ -77,6 +77,41 @@ public final class Symbolizer: @unchecked Sendable {
         }
     }
 
+    /// Looks up many addresses in one pass over each image's symbol table, so that the
+    /// ``symbol(containing:)`` calls that follow for them are answered from memory: what a
+    /// snapshot does for its globals before naming them one by one.
+    public func prefetch(_ addresses: [UInt]) {
+        lock.withLock {
+            var byImage: [ObjectIdentifier: (image: SymbolImage, addresses: [UInt])] = [:]
+            for address in addresses {
+                guard let image = images.first(where: { $0.contains(address) }) else { continue }
+                byImage[ObjectIdentifier(image), default: (image, [])].addresses.append(address &- image.bias)
+            }
+            for (image, linkAddresses) in byImage.values {
+                if !image.tableLoaded {
+                    image.table = ELFSymbolTable(path: image.path)
+                    image.tableLoaded = true
+                }
+                guard let table = image.table, !table.isSorted else { continue }
+                let missing = linkAddresses.filter { image.known[$0] == nil }
+                guard missing.count > 1 else { continue }
+                let found = table.indices(containing: missing)
+                for address in missing { image.known[address] = found[address] ?? -1 }
+            }
+        }
+    }
+
+    /// The main program's file name when one of `addresses` lies in it and it has no `.symtab`
+    /// (it was stripped): its globals can be named only by offset.
+    public func strippedMainProgram(among addresses: [UInt]) -> String? {
+        guard let main = lock.withLock({ images.first { $0.path == "/proc/self/exe" } }),
+            addresses.contains(where: main.contains),
+            let offset = imageOffset(of: addresses.first(where: main.contains)!),
+            offset.isStrippedMainProgram
+        else { return nil }
+        return offset.image
+    }
+
     /// Root name of the global whose storage holds `address`: `static Fixtures.Session.registry`.
     public func globalName(containing address: UInt) -> String? {
         symbol(containing: address).map { Self.rootName(fromDemangled: $0.demangled) }
@@ -125,7 +160,11 @@ public final class Symbolizer: @unchecked Sendable {
             image.table = ELFSymbolTable(path: image.path)
             image.tableLoaded = true
         }
-        guard let table = image.table, let i = table.index(containing: address &- image.bias) else { return nil }
+        guard let table = image.table else { return nil }
+        let link = address &- image.bias
+        let i: Int?
+        if let known = image.known[link] { i = known >= 0 ? known : nil } else { i = table.index(containing: link) }
+        guard let i else { return nil }
         return (table.name(at: i), table.value(at: i) &+ image.bias, table.size(at: i))
     }
 }

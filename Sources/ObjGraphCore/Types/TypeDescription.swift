@@ -77,4 +77,10 @@ public struct TypeDescription: Sendable {
 extension TypeDescription {
     /// Placeholder for registry slots past `OGR_MAX_TYPES`.
     static let overflow = TypeDescription(kind: .other, name: "(other types)", shortName: "(other types)")
+
+    /// Placeholder for a registry type not described yet (no live object when last asked).
+    static let undescribed = TypeDescription(kind: .other, name: "(undescribed type)", shortName: "(undescribed type)")
+
+    /// Whether this is the ``undescribed`` placeholder.
+    var isUndescribed: Bool { kind == .other && name == TypeDescription.undescribed.name }
 }

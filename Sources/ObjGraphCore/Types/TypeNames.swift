@@ -22,6 +22,21 @@ enum TypeNames {
         ("Swift._SetStorage<", "Set"),
     ]
 
+    /// The name every report gives a class from its cleaned runtime name: standard-library
+    /// storage classes as the collections they store (`Swift.__StringStorage` → `String
+    /// storage`, `Swift._ContiguousArrayStorage<Swift.Int>` → `Array<Swift.Int> storage`),
+    /// anything else unchanged. The live catalog and the offline names of a crashed program's
+    /// types both go through it, so one type has one name in every table.
+    static func readable(_ runtimeName: String) -> String {
+        if let name = storageNames[runtimeName] { return name }
+        if let (prefix, collection) = genericStorage.first(where: { runtimeName.hasPrefix($0.prefix) }),
+            let arguments = genericArguments(of: runtimeName, prefix: prefix)
+        {
+            return "\(collection)<\(arguments)> storage"
+        }
+        return runtimeName
+    }
+
     /// The text between `prefix` and the closing `>` of a generic name.
     static func genericArguments(of name: String, prefix: String) -> String? {
         guard name.hasPrefix(prefix), name.hasSuffix(">") else { return nil }

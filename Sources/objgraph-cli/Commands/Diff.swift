@@ -29,7 +29,7 @@ extension ObjGraphCommand {
                 let before = try loadSnapshot(old), after = try loadSnapshot(new)
                 var rows = SnapshotDiff.compare(old: before, new: after, shortNames: names.shortNames)
                 if let limit { rows = Array(rows.prefix(limit)) }
-                print(SnapshotDiff.table(rows), terminator: "")
+                print(SnapshotDiff.table(rows, nameWidth: names.nameWidth), terminator: "")
             }
         }
     }

@@ -13,10 +13,18 @@ extension ObjGraphCommand {
 
         @OptionGroup var names: NameOptions
 
+        @Flag(
+            help: ArgumentHelp(
+                "Print every structure whole (default: \(LeaksReport.defaultLineLimit) lines each, "
+                    + "the objects left out counted by type)."))
+        var full = false
+
         mutating func run() throws {
             try reportingErrors {
                 let graph = ObjectGraph(try loadSnapshot(file))
-                print(LeaksReport(graph: graph, shortNames: names.shortNames).text, terminator: "")
+                let report = LeaksReport(
+                    graph: graph, shortNames: names.shortNames, lineLimit: full ? nil : LeaksReport.defaultLineLimit)
+                print(report.text, terminator: "")
             }
         }
     }

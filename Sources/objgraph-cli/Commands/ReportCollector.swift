@@ -21,6 +21,9 @@ struct ReportCollector {
     private(set) var nothingObserved = false
     /// Set by ``collect()`` when the agent could not start tracking: its one-line reason.
     private(set) var trackingRefused: String?
+    /// Whether the agent's exit handler had started (the program ended during the final report
+    /// if there is none).
+    var exitHandlerStarted: Bool { access(files.exitStarted, F_OK) == 0 }
 
     init(files: AgentFiles, program: String, termination: Termination, elapsed: Double) {
         self.files = files
@@ -84,7 +87,9 @@ struct ReportCollector {
         var types = census?.types ?? []
         var source = census.map { "the census taken \(TextTable.fixed($0.elapsedSeconds, 1)) s after start" }
         var how = "\(program) \(termination.description) before its exit handlers ran"
-        if case .exited = termination {
+        if exitHandlerStarted {
+            how = "\(program) \(termination.description) while objgraph's exit handler was making the final report"
+        } else if case .exited = termination {
             how =
                 "\(program) \(termination.description) without running its exit handlers (it called _exit or exec'd another program, which objgraph does not follow)"
         }

@@ -58,6 +58,18 @@ extension ObjGraphCommand {
                 "Stop the program (SIGTERM, then SIGKILL 5 s later) after SECONDS.", valueName: "seconds"))
         var timeout: Double?
 
+        @Flag(
+            help: ArgumentHelp(
+                "Print every leaked structure whole and list every object of a cycle in the JSON "
+                    + "(default: \(LeaksReport.defaultLineLimit) lines per structure, the rest counted by type)."))
+        var full = false
+
+        @Flag(
+            help:
+                "Print type names whole in the tables (default: cut in the middle at \(TextTable.nameWidth) characters)."
+        )
+        var wide = false
+
         @Flag(help: "Do not print the report (use with --json).")
         var quiet = false
 
@@ -114,6 +126,8 @@ extension ObjGraphCommand {
             // Only --json prints the cycle list: without it the agent need not build one.
             settings.maxCycles = json == nil ? 0 : AgentSettings.defaultMaxCycles
             settings.interval = interval ?? 0
+            settings.full = full
+            settings.wide = wide
             settings.parent = getpid()
             // The drawing is made here from the final snapshot, not in the program (which then
             // loads no Graphviz): ask for one when --draw needs it and --snapshot did not.
@@ -134,12 +148,16 @@ extension ObjGraphCommand {
                 files: AgentFiles(directory: directory), program: path,
                 termination: termination, elapsed: elapsed)
             var report = try collector.collect()
+            let when =
+                collector.exitHandlerStarted
+                ? "the program ended while objgraph's exit handler was making the final report"
+                : "the program ended before its exit handlers ran"
             if snapshot != nil && report.leaksText.isEmpty {
-                report.notes.append("no snapshot was saved: the program ended before its exit handlers ran")
+                report.notes.append("no snapshot was saved: \(when)")
             }
             let drawFrom = finalSnapshot.flatMap { !report.leaksText.isEmpty && access($0, F_OK) == 0 ? $0 : nil }
             if draw != nil && drawFrom == nil {
-                report.notes.append("no drawing was made: the program ended before its exit handlers ran")
+                report.notes.append("no drawing was made: \(when)")
             }
             if let json { try writeOutput { try AtomicFile.write(report.json, to: json) } }
             if let reason = collector.trackingRefused {
@@ -147,7 +165,7 @@ extension ObjGraphCommand {
                 throw CommandError(
                     "tracking could not start in \(program): \(reason)", exitCode: CommandError.notObservedStatus)
             }
-            if !quiet { printError(report.text) }
+            if !quiet { printError(report.text(nameWidth: wide ? nil : TextTable.nameWidth)) }
             // Last: a drawing that fails is a one-line error after the report, not instead of it.
             if let draw, let drawFrom { try drawing(from: drawFrom, growth: report.growth, to: draw) }
             if collector.nothingObserved {
@@ -162,14 +180,15 @@ extension ObjGraphCommand {
             do { try body() } catch { throw CommandError("\(error)") }
         }
 
-        /// One drawing: every leaked cycle (red clusters, at most 20); when nothing leaked, who
-        /// holds the three fastest-growing types.
+        /// One drawing: the leaked structures as the report merges them (red clusters, each drawn
+        /// once with its count, at most 20, big ones cut); when nothing leaked, who holds the three
+        /// fastest-growing types.
         private func drawing(from path: String, growth: [GrowthRow], to output: String) throws {
             let graph = ObjectGraph(try loadSnapshot(path))
             do {
-                let cycles = graph.leakingObjects().compactMap(\.cycle).prefix(20)
-                if !cycles.isEmpty {
-                    try graph.showCycles(Array(cycles), to: output)
+                let leaks = graph.leakingObjects()
+                if !leaks.isEmpty {
+                    try graph.showLeaks(leaks, to: output)
                     return
                 }
                 let held = graph.lastReachableInstances(

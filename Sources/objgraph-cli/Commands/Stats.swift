@@ -26,7 +26,7 @@ extension ObjGraphCommand {
                 var rows = SnapshotDiff.census(of: snapshot, shortNames: names.shortNames)
                 rows.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
                 if let limit { rows = Array(rows.prefix(limit)) }
-                print(TextTable.census(rows), terminator: "")
+                print(TextTable.census(rows, nameWidth: names.nameWidth), terminator: "")
             }
         }
     }
