@@ -164,29 +164,41 @@ struct ELFSymbolTable: @unchecked Sendable {
 
         func indices(containing addresses: [UInt]) -> [UInt: Int] {
             let queries = Array(Set(addresses)).sorted()
-            guard !queries.isEmpty else { return [:] }
+            guard let lowest = queries.first, let highest = queries.last else { return [:] }
             var best = [Int](repeating: -1, count: queries.count)
             var bestValue = [UInt](repeating: 0, count: queries.count)
             var bestSize = [UInt](repeating: 0, count: queries.count)
-            for i in 0..<(symbols.count / entsize) {
-                let at = entry(i)
-                let value = UInt(base.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
-                guard value <= queries[queries.count - 1], Storage.isDefined(base, at) else { continue }
-                let size = UInt(base.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self))
-                // The first query at or above the symbol's start, then every query it covers.
-                var lo = 0, hi = queries.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if queries[mid] < value { lo = mid + 1 } else { hi = mid }
-                }
-                var q = lo
-                while q < queries.count, queries[q] < value + max(size, 1) {
-                    if best[q] < 0 || value > bestValue[q] || (value == bestValue[q] && size < bestSize[q]) {
-                        best[q] = i
-                        bestValue[q] = value
-                        bestSize[q] = size
+            let count = symbols.count / entsize
+            // A tight walk over the raw entries (Elf64_Sym: name u32, info u8, other u8, shndx
+            // u16, value u64, size u64): most symbols lie outside [lowest, highest] and cost
+            // two loads and two comparisons.
+            queries.withUnsafeBufferPointer { queries in
+                var entry = base + symbols.lowerBound
+                for i in 0..<count {
+                    defer { entry += entsize }
+                    let value = UInt(entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                    guard value <= highest else { continue }
+                    let size = UInt(entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                    let end = value &+ max(size, 1)
+                    guard end > lowest, end > value else { continue }
+                    let type = entry.load(fromByteOffset: 4, as: UInt8.self) & 0xF
+                    let section = entry.loadUnaligned(fromByteOffset: 6, as: UInt16.self)
+                    guard type == 1 || type == 2, section != 0, section < 0xFF00, value != 0 else { continue }
+                    // The first query at or above the symbol's start, then every query it covers.
+                    var lo = 0, hi = queries.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if queries[mid] < value { lo = mid + 1 } else { hi = mid }
                     }
-                    q += 1
+                    var q = lo
+                    while q < queries.count, queries[q] < end {
+                        if best[q] < 0 || value > bestValue[q] || (value == bestValue[q] && size < bestSize[q]) {
+                            best[q] = i
+                            bestValue[q] = value
+                            bestSize[q] = size
+                        }
+                        q += 1
+                    }
                 }
             }
             var found: [UInt: Int] = [:]
