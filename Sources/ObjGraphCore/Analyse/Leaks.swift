@@ -101,16 +101,22 @@ extension ObjectGraph {
                                     }
                                     kind[c] = cyclic
                                     for m in first..<end { inside[Int(componentMembers[m])] = 0 }
-                                    // A Swift object's conservatively scanned word that equals its own address
-                                    // (an enum payload's bit pattern) is no evidence of a retain: it must not
-                                    // close a "cycle" of one object that a real root (a static) holds.
                                     for m in first..<end {
                                         let v = Int(componentMembers[m])
-                                        for edge in outgoing(v)
-                                        where edge.kind.isStrong && componentOf[Int(edge.to)] == Int32(c)
-                                            && !(edge.kind == .conservative && Int(edge.to) == v && !isNative[v])
+                                        for e in Int(start[v])..<Int(start[v + 1])
+                                        where componentOf[Int(to[e])] == Int32(c) {
+                                            inside[Int(to[e])] += 1
+                                        }
+                                    }
+                                    // A Swift object whose only self-reference is a conservatively scanned word
+                                    // (an enum payload's bit pattern that equals its address) is no cycle whose
+                                    // retains are explained: a real root (a static) that holds it counts.
+                                    if end - first == 1 {
+                                        let v = Int(componentMembers[first])
+                                        if !isNative[v]
+                                            && !outgoing(v).contains(where: { Int($0.to) == v && $0.kind == .strong })
                                         {
-                                            inside[Int(edge.to)] += 1
+                                            continue
                                         }
                                     }
                                     var isClosed = true

@@ -133,10 +133,11 @@ struct SnapshotBuilder {
         before: [Int32], after: [HeapSnapshot.Object], types: [HeapSnapshot.TypeInfo], typesBeforeRenaming: Int
     ) -> [String: String] {
         var renamedTo = [Int32](repeating: -1, count: typesBeforeRenaming)  // -2: kept or split
+        let native = types.map { $0.kind == .nativeBlock }
         for (old, object) in zip(before, after) where old >= 0 && Int(old) < typesBeforeRenaming {
             let new = object.typeIndex
             let o = Int(old)
-            if new == old || types[o].kind == .nativeBlock {
+            if new == old || native[o] {
                 renamedTo[o] = -2
             } else if renamedTo[o] == -1 {
                 renamedTo[o] = new
@@ -239,10 +240,13 @@ struct SnapshotBuilder {
     func labelDeferred(_ work: inout Work) {
         // Types with objects in the capture that were not described (registered or first
         // allocated since the descriptions were taken) are described now.
+        let undescribed = work.descriptions.map(\.isUndescribed)
         var missing = Set<Int>()
-        for object in work.objects where object.typeIndex >= 0 {
-            let t = Int(object.typeIndex)
-            if t >= work.descriptions.count || work.descriptions[t].isUndescribed { missing.insert(t) }
+        work.objects.withUnsafeBufferPointer { objects in
+            for object in objects where object.typeIndex >= 0 {
+                let t = Int(object.typeIndex)
+                if t >= undescribed.count || undescribed[t] { missing.insert(t) }
+            }
         }
         if !missing.isEmpty { work.descriptions = registry.descriptions { missing.contains($0) } }
         guard !work.deferred.isEmpty else { return }

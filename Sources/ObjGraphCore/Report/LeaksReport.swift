@@ -163,6 +163,7 @@ public struct LeaksReport: Sendable {
     ) -> (text: String, isCut: Bool) {
         let snapshot = graph.snapshot
         let members = Set(group.members)
+        let cycleMembers = Set(group.cycle?.members ?? [])
         func name(_ id: Int) -> String {
             let type = snapshot.type(of: id)
             return shortNames ? type.shortName : type.name
@@ -203,7 +204,7 @@ public struct LeaksReport: Sendable {
             let label = prefix + snapshot.label(of: edge)
             lines += 1
             if printed.contains(target) {
-                let backTo = group.cycle?.members.contains(target) == true ? "CYCLE BACK TO " : "SHARED "
+                let backTo = cycleMembers.contains(target) ? "CYCLE BACK TO " : "SHARED "
                 out += "\(indent)\(label) --> \(backTo)\(describe(target))\n"
             } else {
                 printed.insert(target)

@@ -234,37 +234,35 @@ extension RunReport {
     }
 
     /// How many objects of each of the types `names` (full or short names) are live, how many
-    /// are in the leak forest's groups, and whether all those groups are cycles.
+    /// are in the leak forest's groups, and whether all those groups are cycles. One pass over
+    /// the objects and one over the forest's members, through a flat type -> row table.
     static func leakedInstances(
         of names: [String], in graph: ObjectGraph, forest: LeakForest
     ) -> (live: [Int], counts: [Int], allInCycles: [Bool]) {
-        let rowsOfType = rowsByType(names, in: graph.snapshot)
-        var live = [Int](repeating: 0, count: names.count)
-        for object in graph.snapshot.objects where !object.isZombie {
-            for r in rowsOfType[Int(object.typeIndex)] { live[r] += 1 }
+        let snapshot = graph.snapshot
+        var rowOf = [Int32](repeating: -1, count: snapshot.types.count)
+        for (r, name) in names.enumerated() {
+            for (t, type) in snapshot.types.enumerated()
+            where rowOf[t] < 0 && (type.name == name || type.shortName == name) {
+                rowOf[t] = Int32(r)
+            }
         }
+        var live = [Int](repeating: 0, count: names.count)
         var counts = [Int](repeating: 0, count: names.count)
         var allInCycles = [Bool](repeating: true, count: names.count)
-        for g in 0..<forest.count {
-            for id in forest.members(of: g) {
-                for r in rowsOfType[Int(graph.snapshot.objects[Int(id)].typeIndex)] {
-                    counts[r] += 1
-                    if !forest.isCycle[g] { allInCycles[r] = false }
-                }
+        snapshot.objects.withUnsafeBufferPointer { objects in
+            for object in objects where !object.isZombie {
+                let r = rowOf[Int(object.typeIndex)]
+                if r >= 0 { live[Int(r)] += 1 }
+            }
+            for id in forest.members {
+                let r = rowOf[Int(objects[Int(id)].typeIndex)]
+                guard r >= 0 else { continue }
+                counts[Int(r)] += 1
+                if !forest.isCycle[Int(forest.groupOf[Int(id)])] { allInCycles[Int(r)] = false }
             }
         }
         return (live, counts, allInCycles)
-    }
-
-    /// For each type index, the rows of `names` it answers to.
-    private static func rowsByType(_ names: [String], in snapshot: HeapSnapshot) -> [[Int]] {
-        var rows = [[Int]](repeating: [], count: snapshot.types.count)
-        for (r, name) in names.enumerated() {
-            for (t, type) in snapshot.types.enumerated() where type.name == name || type.shortName == name {
-                rows[t].append(r)
-            }
-        }
-        return rows
     }
 
     /// The report as JSON, written without Foundation.
