@@ -181,7 +181,8 @@ extension RunReport {
         // Who holds each of the fastest-growing types: a chain for one reachable instance (the
         // last in address order), unless the growth is in the leaks. An unrelated instance held
         // by a static must not stand for growth that sits in leaked cycles.
-        let rows = Array(growth.prefix(top))
+        // The C heap blocks' row counts malloc blocks, not a type with instances to explain.
+        let rows = Array(growth.lazy.filter { $0.name != ObjGraph.nativeBlocksRowName }.prefix(top))
         var chains: [Chain] = []
         if !rows.isEmpty {
             let reachable = graph.reachableFromRoots()
