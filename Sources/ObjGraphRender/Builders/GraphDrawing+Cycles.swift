@@ -54,15 +54,7 @@ extension GraphDrawing {
             drawing.clusters.append(
                 Cluster(
                     name: "cluster_\(number)",
-                    attributes: [
-                        "label": .html(
-                            "<B>\(title)</B>  <FONT POINT-SIZE=\"10\">\(AttributeValue.htmlEscaped(detail))</FONT>"),
-                        "style": "filled,rounded,dashed",
-                        "fillcolor": .text(leaked ? DrawingStyle.leakedClusterFill : DrawingStyle.cycleClusterFill),
-                        "color": .text(leaked ? DrawingStyle.leakedBorder : DrawingStyle.cycleBorder),
-                        "fontcolor": .text(leaked ? DrawingStyle.leakedBorder : DrawingStyle.detailColour),
-                        "labeljust": "l", "margin": "12",
-                    ],
+                    attributes: DrawingStyle.groupCluster(title: title, detail: detail, leaked: leaked),
                     nodes: list.map(DrawingBuilder.objectName)))
         }
         for id in owner.keys.sorted() {

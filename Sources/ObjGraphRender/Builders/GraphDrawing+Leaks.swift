@@ -62,15 +62,7 @@ extension GraphDrawing {
             drawing.clusters.append(
                 Cluster(
                     name: "cluster_\(number)",
-                    attributes: [
-                        "label": .html(
-                            "<B>\(title)</B>  <FONT POINT-SIZE=\"10\">\(AttributeValue.htmlEscaped(detail))</FONT>"),
-                        "style": "filled,rounded,dashed",
-                        "fillcolor": .text(DrawingStyle.leakedClusterFill),
-                        "color": .text(DrawingStyle.leakedBorder),
-                        "fontcolor": .text(DrawingStyle.leakedBorder),
-                        "labeljust": "l", "margin": "12",
-                    ],
+                    attributes: DrawingStyle.groupCluster(title: title, detail: detail, leaked: true),
                     nodes: nodes))
         }
         for id in drawn.keys.sorted() {

@@ -108,6 +108,19 @@ public enum DrawingStyle {
         ]
     }
 
+    /// A cluster around a group of objects (a cycle, a leaked structure): bold title, detail in
+    /// small type, red when leaked, grey otherwise.
+    static func groupCluster(title: String, detail: String, leaked: Bool) -> [String: AttributeValue] {
+        [
+            "label": .html("<B>\(title)</B>  <FONT POINT-SIZE=\"10\">\(AttributeValue.htmlEscaped(detail))</FONT>"),
+            "style": "filled,rounded,dashed",
+            "fillcolor": .text(leaked ? leakedClusterFill : cycleClusterFill),
+            "color": .text(leaked ? leakedBorder : cycleBorder),
+            "fontcolor": .text(leaked ? leakedBorder : detailColour),
+            "labeljust": "l", "margin": "12",
+        ]
+    }
+
     /// The dotted grey edge joining a limit box to its node.
     static let limitEdge: [String: AttributeValue] = ["style": "dotted", "color": "#80868b"]
 
