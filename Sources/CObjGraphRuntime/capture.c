@@ -350,7 +350,7 @@ OGR_NO_SANITIZE static void scan_block(capture_state *s, uintptr_t from, uintptr
 /// The end of the region holding the context at `ctx` in block [block, block_end): the used
 /// part of the slab it is in (`*in_slab` 1), or, in a task's own block, the stretch between the
 /// task header and its first slab. 0 when `ctx` is in neither (a stale context).
-static uintptr_t frame_region(uintptr_t block, uintptr_t block_end, uintptr_t ctx, int is_task, uint32_t *in_slab) {
+OGR_NO_SANITIZE static uintptr_t frame_region(uintptr_t block, uintptr_t block_end, uintptr_t ctx, int is_task, uint32_t *in_slab) {
     uintptr_t first_slab = block_end;
     FOR_EACH_SLAB(block, block_end, slab, capacity, used, {
         if (slab < first_slab) first_slab = slab;
@@ -364,8 +364,12 @@ static uintptr_t frame_region(uintptr_t block, uintptr_t block_end, uintptr_t ct
     return 0;
 }
 
-static void note_task(uintptr_t address, uint8_t state, void *context) {
-    if ((state & OGR_STATE_BITS) != OGR_BLOCK || *(const uintptr_t *)address != ogr_task_metadata) return;
+/// Reads the first word of every C block, including blocks smaller than a word under a
+/// sanitizer's allocator (its redzone follows them): not instrumented, like every heap reader here.
+OGR_NO_SANITIZE static void note_task(uintptr_t address, uint8_t state, void *context) {
+    if ((state & OGR_STATE_BITS) != OGR_BLOCK || ogr_block_size((void *)address) < sizeof(uintptr_t)
+        || *(const uintptr_t *)address != ogr_task_metadata)
+        return;
     vec_push(context, &address);
 }
 
@@ -987,7 +991,7 @@ void ogr_capture_free(ogr_capture_result *r) {
 
 typedef struct { uint32_t type; uint64_t *out; size_t max, found; } type_query;
 
-static void collect_type(uintptr_t address, uint8_t state, void *context) {
+OGR_NO_SANITIZE static void collect_type(uintptr_t address, uint8_t state, void *context) {
     if (!(state & OGR_LIVE)) return;   // a C heap block
     type_query *q = context;
     if (ogr_type_lookup(*(const uintptr_t *)address) != q->type) return;
