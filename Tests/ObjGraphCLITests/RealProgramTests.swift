@@ -20,6 +20,9 @@ final class RealProgramTests: CLITestCase {
                 result.stderr.contains("\nLeaks:\n0 leaked objects for 0 total leaked bytes.\n"), result.stderr)
             XCTAssertFalse(result.stderr.contains("signal"), result.stderr)
             XCTAssertFalse(result.stderr.contains("type #"), result.stderr)
+            // Private globals are named without their discriminators (`(cpuSetURL in _5E3B...)`).
+            XCTAssertNil(
+                result.stderr.range(of: #"\(\w+ in _[0-9A-F]{16,}\)"#, options: .regularExpression), result.stderr)
         }
     }
 

@@ -118,6 +118,7 @@ final class ReportShapeTests: CLITestCase {
         XCTAssertEqual(cut.count, 64)
         XCTAssertTrue(stderr.contains("       3         72      24.0   \(cut)\n"), stderr)
         XCTAssertTrue(stderr.contains("\n\(cut)        3        +3\n"), stderr)
+        XCTAssertTrue(stderr.contains("\n   \(cut): "), "the chains' labels are cut like the tables: \(stderr)")
         let tables = lines(stderr).filter { $0.contains("Envelope<") && !$0.contains("-->") }  // chains are not tables
         XCTAssertEqual(tables.count, 4, stderr)
         XCTAssertLessThanOrEqual(tables.map(\.count).max() ?? 0, 100, stderr)

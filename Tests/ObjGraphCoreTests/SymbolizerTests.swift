@@ -25,6 +25,12 @@ final class SymbolizerTests: XCTestCase {
         XCTAssertEqual(
             Symbolizer.rootName(fromDemangled: "Fixtures.registry : [Fixtures.Session]"), "Fixtures.registry")
         XCTAssertEqual(Symbolizer.rootName(fromDemangled: "errno"), "errno")
+        // A private global, as swift-build's FoundationEssentials has them.
+        XCTAssertEqual(
+            Symbolizer.rootName(
+                fromDemangled:
+                    "static FoundationEssentials._ProcessInfo.(cpuSetURL in _5E3BF990DD92C0080D372AA0CF8A3C95) : Foundation.URL"
+            ), "static FoundationEssentials._ProcessInfo.cpuSetURL")
     }
 
     func testFindsClosureFunctionByAddress() throws {

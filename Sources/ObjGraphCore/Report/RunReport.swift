@@ -351,7 +351,7 @@ extension RunReport {
         }
         if !chains.isEmpty {
             out += "\nWho holds the fastest-growing types:\n"
-            for c in chains { out += "   \(c.type): \(c.chain)\n" }
+            for c in chains { out += "   \(TextTable.name(c.type, width: nameWidth)): \(c.chain)\n" }
         }
         for note in notes { out += "\nnote: \(note)\n" }
         return out

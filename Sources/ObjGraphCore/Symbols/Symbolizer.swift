@@ -128,10 +128,11 @@ public final class Symbolizer: @unchecked Sendable {
 
     /// A global's root name from its demangled storage symbol: the type annotation is cut,
     /// `static Fixtures.Session.registry : [Fixtures.Session]` → `static Fixtures.Session.registry`,
-    /// `Fixtures.registry : [Fixtures.Session]` → `Fixtures.registry`.
+    /// `Fixtures.registry : [Fixtures.Session]` → `Fixtures.registry`, and a private global's
+    /// discriminator dropped as in type names, `static M.T.(cache in _5E3B…)` → `static M.T.cache`.
     public static func rootName(fromDemangled demangled: String) -> String {
-        guard let cut = DemangledText.topLevelRange(of: " : ", in: demangled) else { return demangled }
-        return String(demangled[..<cut.lowerBound])
+        guard let cut = DemangledText.topLevelRange(of: " : ", in: demangled) else { return TypeNames.clean(demangled) }
+        return TypeNames.clean(String(demangled[..<cut.lowerBound]))
     }
 
     /// Drops what a reader does not need from a demangled function name: `partial apply for`,
