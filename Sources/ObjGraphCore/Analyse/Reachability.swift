@@ -45,12 +45,7 @@ extension ObjectGraph {
     /// `reachable` marks, or nil: what `objects(ofType:).last { reachable[$0] }` gives for each,
     /// in one backward scan for all of them.
     package func lastReachableInstances(ofTypes names: [String], reachable: [Bool]) -> [ObjectID?] {
-        var namesOfType = [[Int]](repeating: [], count: snapshot.types.count)
-        for (r, name) in names.enumerated() {
-            for (t, type) in snapshot.types.enumerated() where type.name == name || type.shortName == name {
-                namesOfType[t].append(r)
-            }
-        }
+        let namesOfType = snapshot.rowsByType(names)
         var found = [ObjectID?](repeating: nil, count: names.count)
         var missing = Set(namesOfType.joined()).count
         var id = count - 1

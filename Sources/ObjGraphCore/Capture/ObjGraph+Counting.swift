@@ -117,15 +117,10 @@ extension ObjGraph {
         shortNames: Bool, filter: ((String) -> Bool)? = nil,
         includeNativeBlocks: Bool = false
     ) -> [TypeCount] {
-        let descriptions = TypeRegistry.shared.descriptionsOfLiveTypes()
-        let n = descriptions.count  // types past a slot still being published wait for the next call
-        var counts = [Int64](repeating: 0, count: n)
-        var bytes = [Int64](repeating: 0, count: n)
-        counts.withUnsafeMutableBufferPointer { c in
-            bytes.withUnsafeMutableBufferPointer { b in
-                ogr_all_totals(c.baseAddress, b.baseAddress, UInt32(n))
-            }
-        }
+        // One read of the counters: every type they call live is described (types past a slot
+        // still being published wait for the next call).
+        let (descriptions, counts, bytes) = TypeRegistry.shared.liveTypes()
+        let n = descriptions.count
         var rows: [TypeCount] = []
         var position: [String: Int] = [:]
         for index in 0..<n where counts[index] > 0 {

@@ -35,7 +35,7 @@ extension ObjGraph {
     /// while the handler's own frames do not.
     ///
     /// With `namingGlobals` false, global roots keep empty names until
-    /// ``nameGlobalRoots(in:only:)`` names the ones wanted (the agent's report names only the
+    /// ``nameRoots(_:)`` names the ones wanted (the agent's report names only the
     /// roots of its chains).
     package static func snapshot(ownStackAbove floor: UInt?, namingGlobals: Bool = true) throws -> HeapSnapshot {
         guard ogr_is_installed() != 0 else {
@@ -53,22 +53,17 @@ extension ObjGraph {
     /// ``snapshot(ownStackAbove:namingGlobals:)`` (other roots keep their names), all in one
     /// pass over the symbol tables. Only in the process the snapshot was taken in.
     package static func nameRoots(_ roots: [HeapSnapshot.Root]) -> [String] {
-        var snapshot = HeapSnapshot(types: [], objects: [], edges: [], labels: [], roots: roots)
-        nameGlobalRoots(in: &snapshot)
-        return snapshot.roots.map(\.name)
+        let unnamed = roots.filter { $0.kind == .global && $0.name.isEmpty }.map { UInt($0.slotAddress) }
+        guard !unnamed.isEmpty else { return roots.map(\.name) }
+        let symbolizer = TypeRegistry.shared.symbolizer
+        symbolizer.prefetch(unnamed)
+        var namer = RootNamer(symbolizer: symbolizer, selfThread: 0)
+        return roots.map { $0.kind == .global && $0.name.isEmpty ? namer.globalName($0.slotAddress) : $0.name }
     }
 
-    /// Names the global roots of `snapshot` left unnamed by
-    /// ``snapshot(ownStackAbove:namingGlobals:)``, all of them or those at the indices `only`.
-    /// Only in the process the snapshot was taken in (the symbols are this process's).
-    package static func nameGlobalRoots(in snapshot: inout HeapSnapshot, only: Set<Int>? = nil) {
-        let indices = (only.map { Array($0) } ?? Array(snapshot.roots.indices)).filter {
-            snapshot.roots.indices.contains($0) && snapshot.roots[$0].kind == .global && snapshot.roots[$0].name.isEmpty
-        }
-        guard !indices.isEmpty else { return }
-        let symbolizer = TypeRegistry.shared.symbolizer
-        symbolizer.prefetch(indices.map { UInt(snapshot.roots[$0].slotAddress) })
-        var namer = RootNamer(symbolizer: symbolizer, selfThread: 0)
-        for i in indices { snapshot.roots[i].name = namer.globalName(snapshot.roots[i].slotAddress) }
+    /// Names every global root of `snapshot` left unnamed (``nameRoots(_:)``), before the
+    /// snapshot is saved.
+    package static func nameGlobalRoots(in snapshot: inout HeapSnapshot) {
+        for (i, name) in nameRoots(snapshot.roots).enumerated() { snapshot.roots[i].name = name }
     }
 }

@@ -42,7 +42,7 @@ struct SnapshotBuilder {
     /// had been registered while it ran (for tests of that path).
     var describedBeforeCapture: Int? = nil
     /// Name global roots after their symbols now. Off, they are left with empty names for
-    /// ``ObjGraph/nameGlobalRoots(in:only:)`` to fill in for the roots a report shows: in a big
+    /// ``ObjGraph/nameRoots(_:)`` to fill in for the roots a report shows: in a big
     /// program (swift-package: 450,000 symbols) looking up every global costs more than the
     /// rest of the exit analysis.
     var namingGlobals = true
@@ -81,7 +81,7 @@ struct SnapshotBuilder {
         // Every type known now is described before the capture: while it holds frees off, no
         // Swift runtime work (reflection, metadata lookups) is done, since a paused thread
         // could be holding a runtime lock that work would need.
-        var descriptions = registry.descriptionsOfLiveTypes()
+        var descriptions = registry.liveTypes().descriptions
         if let known = describedBeforeCapture { descriptions = Array(descriptions.prefix(known)) }
         var work = Work(descriptions: descriptions)
         guard captureRecords(flags: flags, into: &work) else {

@@ -46,14 +46,22 @@ final class TypeRegistry: Sendable {
     }
 
     /// Descriptions of the types with live objects now (and of every type already described).
-    func descriptionsOfLiveTypes() -> [TypeDescription] {
+    /// The live counts and bytes per registry type, read once, and descriptions in which every
+    /// type those counts call live is described (the arrays have one entry per description).
+    func liveTypes() -> (descriptions: [TypeDescription], counts: [Int64], bytes: [Int64]) {
         let n = Int(ogr_type_count())
         var counts = [Int64](repeating: 0, count: n)
         var bytes = [Int64](repeating: 0, count: n)
         counts.withUnsafeMutableBufferPointer { c in
             bytes.withUnsafeMutableBufferPointer { b in ogr_all_totals(c.baseAddress, b.baseAddress, UInt32(n)) }
         }
-        return descriptions { $0 >= n || counts[$0] > 0 }
+        let descriptions = descriptions { $0 >= n || counts[$0] > 0 }
+        // Types published since the counts were read have none yet.
+        let pad = max(0, descriptions.count - n)
+        return (
+            descriptions, Array(counts.prefix(descriptions.count)) + Array(repeating: 0, count: pad),
+            Array(bytes.prefix(descriptions.count)) + Array(repeating: 0, count: pad)
+        )
     }
 }
 

@@ -241,13 +241,8 @@ extension RunReport {
         of names: [String], in graph: ObjectGraph, forest: LeakForest
     ) -> (live: [Int], counts: [Int], allInCycles: [Bool]) {
         let snapshot = graph.snapshot
-        var rowOf = [Int32](repeating: -1, count: snapshot.types.count)
-        for (r, name) in names.enumerated() {
-            for (t, type) in snapshot.types.enumerated()
-            where rowOf[t] < 0 && (type.name == name || type.shortName == name) {
-                rowOf[t] = Int32(r)
-            }
-        }
+        // Flat (first row per type): a type answers to one row of a growth table.
+        let rowOf = snapshot.rowsByType(names).map { Int32($0.first ?? -1) }
         var live = [Int](repeating: 0, count: names.count)
         var counts = [Int](repeating: 0, count: names.count)
         var allInCycles = [Bool](repeating: true, count: names.count)

@@ -184,6 +184,16 @@ public struct HeapSnapshot: Sendable, Equatable {
         self.notes = notes
     }
 
+    /// For each type index, the positions in `names` of the names it answers to (its full or
+    /// short name): how a table's rows find their objects.
+    package func rowsByType(_ names: [String]) -> [[Int]] {
+        var rows = [[Int]](repeating: [], count: types.count)
+        for (r, name) in names.enumerated() {
+            for (t, type) in types.enumerated() where type.name == name || type.shortName == name { rows[t].append(r) }
+        }
+        return rows
+    }
+
     /// The type of an object.
     public func type(of id: ObjectID) -> TypeInfo { types[Int(objects[id].typeIndex)] }
 

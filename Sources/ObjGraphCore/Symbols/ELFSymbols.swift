@@ -145,7 +145,7 @@ struct ELFSymbolTable: @unchecked Sendable {
         func index(containing address: UInt) -> Int? {
             lookups += 1
             if sorted == nil && lookups >= Storage.sortAfter { sorted = sortedIndices() }
-            guard let sorted else { return scan(for: address) }
+            guard let sorted else { return indices(containing: [address])[address] }
             var lo = 0, hi = sorted.count
             while lo < hi {
                 let mid = (lo + hi) / 2
@@ -162,6 +162,8 @@ struct ELFSymbolTable: @unchecked Sendable {
 
         var isSorted: Bool { sorted != nil }
 
+        /// One pass over the table: for each address, the containing symbol that starts last,
+        /// then the smallest.
         func indices(containing addresses: [UInt]) -> [UInt: Int] {
             let queries = Array(Set(addresses)).sorted()
             guard let lowest = queries.first, let highest = queries.last else { return [:] }
@@ -169,21 +171,16 @@ struct ELFSymbolTable: @unchecked Sendable {
             var bestValue = [UInt](repeating: 0, count: queries.count)
             var bestSize = [UInt](repeating: 0, count: queries.count)
             let count = symbols.count / entsize
-            // A tight walk over the raw entries (Elf64_Sym: name u32, info u8, other u8, shndx
-            // u16, value u64, size u64): most symbols lie outside [lowest, highest] and cost
-            // two loads and two comparisons.
+            // Most symbols lie outside [lowest, highest] and cost two loads and two comparisons
+            // (Elf64_Sym: value at +8, size at +16) before the full check.
             queries.withUnsafeBufferPointer { queries in
-                var entry = base + symbols.lowerBound
                 for i in 0..<count {
-                    defer { entry += entsize }
-                    let value = UInt(entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                    let at = entry(i)
+                    let value = UInt(base.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
                     guard value <= highest else { continue }
-                    let size = UInt(entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                    let size = UInt(base.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self))
                     let end = value &+ max(size, 1)
-                    guard end > lowest, end > value else { continue }
-                    let type = entry.load(fromByteOffset: 4, as: UInt8.self) & 0xF
-                    let section = entry.loadUnaligned(fromByteOffset: 6, as: UInt16.self)
-                    guard type == 1 || type == 2, section != 0, section < 0xFF00, value != 0 else { continue }
+                    guard end > lowest, end > value, Storage.isDefined(base, at) else { continue }
                     // The first query at or above the symbol's start, then every query it covers.
                     var lo = 0, hi = queries.count
                     while lo < hi {
@@ -206,25 +203,6 @@ struct ELFSymbolTable: @unchecked Sendable {
             return found
         }
 
-        /// One pass over the table: the containing symbol that starts last, then the smallest.
-        private func scan(for address: UInt) -> Int? {
-            var best: Int?
-            var bestValue: UInt = 0, bestSize: UInt = 0
-            for i in 0..<(symbols.count / entsize) {
-                let at = entry(i)
-                let value = UInt(base.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
-                guard value <= address, value >= bestValue, Storage.isDefined(base, at) else { continue }
-                let size = UInt(base.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self))
-                guard address < value + max(size, 1) else { continue }
-                if best == nil || value > bestValue || size < bestSize {
-                    best = i
-                    bestValue = value
-                    bestSize = size
-                }
-            }
-            return best
-        }
-
         private func sortedIndices() -> [Int32] {
             var rows: [(value: UInt, size: UInt, index: Int32)] = []
             for i in 0..<(symbols.count / entsize) where Storage.isDefined(base, entry(i)) {
@@ -245,8 +223,8 @@ final class SymbolImage: @unchecked Sendable {
     /// Run-time address ranges of the PT_LOAD segments.
     let segments: [Range<UInt>]
     /// Symbols, read on first use (guarded by the owning Symbolizer's lock).
-    var table: ELFSymbolTable?
-    var tableLoaded = false
+    private var table: ELFSymbolTable?
+    private var tableLoaded = false
     /// Symbol indices found by ``Symbolizer/prefetch(_:)``, by link-time address (-1: none).
     var known: [UInt: Int] = [:]
     /// Run-time range of the image's `PT_GNU_RELRO` header, if it has one.
@@ -259,6 +237,15 @@ final class SymbolImage: @unchecked Sendable {
     }
 
     func contains(_ address: UInt) -> Bool { segments.contains { $0.contains(address) } }
+
+    /// The image's symbol table, mapped on the first call (nil when it has none).
+    func loadedTable() -> ELFSymbolTable? {
+        if !tableLoaded {
+            table = ELFSymbolTable(path: path)
+            tableLoaded = true
+        }
+        return table
+    }
 
     private typealias Callback = @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Int32
     private typealias Iterate = @convention(c) (Callback, UnsafeMutableRawPointer?) -> Int32

@@ -62,17 +62,14 @@ public final class Symbolizer: @unchecked Sendable {
     public func imageOffset(of address: UInt) -> (image: String, offset: UInt, isStrippedMainProgram: Bool)? {
         lock.withLock {
             guard let image = images.first(where: { $0.contains(address) }) else { return nil }
-            if !image.tableLoaded {
-                image.table = ELFSymbolTable(path: image.path)
-                image.tableLoaded = true
-            }
+            let table = image.loadedTable()
             var path = image.path
             let isMainProgram = path == "/proc/self/exe"
             if isMainProgram {
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 if readlink(path, &buffer, buffer.count - 1) > 0 { path = String(cBuffer: buffer) }
             }
-            let stripped = isMainProgram && (image.table?.isStripped ?? true)
+            let stripped = isMainProgram && (table?.isStripped ?? true)
             return (String(path.split(separator: "/").last ?? Substring(path)), address &- image.bias, stripped)
         }
     }
@@ -88,11 +85,7 @@ public final class Symbolizer: @unchecked Sendable {
                 byImage[ObjectIdentifier(image), default: (image, [])].addresses.append(address &- image.bias)
             }
             for (image, linkAddresses) in byImage.values {
-                if !image.tableLoaded {
-                    image.table = ELFSymbolTable(path: image.path)
-                    image.tableLoaded = true
-                }
-                guard let table = image.table, !table.isSorted else { continue }
+                guard let table = image.loadedTable(), !table.isSorted else { continue }
                 let missing = linkAddresses.filter { image.known[$0] == nil }
                 guard missing.count > 1 else { continue }
                 let found = table.indices(containing: missing)
@@ -157,11 +150,7 @@ public final class Symbolizer: @unchecked Sendable {
             }
         }
         guard let image else { return nil }
-        if !image.tableLoaded {
-            image.table = ELFSymbolTable(path: image.path)
-            image.tableLoaded = true
-        }
-        guard let table = image.table else { return nil }
+        guard let table = image.loadedTable() else { return nil }
         let link = address &- image.bias
         let i: Int?
         if let known = image.known[link] { i = known >= 0 ? known : nil } else { i = table.index(containing: link) }

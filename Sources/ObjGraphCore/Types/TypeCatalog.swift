@@ -90,10 +90,8 @@ public final class TypeCatalog: @unchecked Sendable {
                 layout: ObjectLayout(body, symbolizer: symbolizer))
         }
         if let name = TypeNames.storageNames[runtimeName] { return described(name, .opaque) }
-        guard let (prefix, collection) = TypeNames.genericStorage.first(where: { runtimeName.hasPrefix($0.prefix) }),
-            let arguments = TypeNames.genericArguments(of: runtimeName, prefix: prefix)
-        else { return nil }
-        let name = "\(collection)<\(arguments)> storage"
+        guard let (collection, arguments) = TypeNames.genericStorage(runtimeName) else { return nil }
+        let name = TypeNames.readable(runtimeName)
         let instanceSize = Int(UInt32(truncatingIfNeeded: MetadataReader.word(md, 3)))
         let first = MetadataReader.genericArgument(ofClass: md, index: 0)
         let second = collection == "Dictionary" ? MetadataReader.genericArgument(ofClass: md, index: 1) : nil

@@ -29,12 +29,17 @@ enum TypeNames {
     /// types both go through it, so one type has one name in every table.
     static func readable(_ runtimeName: String) -> String {
         if let name = storageNames[runtimeName] { return name }
-        if let (prefix, collection) = genericStorage.first(where: { runtimeName.hasPrefix($0.prefix) }),
-            let arguments = genericArguments(of: runtimeName, prefix: prefix)
-        {
-            return "\(collection)<\(arguments)> storage"
-        }
+        if let (collection, arguments) = genericStorage(runtimeName) { return "\(collection)<\(arguments)> storage" }
         return runtimeName
+    }
+
+    /// The collection (`Array`, `Dictionary`, `Set`) and generic arguments of a generic
+    /// storage class's runtime name, or nil.
+    static func genericStorage(_ runtimeName: String) -> (collection: String, arguments: String)? {
+        guard let (prefix, collection) = genericStorage.first(where: { runtimeName.hasPrefix($0.prefix) }),
+            let arguments = genericArguments(of: runtimeName, prefix: prefix)
+        else { return nil }
+        return (collection, arguments)
     }
 
     /// The text between `prefix` and the closing `>` of a generic name.
